@@ -1,0 +1,242 @@
+"""What storage hands out: plain dataclasses and str Enums, never ORM rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Role(StrEnum):
+    """Operator roles, from most to least powerful."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    OPERATOR = "operator"
+    VIEWER = "viewer"
+
+    @property
+    def rank(self) -> int:
+        """Higher is more powerful; used to compare roles."""
+        return {"owner": 4, "admin": 3, "operator": 2, "viewer": 1}[self.value]
+
+
+class SessionState(StrEnum):
+    """Lifecycle of one WhatsApp session (DESIGN.md, "Session states")."""
+
+    STOPPED = "stopped"
+    STARTING = "starting"
+    QR_PENDING = "qr_pending"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    RECONNECTING = "reconnecting"
+    LOGGED_OUT = "logged_out"
+    BANNED = "banned"
+    FAILED = "failed"
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class Origin(StrEnum):
+    """Who wrote a message."""
+
+    CONTACT = "contact"
+    AI = "ai"
+    OPERATOR = "operator"
+    CAMPAIGN = "campaign"
+    PHONE = "phone"
+    RULE = "rule"
+
+
+class MessageStatus(StrEnum):
+    """Delivery status of a message; receipts only move it forward."""
+
+    RECEIVED = "received"
+    PENDING = "pending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class RecipientState(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    SKIPPED = "skipped"
+
+
+class AuditResult(StrEnum):
+    OK = "ok"
+    DENIED = "denied"
+    ERROR = "error"
+    PROPOSED = "proposed"
+
+
+@dataclass(frozen=True)
+class Client:
+    id: int
+    slug: str
+    name: str
+    region: str
+    timezone: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Operator:
+    id: int
+    platform_id: str
+    role: Role
+    client_slugs: tuple[str, ...]
+    language: str | None
+    display_name: str | None
+    created_at: datetime
+
+    def may_see(self, client_slug: str) -> bool:
+        """An operator without a client scope sees every client."""
+        return not self.client_slugs or client_slug in self.client_slugs
+
+
+@dataclass(frozen=True)
+class WaSession:
+    id: int
+    client_id: int
+    client_slug: str
+    name: str
+    state: SessionState
+    state_reason: str | None
+    phone: str | None
+    enabled: bool
+    state_changed_at: datetime
+    created_at: datetime
+
+    @property
+    def key(self) -> str:
+        """`<client>-<session>`, the name the simulator and logs use."""
+        return f"{self.client_slug}-{self.name}"
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: int
+    client_id: int
+    phone: str
+    wa_id: str | None
+    name: str | None
+    tags: tuple[str, ...]
+    fields: dict[str, str]
+    opted_out_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ContactInput:
+    """One contact to create or merge: phone in E.164 digits, no plus sign."""
+
+    phone: str
+    name: str | None = None
+    tags: tuple[str, ...] = ()
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    client_id: int
+    session_id: int | None
+    contact_id: int
+    direction: Direction
+    origin: Origin
+    wa_message_id: str | None
+    body: str
+    type: str
+    status: MessageStatus
+    sent_at: datetime
+    campaign_id: int | None
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to store; `wa_message_id` is unique per session."""
+
+    client_id: int
+    contact_id: int
+    direction: Direction
+    origin: Origin
+    body: str
+    sent_at: datetime
+    session_id: int | None = None
+    wa_message_id: str | None = None
+    type: str = "chat"
+    status: MessageStatus = MessageStatus.RECEIVED
+    campaign_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    contact_id: int
+    phone: str
+    name: str | None
+    last_at: datetime
+    last_body: str
+    last_direction: Direction
+    messages: int
+
+
+@dataclass(frozen=True)
+class AISettings:
+    client_id: int
+    enabled: bool
+    model: str | None
+    system_prompt: str
+    business_context: str
+    history_window: int
+    max_reply_tokens: int
+    daily_token_budget: int
+    fallback_text: str | None
+    pause_s: int
+    debounce_s: float
+    groups_enabled: bool
+    opt_out_keywords: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    platform: str
+    command: str
+    args: str
+    client_slug: str | None
+    result: AuditResult
+    detail: str | None
+
+
+JsonDict = dict[str, Any]

@@ -1,0 +1,19 @@
+"""Repositories: each takes a `Database`, accepts and returns records (storage.records)."""
+
+from storage.repos.ai import AISettingsRepo
+from storage.repos.audit import AuditRepo
+from storage.repos.clients import ClientRepo
+from storage.repos.contacts import ContactRepo
+from storage.repos.messages import MessageRepo
+from storage.repos.operators import OperatorRepo
+from storage.repos.sessions import SessionRepo
+
+__all__ = [
+    "AISettingsRepo",
+    "AuditRepo",
+    "ClientRepo",
+    "ContactRepo",
+    "MessageRepo",
+    "OperatorRepo",
+    "SessionRepo",
+]

@@ -1,0 +1,202 @@
+"""Contacts (prospects) of a client, keyed by E.164 digits; tags and custom fields."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import Database, NotFound
+from storage.models import ContactRow, ContactTagRow, utcnow
+from storage.records import Contact, ContactInput, UpsertCounts
+
+
+def _to_contact(row: ContactRow, tags: Iterable[str]) -> Contact:
+    return Contact(
+        id=row.id,
+        client_id=row.client_id,
+        phone=row.phone,
+        wa_id=row.wa_id,
+        name=row.name,
+        tags=tuple(sorted(tags)),
+        fields=dict(row.fields or {}),
+        opted_out_at=row.opted_out_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+async def _tags_of(session: AsyncSession, contact_ids: Sequence[int]) -> dict[int, set[str]]:
+    tags: dict[int, set[str]] = defaultdict(set)
+    if contact_ids:
+        query = select(ContactTagRow.contact_id, ContactTagRow.tag).where(
+            ContactTagRow.contact_id.in_(contact_ids)
+        )
+        for contact_id, tag in (await session.execute(query)).all():
+            tags[contact_id].add(tag)
+    return tags
+
+
+def _merge(row: ContactRow, item: ContactInput) -> bool:
+    """Apply `item` to an existing row; True when something changed."""
+    changed = False
+    if item.name and item.name != row.name:
+        row.name = item.name
+        changed = True
+    merged = {**(row.fields or {}), **item.fields}
+    if merged != (row.fields or {}):
+        row.fields = merged
+        changed = True
+    return changed
+
+
+class ContactRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def upsert_many(self, client_id: int, items: Sequence[ContactInput]) -> UpsertCounts:
+        """Create or merge contacts: names replace, fields merge, tags add. One transaction.
+
+        `items` must not repeat a phone (the caller reports duplicates).
+        """
+        now = utcnow()
+        phones = [item.phone for item in items]
+        async with self._db.session() as session:
+            existing = {
+                row.phone: row
+                for row in await session.scalars(
+                    select(ContactRow).where(
+                        ContactRow.client_id == client_id, ContactRow.phone.in_(phones)
+                    )
+                )
+            }
+            tags = await _tags_of(session, [row.id for row in existing.values()])
+            added = updated = unchanged = 0
+            new_rows = []
+            new_tags: list[tuple[str, str]] = []
+            for item in items:
+                row = existing.get(item.phone)
+                if row is None:
+                    added += 1
+                    new_rows.append(
+                        {
+                            "client_id": client_id,
+                            "phone": item.phone,
+                            "name": item.name,
+                            "fields": dict(item.fields),
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                    )
+                    new_tags.extend((item.phone, tag) for tag in item.tags)
+                    continue
+                missing_tags = set(item.tags) - tags[row.id]
+                changed = _merge(row, item)
+                for tag in missing_tags:
+                    session.add(ContactTagRow(contact_id=row.id, tag=tag))
+                if changed or missing_tags:
+                    row.updated_at = now
+                    updated += 1
+                else:
+                    unchanged += 1
+            if new_rows:
+                await session.execute(insert(ContactRow), new_rows)
+            if new_tags:
+                ids = dict(
+                    (
+                        await session.execute(
+                            select(ContactRow.phone, ContactRow.id).where(
+                                ContactRow.client_id == client_id,
+                                ContactRow.phone.in_({phone for phone, _ in new_tags}),
+                            )
+                        )
+                    ).all()
+                )
+                await session.execute(
+                    insert(ContactTagRow),
+                    [{"contact_id": ids[phone], "tag": tag} for phone, tag in new_tags],
+                )
+        return UpsertCounts(added, updated, unchanged)
+
+    async def ensure(
+        self, client_id: int, phone: str, *, name: str | None = None, wa_id: str | None = None
+    ) -> Contact:
+        """The contact with this phone, created on first sight (inbound messages)."""
+        for _attempt in range(2):
+            try:
+                async with self._db.session() as session:
+                    row = await session.scalar(
+                        select(ContactRow).where(
+                            ContactRow.client_id == client_id, ContactRow.phone == phone
+                        )
+                    )
+                    if row is None:
+                        row = ContactRow(
+                            client_id=client_id, phone=phone, name=name, wa_id=wa_id, fields={}
+                        )
+                        session.add(row)
+                        await session.flush()
+                        return _to_contact(row, ())
+                    if (name and not row.name) or (wa_id and row.wa_id != wa_id):
+                        row.name = row.name or name
+                        row.wa_id = wa_id or row.wa_id
+                        row.updated_at = utcnow()
+                    tags = await _tags_of(session, [row.id])
+                    return _to_contact(row, tags[row.id])
+            except IntegrityError:
+                continue  # created concurrently by another writer: read it on the next pass
+        raise NotFound(f"could not create or read contact {phone!r}")
+
+    async def get(self, client_id: int, phone: str) -> Contact:
+        async with self._db.session() as session:
+            row = await session.scalar(
+                select(ContactRow).where(
+                    ContactRow.client_id == client_id, ContactRow.phone == phone
+                )
+            )
+            if row is None:
+                raise NotFound(f"no contact with phone +{phone}")
+            return _to_contact(row, (await _tags_of(session, [row.id]))[row.id])
+
+    async def count(self, client_id: int) -> int:
+        async with self._db.session() as session:
+            query = (
+                select(func.count())
+                .select_from(ContactRow)
+                .where(ContactRow.client_id == client_id)
+            )
+            return int(await session.scalar(query) or 0)
+
+    async def count_by_tag(self, client_id: int) -> dict[str, int]:
+        query = (
+            select(ContactTagRow.tag, func.count())
+            .join(ContactRow, ContactRow.id == ContactTagRow.contact_id)
+            .where(ContactRow.client_id == client_id)
+            .group_by(ContactTagRow.tag)
+            .order_by(ContactTagRow.tag)
+        )
+        async with self._db.session() as session:
+            return {tag: int(n) for tag, n in (await session.execute(query)).all()}
+
+    async def set_opted_out(self, contact_id: int, at: datetime | None) -> None:
+        async with self._db.session() as session:
+            row = await session.get(ContactRow, contact_id)
+            if row is None:
+                raise NotFound(f"no contact with id {contact_id}")
+            row.opted_out_at = at
+            row.updated_at = utcnow()
+
+    async def forget(self, client_id: int, phone: str) -> None:
+        """Delete the contact with its messages and tags (cascade)."""
+        async with self._db.session() as session:
+            result = await session.execute(
+                delete(ContactRow).where(
+                    ContactRow.client_id == client_id, ContactRow.phone == phone
+                )
+            )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                raise NotFound(f"no contact with phone +{phone}")

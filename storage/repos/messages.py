@@ -1,0 +1,153 @@
+"""Messages of every conversation; a WhatsApp id is stored once per session."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from storage.db import Database
+from storage.models import ContactRow, MessageRow
+from storage.records import (
+    ConversationSummary,
+    Direction,
+    Message,
+    MessageStatus,
+    NewMessage,
+    Origin,
+)
+
+# Receipts only move a status forward along this order.
+_STATUS_RANK = {
+    MessageStatus.FAILED: 0,
+    MessageStatus.RECEIVED: 0,
+    MessageStatus.PENDING: 1,
+    MessageStatus.SENT: 2,
+    MessageStatus.DELIVERED: 3,
+    MessageStatus.READ: 4,
+}
+
+
+def _to_message(row: MessageRow) -> Message:
+    return Message(
+        id=row.id,
+        client_id=row.client_id,
+        session_id=row.session_id,
+        contact_id=row.contact_id,
+        direction=Direction(row.direction),
+        origin=Origin(row.origin),
+        wa_message_id=row.wa_message_id,
+        body=row.body,
+        type=row.type,
+        status=MessageStatus(row.status),
+        sent_at=row.sent_at,
+        campaign_id=row.campaign_id,
+    )
+
+
+class MessageRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, new: NewMessage) -> Message | None:
+        """Store a message; None when this session already stored that WhatsApp id."""
+        row = MessageRow(
+            client_id=new.client_id,
+            session_id=new.session_id,
+            contact_id=new.contact_id,
+            direction=new.direction.value,
+            origin=new.origin.value,
+            wa_message_id=new.wa_message_id,
+            body=new.body,
+            type=new.type,
+            status=new.status.value,
+            campaign_id=new.campaign_id,
+            sent_at=new.sent_at,
+        )
+        try:
+            async with self._db.session() as session:
+                session.add(row)
+                await session.flush()
+                contact = await session.get(ContactRow, new.contact_id)
+                if contact is not None and (
+                    contact.last_message_at is None or contact.last_message_at < new.sent_at
+                ):
+                    contact.last_message_at = new.sent_at
+                return _to_message(row)
+        except IntegrityError:
+            if new.wa_message_id is None or new.session_id is None:
+                raise
+            return None
+
+    async def advance_status(
+        self, session_id: int, wa_message_id: str, status: MessageStatus
+    ) -> bool:
+        """Move a message's status forward; never back. True when it moved."""
+        allowed_from = [s.value for s, rank in _STATUS_RANK.items() if rank < _STATUS_RANK[status]]
+        if status is MessageStatus.FAILED:
+            allowed_from = [MessageStatus.PENDING.value, MessageStatus.SENT.value]
+        async with self._db.session() as session:
+            result = await session.execute(
+                update(MessageRow)
+                .where(
+                    MessageRow.session_id == session_id,
+                    MessageRow.wa_message_id == wa_message_id,
+                    MessageRow.direction == Direction.OUT.value,
+                    MessageRow.status.in_(allowed_from),
+                )
+                .values(status=status.value)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def conversation(self, contact_id: int, limit: int = 20) -> list[Message]:
+        """The last `limit` messages with a contact, newest first."""
+        query = (
+            select(MessageRow)
+            .where(MessageRow.contact_id == contact_id)
+            .order_by(MessageRow.sent_at.desc(), MessageRow.id.desc())
+            .limit(limit)
+        )
+        async with self._db.session() as session:
+            return [_to_message(row) for row in await session.scalars(query)]
+
+    async def recent_conversations(
+        self, client_id: int, limit: int = 20
+    ) -> list[ConversationSummary]:
+        """Contacts of a client with the newest activity first, with their last message."""
+        async with self._db.session() as session:
+            contacts = list(
+                await session.scalars(
+                    select(ContactRow)
+                    .where(
+                        ContactRow.client_id == client_id, ContactRow.last_message_at.is_not(None)
+                    )
+                    .order_by(ContactRow.last_message_at.desc())
+                    .limit(limit)
+                )
+            )
+            summaries = []
+            for contact in contacts:
+                last = await session.scalar(
+                    select(MessageRow)
+                    .where(MessageRow.contact_id == contact.id)
+                    .order_by(MessageRow.sent_at.desc(), MessageRow.id.desc())
+                    .limit(1)
+                )
+                count = await session.scalar(
+                    select(func.count())
+                    .select_from(MessageRow)
+                    .where(MessageRow.contact_id == contact.id)
+                )
+                if last is None:
+                    continue
+                summaries.append(
+                    ConversationSummary(
+                        contact_id=contact.id,
+                        phone=contact.phone,
+                        name=contact.name,
+                        last_at=last.sent_at,
+                        last_body=last.body,
+                        last_direction=Direction(last.direction),
+                        messages=int(count or 0),
+                    )
+                )
+            return summaries

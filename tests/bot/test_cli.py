@@ -1,0 +1,72 @@
+"""The `waops` administration commands, run in-process with typer's runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WAOPS_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("COLUMNS", "200")
+    return tmp_path
+
+
+def waops(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_commands_refuse_an_unmigrated_database(env: Path) -> None:
+    code, output = waops("client", "add", "haby", "--name", "Haby")
+    assert code == 1
+    assert "run `waops db upgrade`" in output
+
+
+def test_administration_flow(env: Path) -> None:
+    assert waops("db", "upgrade") == (0, "database is up to date\n")
+    assert waops("client", "add", "haby", "--name", "Haby")[0] == 0
+    code, output = waops("client", "add", "haby", "--name", "Haby")
+    assert code == 1 and "exists already" in output
+    code, output = waops("client", "add", "x", "--name", "X", "--region", "ZZ")
+    assert code == 1 and "unknown region 'ZZ'" in output
+    assert waops("session", "add", "haby")[0] == 0
+    code, output = waops("session", "add", "ghost")
+    assert code == 1 and "no client 'ghost'" in output
+    code, output = waops("operator", "add", "tg:123", "--role", "admin", "--client", "haby")
+    assert code == 0 and "admin (haby)" in output
+    code, output = waops("operator", "add", "bob", "--role", "admin")
+    assert code == 1 and "tg:<numeric user id>" in output
+    code, output = waops("operator", "add", "tg:9", "--role", "boss")
+    assert code == 1 and "choose one of owner, admin, operator, viewer" in output
+    code, output = waops("ai", "haby", "on")
+    assert code == 0 and "on for haby" in output
+    code, output = waops("session", "list")
+    assert "haby" in output and "stopped" in output
+
+
+def test_prospect_import_prints_the_report(env: Path) -> None:
+    waops("db", "upgrade")
+    waops("client", "add", "haby", "--name", "Haby")
+    (env / "p.csv").write_text("phone,name\n+5491112345678,Ana\nnope,X\n")
+    code, output = waops("prospects", "import", "haby", "p.csv", "--tag", "feria")
+    assert code == 0
+    assert "2 rows: 1 added, 0 updated, 0 unchanged, 1 rejected" in output
+    assert "not a phone number" in output
+    code, output = waops("prospects", "import", "haby", "p.csv", "--tag", "feria")
+    assert "0 added, 0 updated, 1 unchanged" in output
+
+
+def test_bad_setting_stops_with_its_name(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WAOPS_SEND_WINDOW", "whenever")
+    code, output = waops("client", "list")
+    assert code == 2
+    assert "WAOPS_SEND_WINDOW" in output
