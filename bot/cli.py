@@ -17,9 +17,12 @@ from rich.table import Table
 from engine.directory import Directory
 from engine.errors import InvalidInput
 from engine.prospects import ImportReport, import_csv
+from engine.sessions import backup_profile, restore_profile
 from engine.settings import Settings, SettingsError, load_settings
+from engine.whatsapp.errors import ProfileInUse
 from storage.db import Database, StorageError
 from storage.migrate import SchemaNotReady, ensure_schema, upgrade
+from storage.models import utcnow
 from storage.records import WaSession
 from storage.repos import AISettingsRepo
 
@@ -127,6 +130,39 @@ def session_list(client: Annotated[str | None, typer.Argument()] = None) -> None
             f"{s.state_changed_at:%Y-%m-%d %H:%M} UTC",
         )
     console.print(table)
+
+
+@session_app.command("backup")
+def session_backup(
+    client: str,
+    session: Annotated[str, typer.Argument()] = "main",
+    dest: Annotated[Path | None, typer.Option(help="Folder for the archive.")] = None,
+) -> None:
+    """Archive a stopped session's browser profile, to move or restore it without a new QR."""
+    settings = _settings()
+    try:
+        archive = backup_profile(
+            settings.data_dir, client, session, dest or settings.data_dir / "backups", utcnow()
+        )
+    except (ProfileInUse, StorageError) as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    console.print(f"profile of {client}/{session} archived to {archive}")
+
+
+@session_app.command("restore")
+def session_restore(client: str, session: str, archive: Path) -> None:
+    """Unpack a profile archive made by `session backup` into this session (stopped, no profile)."""
+    settings = _settings()
+    if not archive.is_file():
+        err_console.print(f"[red]error:[/red] no archive at {archive}")
+        raise typer.Exit(1)
+    try:
+        target = restore_profile(settings.data_dir, client, session, archive)
+    except ProfileInUse as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    console.print(f"profile restored into {target}; start the session to reconnect without a QR")
 
 
 @operator_app.command("add")
@@ -248,6 +284,17 @@ def demo() -> None:
     for s in sessions:
         table.add_row(s.client_slug, s.name, s.state)
     console.print(table)
+
+
+@app.command("simulator")
+def simulator(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
+    qr_rotate_s: Annotated[float, typer.Option(help="Seconds between QR rotations.")] = 20.0,
+) -> None:
+    """Run the WhatsApp Web simulator alone; its first two lines are the settings to use."""
+    from engine.whatsapp.simulator.server import main as simulator_main
+
+    simulator_main(port, qr_rotate_s=qr_rotate_s)
 
 
 def main() -> None:

@@ -1,0 +1,169 @@
+"""Typed in-process events the engine publishes and the operator side subscribes to."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from engine.whatsapp.types import InboundMessage
+from storage.records import SessionState
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SessionRef:
+    """Which session an event is about."""
+
+    session_id: int
+    client_id: int
+    client_slug: str
+    name: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.client_slug}-{self.name}"
+
+    def __str__(self) -> str:
+        return f"{self.client_slug}/{self.name}"
+
+
+@dataclass(frozen=True)
+class SessionStateChanged:
+    session: SessionRef
+    old: SessionState
+    new: SessionState
+    reason: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class QrUpdated:
+    """A QR to show (rotated `attempt` times); `code` is the text to encode."""
+
+    session: SessionRef
+    code: str
+    attempt: int
+    max_attempts: int
+
+
+@dataclass(frozen=True)
+class QrExpired:
+    """Nobody scanned within the allowed rotations; the session waits for a new `pair`."""
+
+    session: SessionRef
+
+
+@dataclass(frozen=True)
+class PairingCodeIssued:
+    session: SessionRef
+    phone: str
+    code: str
+
+
+@dataclass(frozen=True)
+class InboundReceived:
+    """A message reached a session (from a contact, or typed on the business phone)."""
+
+    session: SessionRef
+    message: InboundMessage
+
+
+@dataclass(frozen=True)
+class ReceiptUpdated:
+    session: SessionRef
+    message_ids: tuple[str, ...]
+    ack: int
+
+
+@dataclass(frozen=True)
+class ContactOptedOut:
+    session: SessionRef
+    contact_id: int
+    phone: str
+
+
+@dataclass(frozen=True)
+class HandoffRequested:
+    """A contact asked for a person; AI is paused in that chat."""
+
+    session: SessionRef
+    contact_id: int
+    phone: str
+    text: str
+
+
+@dataclass(frozen=True)
+class HotLeadDetected:
+    session: SessionRef
+    contact_id: int
+    phone: str
+    text: str
+
+
+@dataclass(frozen=True)
+class AIFailed:
+    """The model failed, refused or was caught by the guard; the contact saw no error."""
+
+    session: SessionRef
+    contact_id: int
+    phone: str
+    kind: str
+    detail: str | None
+    fallback_sent: bool
+
+
+@dataclass(frozen=True)
+class ChatPaused:
+    """AI is silent in a chat until `until` (None: released)."""
+
+    session: SessionRef | None
+    client_id: int
+    contact_id: int
+    until: datetime | None
+    reason: str
+
+
+Event = (
+    SessionStateChanged
+    | QrUpdated
+    | QrExpired
+    | PairingCodeIssued
+    | InboundReceived
+    | ReceiptUpdated
+    | ContactOptedOut
+    | HandoffRequested
+    | HotLeadDetected
+    | AIFailed
+    | ChatPaused
+)
+E = TypeVar("E")
+Handler = Callable[[Any], Awaitable[None]]
+
+
+class EventBus:
+    """Delivers each event to the handlers subscribed to its type, in subscription order.
+
+    A failing handler is logged and does not stop the others: one broken subscriber must not
+    cost another its events.
+    """
+
+    def __init__(self) -> None:
+        self._handlers: dict[type, list[Handler]] = defaultdict(list)
+
+    def subscribe(self, event_type: type[E], handler: Callable[[E], Awaitable[None]]) -> None:
+        self._handlers[event_type].append(handler)
+
+    def unsubscribe(self, event_type: type[E], handler: Callable[[E], Awaitable[None]]) -> None:
+        self._handlers[event_type].remove(handler)
+
+    async def publish(self, event: object) -> None:
+        for handler in list(self._handlers.get(type(event), ())):
+            try:
+                await handler(event)
+            except Exception:
+                logger.exception("handler %r failed on %s", handler, type(event).__name__)

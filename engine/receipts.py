@@ -1,0 +1,45 @@
+"""Delivery receipts: WhatsApp acks move stored outbound messages forward, never back."""
+
+from __future__ import annotations
+
+import logging
+
+from engine.events import EventBus, ReceiptUpdated
+from engine.whatsapp.types import Ack
+from storage.db import Database
+from storage.records import MessageStatus
+from storage.repos import MessageRepo
+
+logger = logging.getLogger(__name__)
+
+
+def status_for_ack(ack: int) -> MessageStatus | None:
+    """The message status an ack level means; None for levels that say nothing new."""
+    if ack < 0:
+        return MessageStatus.FAILED
+    return {
+        Ack.SENT: MessageStatus.SENT,
+        Ack.RECEIVED: MessageStatus.DELIVERED,
+        Ack.READ: MessageStatus.READ,
+        Ack.PLAYED: MessageStatus.READ,
+    }.get(Ack(ack) if ack <= Ack.PLAYED else Ack.PLAYED)
+
+
+class ReceiptTracker:
+    """Subscribes to `ReceiptUpdated` and applies it to the messages table."""
+
+    def __init__(self, db: Database, bus: EventBus) -> None:
+        self._messages = MessageRepo(db)
+        bus.subscribe(ReceiptUpdated, self.on_receipt)
+
+    async def on_receipt(self, event: ReceiptUpdated) -> None:
+        status = status_for_ack(event.ack)
+        if status is None:
+            return
+        for message_id in event.message_ids:
+            moved = await self._messages.advance_status(
+                event.session.session_id, message_id, status
+            )
+            logger.debug(
+                "receipt %s for %s: %s", status, message_id, "applied" if moved else "ignored"
+            )

@@ -1,0 +1,250 @@
+"""SessionManager: every WhatsApp session of every client, each in its own supervised task.
+
+Chat commands and the CLI call `add`, `pair`, `restart`, `logout` and `remove`; the listener and
+the campaign runner call `send_text` and `check_number`. A session's profile is opened by one
+runner at a time (and the driver's profile lock guards against a second process).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tarfile
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+
+from engine.events import EventBus, SessionRef
+from engine.session_runner import SessionPolicy, SessionRunner
+from engine.settings import Settings
+from engine.tasks import TaskOwner
+from engine.whatsapp.driver import WhatsAppDriver
+from engine.whatsapp.errors import NotLoggedIn, ProfileInUse
+from engine.whatsapp.playwright_driver import PlaywrightDriver
+from engine.whatsapp.profile_lock import ProfileLock
+from engine.whatsapp.types import DriverConfig, SentMessage
+from storage.db import Database, NotFound
+from storage.records import SessionState, WaSession
+from storage.repos import ClientRepo, SessionRepo
+
+logger = logging.getLogger(__name__)
+
+DriverFactory = Callable[[WaSession], WhatsAppDriver]
+
+
+def profile_dir(data_dir: Path, client_slug: str, session_name: str) -> Path:
+    """Where a session's Chromium profile (its WhatsApp pairing) lives."""
+    return data_dir / "sessions" / client_slug / session_name
+
+
+def playwright_factory(settings: Settings) -> DriverFactory:
+    """Drivers on real Chromium, pointed at WhatsApp Web or the simulator by the settings."""
+
+    def make(session: WaSession) -> WhatsAppDriver:
+        return PlaywrightDriver(
+            DriverConfig(
+                session_name=session.key,
+                chromium_path=settings.chromium_path,
+                whatsapp_url=settings.whatsapp_url,
+                wa_js_path=settings.wa_js_path,
+                profile_dir=profile_dir(settings.data_dir, session.client_slug, session.name),
+                device_name=f"waops {session.key}",
+            )
+        )
+
+    return make
+
+
+class SessionManager:
+    """Owns one `SessionRunner` task per started session."""
+
+    def __init__(
+        self,
+        db: Database,
+        bus: EventBus,
+        make_driver: DriverFactory,
+        data_dir: Path,
+        policy: SessionPolicy | None = None,
+        pair_timeout_s: float = 90.0,
+    ) -> None:
+        self._repo = SessionRepo(db)
+        self._clients = ClientRepo(db)
+        self._bus = bus
+        self._make_driver = make_driver
+        self._data_dir = data_dir
+        self.policy = policy or SessionPolicy()
+        self._pair_timeout_s = pair_timeout_s
+        self._runners: dict[int, SessionRunner] = {}
+        self._tasks = TaskOwner("sessions")
+
+    async def start(self) -> None:
+        """Start every enabled session that is not banned or waiting for a pairing."""
+        for session in await self._repo.list(enabled_only=True):
+            if session.state not in (SessionState.BANNED, SessionState.LOGGED_OUT):
+                await self._launch(session)
+
+    async def stop(self) -> None:
+        """Stop every runner: browsers close, states are saved, tasks are awaited."""
+        for runner in self._runners.values():
+            runner.stop()
+        await self._tasks.shutdown(self.policy.stop_timeout_s)
+        self._runners.clear()
+
+    async def __aenter__(self) -> SessionManager:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # -- look-ups -------------------------------------------------------------------------
+
+    async def get(self, client_slug: str, name: str = "main") -> WaSession:
+        return await self._repo.get(client_slug, name)
+
+    def runner(self, session_id: int) -> SessionRunner | None:
+        return self._runners.get(session_id)
+
+    def state(self, session_id: int) -> SessionState | None:
+        runner = self._runners.get(session_id)
+        return None if runner is None else runner.state
+
+    async def wait_for_state(
+        self, session_id: int, states: set[SessionState], timeout_s: float
+    ) -> SessionState:
+        runner = self._runners.get(session_id)
+        if runner is None:
+            raise NotFound(f"session {session_id} is not running")
+        return await runner.wait_for(states, timeout_s)
+
+    # -- operations -----------------------------------------------------------------------
+
+    async def add(self, client_slug: str, name: str = "main") -> WaSession:
+        client = await self._clients.get(client_slug)
+        return await self._repo.add(client.id, name)
+
+    async def pair(self, client_slug: str, name: str = "main", phone: str | None = None) -> str:
+        """Start pairing; returns the QR text (or a pairing code for `phone`). Rotations of the
+        QR follow as `QrUpdated` events."""
+        session = await self._repo.get(client_slug, name)
+        runner = self._runners.get(session.id) or await self._launch(session)
+        return await runner.pair(phone, self._pair_timeout_s)
+
+    async def restart(self, client_slug: str, name: str = "main") -> None:
+        session = await self._repo.get(client_slug, name)
+        await self._halt(session.id)
+        await self._launch(await self._repo.get_by_id(session.id))
+
+    async def logout(self, client_slug: str, name: str = "main") -> None:
+        """Unlink the device from the phone; the session then waits for a new pairing."""
+        session = await self._repo.get(client_slug, name)
+        runner = self._runners.get(session.id)
+        if runner is None or runner.driver is None:
+            raise NotLoggedIn(f"{client_slug}/{name} is not running; nothing to log out")
+        await runner.driver.logout()
+
+    async def remove(
+        self, client_slug: str, name: str = "main", *, delete_profile: bool = True
+    ) -> None:
+        """Stop the session, delete it and (by default) its browser profile."""
+        session = await self._repo.get(client_slug, name)
+        await self._halt(session.id)
+        await self._repo.remove(session.id)
+        if delete_profile:
+            shutil.rmtree(profile_dir(self._data_dir, client_slug, name), ignore_errors=True)
+
+    async def send_text(
+        self, session_id: int, chat_id: str, text: str, *, typing_ms: int = 0
+    ) -> SentMessage:
+        """Send through a connected session; NotLoggedIn when it is not connected now."""
+        runner = self._runners.get(session_id)
+        if runner is None or runner.driver is None or runner.state is not SessionState.CONNECTED:
+            state = "not running" if runner is None else runner.state.value
+            raise NotLoggedIn(f"session {session_id} cannot send: it is {state}")
+        return await runner.driver.send_text(chat_id, text, typing_ms=typing_ms)
+
+    async def check_number(self, session_id: int, digits: str) -> str | None:
+        runner = self._runners.get(session_id)
+        if runner is None or runner.driver is None or runner.state is not SessionState.CONNECTED:
+            raise NotLoggedIn(f"session {session_id} cannot check numbers: it is not connected")
+        return await runner.driver.check_number(digits)
+
+    # -- internals ------------------------------------------------------------------------
+
+    async def _launch(self, session: WaSession) -> SessionRunner:
+        if session.id in self._runners:
+            return self._runners[session.id]
+        ref = SessionRef(session.id, session.client_id, session.client_slug, session.name)
+        runner = SessionRunner(
+            ref,
+            session.state,
+            paired_before=session.phone is not None or session.state is SessionState.LOGGED_OUT,
+            make_driver=lambda: self._make_driver(session),
+            repo=self._repo,
+            bus=self._bus,
+            policy=self.policy,
+        )
+        self._runners[session.id] = runner
+        task = self._tasks.spawn(f"session:{session.client_slug}/{session.name}", runner.run())
+        task.add_done_callback(lambda _t: self._forget(session.id, runner))
+        return runner
+
+    def _forget(self, session_id: int, runner: SessionRunner) -> None:
+        if self._runners.get(session_id) is runner:
+            del self._runners[session_id]
+
+    async def _halt(self, session_id: int) -> None:
+        runner = self._runners.pop(session_id, None)
+        if runner is None:
+            return
+        runner.stop()
+        await runner.wait_for(
+            {SessionState.STOPPED, SessionState.LOGGED_OUT, SessionState.BANNED},
+            self.policy.stop_timeout_s,
+        )
+
+
+def backup_profile(
+    data_dir: Path, client_slug: str, name: str, dest_dir: Path, now: datetime
+) -> Path:
+    """Archive a stopped session's profile (its pairing) to a .tar.gz; ProfileInUse if running."""
+    source = profile_dir(data_dir, client_slug, name)
+    if not source.is_dir():
+        raise NotFound(
+            f"no browser profile for {client_slug}/{name} at {source}: was it ever started?"
+        )
+    lock = ProfileLock(source)
+    lock.acquire()  # raises ProfileInUse while a driver holds it
+    try:
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        target = dest_dir / f"{client_slug}-{name}-{now:%Y%m%d-%H%M%S}.tar.gz"
+        with tarfile.open(target, "w:gz") as archive:
+            for path in sorted(source.rglob("*")):
+                if path.name in _VOLATILE or any(part in _SKIPPED_DIRS for part in path.parts):
+                    continue
+                archive.add(path, arcname=str(path.relative_to(source)), recursive=False)
+        return target
+    finally:
+        lock.release()
+
+
+def restore_profile(data_dir: Path, client_slug: str, name: str, archive_path: Path) -> Path:
+    """Unpack a backup into the session's profile directory, which must not exist or be empty."""
+    target = profile_dir(data_dir, client_slug, name)
+    if target.exists() and any(target.iterdir()):
+        raise ProfileInUse(f"{target} is not empty: remove the session's profile before restoring")
+    target.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive_path, "r:gz") as archive:
+        archive.extractall(target, filter="data")
+    return target
+
+
+# Chromium's run-time files and caches: not part of the pairing, and unsafe to copy live.
+_VOLATILE = {"SingletonLock", "SingletonSocket", "SingletonCookie", "waops.lock", "lockfile"}
+_SKIPPED_DIRS = {"Cache", "Code Cache", "GPUCache", "GrShaderCache", "ShaderCache", "DawnCache"}

@@ -1,0 +1,114 @@
+"""A typed client of the simulator's control API (tests, the demo, scripts)."""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+logger = logging.getLogger(__name__)
+
+
+class SimulatorControlError(Exception):
+    """The simulator refused a control call; ``status`` is its HTTP status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class SimulatorClient:
+    """``async with SimulatorClient(base_url) as sim: await sim.scan("haby-main", "549...")``."""
+
+    def __init__(self, base_url: str, *, timeout_s: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._http: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> SimulatorClient:
+        self._http = aiohttp.ClientSession(timeout=self._timeout)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the HTTP session (idempotent)."""
+        http, self._http = self._http, None
+        if http is not None:
+            await http.close()
+
+    async def request(self, method: str, path: str, body: Any = None) -> Any:
+        """One call; refusals raise ``SimulatorControlError`` with the simulator's message."""
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=self._timeout)
+        async with self._http.request(method, self.base_url + path, json=body) as response:
+            data = await response.json()
+            if response.status >= 400:
+                raise SimulatorControlError(response.status, str(data.get("error")))
+            return data
+
+    async def sessions(self) -> dict[str, dict[str, Any]]:
+        """Every simulated phone by name, with state and current auth code."""
+        data = await self.request("GET", "/control/sessions")
+        return {entry["name"]: entry for entry in data["sessions"]}
+
+    async def session(self, session: str) -> dict[str, Any]:
+        """One phone's entry of ``sessions()``."""
+        return (await self.sessions())[session]
+
+    async def scan(self, session: str, phone: str, *, code: str | None = None) -> None:
+        """The phone scans the QR (or enters the pairing ``code``)."""
+        body = {"phone": phone} if code is None else {"phone": phone, "code": code}
+        await self.request("POST", f"/control/sessions/{session}/scan", body)
+
+    async def inbound(
+        self,
+        session: str,
+        sender: str,
+        body: str,
+        *,
+        name: str | None = None,
+        message_id: str | None = None,
+        ciphertext: bool = False,
+        group: str | None = None,
+        status: bool = False,
+        quoted_id: str | None = None,
+    ) -> str:
+        """A contact writes; returns the message id (``message_id`` redelivers that id)."""
+        payload: dict[str, Any] = {"from": sender, "body": body, "name": name, "id": message_id}
+        payload.update(ciphertext=ciphertext, group=group, status=status, quoted_id=quoted_id)
+        data = await self.request("POST", f"/control/sessions/{session}/inbound", payload)
+        return str(data["id"])
+
+    async def phone_message(self, session: str, to: str, body: str) -> str:
+        """Someone types on the business phone itself; returns the message id."""
+        path = f"/control/sessions/{session}/phone-message"
+        data = await self.request("POST", path, {"to": to, "body": body})
+        return str(data["id"])
+
+    async def ack(self, session: str, message_id: str, ack: int) -> None:
+        """A receipt for a message."""
+        path = f"/control/sessions/{session}/ack"
+        await self.request("POST", path, {"id": message_id, "ack": ack})
+
+    async def action(self, session: str, action: str) -> None:
+        """``drop``, ``restore``, ``logout``, ``ban`` or ``reload``."""
+        await self.request("POST", f"/control/sessions/{session}/{action}")
+
+    async def sent(self, session: str) -> list[dict[str, Any]]:
+        """What the session sent: to, body, id, time."""
+        data = await self.request("GET", f"/control/sessions/{session}/sent")
+        return list(data["sent"])
+
+    async def not_on_whatsapp(self, numbers: list[str]) -> None:
+        """Mark numbers as not on WhatsApp."""
+        await self.request("POST", "/control/numbers", {"not_on_whatsapp": numbers})
