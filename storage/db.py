@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -31,6 +32,10 @@ class NotFound(StorageError):
 
 class AlreadyExists(StorageError):
     """A record with the same unique key exists already."""
+
+
+class StorageUnavailable(StorageError):
+    """The database could not be reached or answered with an operational error: retry later."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -71,9 +76,16 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A transaction: committed when the block ends, rolled back on error."""
-        async with self._sessions() as session, session.begin():
-            yield session
+        """A transaction: committed when the block ends, rolled back on error.
+
+        Connection and operational failures surface as `StorageUnavailable`, so callers can
+        retry them without knowing the driver's exception types.
+        """
+        try:
+            async with self._sessions() as session, session.begin():
+                yield session
+        except (OperationalError, InterfaceError) as exc:
+            raise StorageUnavailable(f"database unavailable: {exc.orig or exc}") from exc
 
     async def shutdown(self) -> None:
         await self.engine.dispose()

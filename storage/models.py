@@ -137,6 +137,7 @@ class MessageRow(Base):
     body: Mapped[str] = mapped_column(LongText)
     type: Mapped[str] = mapped_column(String(20), default="chat")
     status: Mapped[str] = mapped_column(String(10))
+    intent: Mapped[str | None] = mapped_column(String(16))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -199,7 +200,29 @@ class AISettingsRow(Base):
     debounce_s: Mapped[float] = mapped_column(Float, default=4.0)
     groups_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     opt_out_keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    rule_replies: Mapped[str | None] = mapped_column(Text)
+    opt_out_reply: Mapped[str | None] = mapped_column(Text)
+    handoff_reply: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AICallRow(Base):
+    """Every model call: its outcome (failures are kept for operators) and the tokens it used."""
+
+    __tablename__ = "ai_calls"
+    __table_args__ = (Index(None, "client_id", "at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("contacts.id", ondelete="SET NULL")
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    purpose: Mapped[str] = mapped_column(String(10))
+    model: Mapped[str] = mapped_column(String(100))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    error_kind: Mapped[str | None] = mapped_column(String(20))
+    detail: Mapped[str | None] = mapped_column(Text)
+    tokens: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AlertSubscriptionRow(Base):

@@ -146,6 +146,7 @@ class Contact:
     opted_out_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    ai_paused_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,7 @@ class Message:
     status: MessageStatus
     sent_at: datetime
     campaign_id: int | None
+    intent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,7 @@ class NewMessage:
     type: str = "chat"
     status: MessageStatus = MessageStatus.RECEIVED
     campaign_id: int | None = None
+    intent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -224,6 +227,9 @@ class AISettings:
     debounce_s: float
     groups_enabled: bool
     opt_out_keywords: tuple[str, ...]
+    rule_replies: str = ""
+    opt_out_reply: str | None = None
+    handoff_reply: str | None = None
 
 
 @dataclass(frozen=True)
@@ -237,6 +243,21 @@ class AuditEntry:
     client_slug: str | None
     result: AuditResult
     detail: str | None
+
+
+@dataclass(frozen=True)
+class AICall:
+    """One model call as stored: outcome and tokens (failures are kept for operators)."""
+
+    client_id: int
+    contact_id: int | None
+    at: datetime
+    purpose: str
+    model: str
+    ok: bool
+    tokens: int
+    error_kind: str | None = None
+    detail: str | None = None
 
 
 JsonDict = dict[str, Any]

@@ -1,6 +1,6 @@
 """Repositories: each takes a `Database`, accepts and returns records (storage.records)."""
 
-from storage.repos.ai import AISettingsRepo
+from storage.repos.ai import AICallRepo, AISettingsRepo
 from storage.repos.audit import AuditRepo
 from storage.repos.clients import ClientRepo
 from storage.repos.contacts import ContactRepo
@@ -9,6 +9,7 @@ from storage.repos.operators import OperatorRepo
 from storage.repos.sessions import SessionRepo
 
 __all__ = [
+    "AICallRepo",
     "AISettingsRepo",
     "AuditRepo",
     "ClientRepo",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
+
 from storage.db import Database, NotFound
-from storage.models import AISettingsRow, ClientRow, utcnow
-from storage.records import AISettings
+from storage.models import AICallRow, AISettingsRow, ClientRow, utcnow
+from storage.records import AICall, AISettings
 
 EDITABLE = frozenset(
     {
@@ -22,6 +25,9 @@ EDITABLE = frozenset(
         "debounce_s",
         "groups_enabled",
         "opt_out_keywords",
+        "rule_replies",
+        "opt_out_reply",
+        "handoff_reply",
     }
 )
 
@@ -41,6 +47,9 @@ def _to_settings(row: AISettingsRow) -> AISettings:
         debounce_s=row.debounce_s,
         groups_enabled=row.groups_enabled,
         opt_out_keywords=tuple(row.opt_out_keywords or ()),
+        rule_replies=row.rule_replies or "",
+        opt_out_reply=row.opt_out_reply,
+        handoff_reply=row.handoff_reply,
     )
 
 
@@ -88,3 +97,55 @@ class AISettingsRepo:
             row.updated_at = utcnow()
             await session.flush()
             return _to_settings(row)
+
+
+class AICallRepo:
+    """The log of model calls; also the source of each client's token usage."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record(self, call: AICall) -> None:
+        async with self._db.session() as session:
+            session.add(
+                AICallRow(
+                    client_id=call.client_id,
+                    contact_id=call.contact_id,
+                    at=call.at,
+                    purpose=call.purpose,
+                    model=call.model,
+                    ok=call.ok,
+                    tokens=call.tokens,
+                    error_kind=call.error_kind,
+                    detail=call.detail,
+                )
+            )
+
+    async def tokens_since(self, client_id: int, since: datetime) -> int:
+        query = select(func.coalesce(func.sum(AICallRow.tokens), 0)).where(
+            AICallRow.client_id == client_id, AICallRow.at >= since
+        )
+        async with self._db.session() as session:
+            return int(await session.scalar(query) or 0)
+
+    async def failures_since(self, client_id: int, since: datetime) -> list[AICall]:
+        query = (
+            select(AICallRow)
+            .where(AICallRow.client_id == client_id, AICallRow.at >= since, AICallRow.ok.is_(False))
+            .order_by(AICallRow.at)
+        )
+        async with self._db.session() as session:
+            return [
+                AICall(
+                    r.client_id,
+                    r.contact_id,
+                    r.at,
+                    r.purpose,
+                    r.model,
+                    r.ok,
+                    r.tokens,
+                    r.error_kind,
+                    r.detail,
+                )
+                for r in await session.scalars(query)
+            ]

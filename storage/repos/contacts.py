@@ -27,6 +27,7 @@ def _to_contact(row: ContactRow, tags: Iterable[str]) -> Contact:
         opted_out_at=row.opted_out_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        ai_paused_until=row.ai_paused_until,
     )
 
 
@@ -162,6 +163,13 @@ class ContactRepo:
                 raise NotFound(f"no contact with phone +{phone}")
             return _to_contact(row, (await _tags_of(session, [row.id]))[row.id])
 
+    async def get_by_id(self, contact_id: int) -> Contact:
+        async with self._db.session() as session:
+            row = await session.get(ContactRow, contact_id)
+            if row is None:
+                raise NotFound(f"no contact with id {contact_id}")
+            return _to_contact(row, (await _tags_of(session, [row.id]))[row.id])
+
     async def count(self, client_id: int) -> int:
         async with self._db.session() as session:
             query = (
@@ -189,6 +197,14 @@ class ContactRepo:
                 raise NotFound(f"no contact with id {contact_id}")
             row.opted_out_at = at
             row.updated_at = utcnow()
+
+    async def pause_ai(self, contact_id: int, until: datetime | None) -> None:
+        """Silence (or with None, release) AI replies in this contact's chat until `until`."""
+        async with self._db.session() as session:
+            row = await session.get(ContactRow, contact_id)
+            if row is None:
+                raise NotFound(f"no contact with id {contact_id}")
+            row.ai_paused_until = until
 
     async def forget(self, client_id: int, phone: str) -> None:
         """Delete the contact with its messages and tags (cascade)."""

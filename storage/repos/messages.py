@@ -41,6 +41,7 @@ def _to_message(row: MessageRow) -> Message:
         status=MessageStatus(row.status),
         sent_at=row.sent_at,
         campaign_id=row.campaign_id,
+        intent=row.intent,
     )
 
 
@@ -61,6 +62,7 @@ class MessageRepo:
             type=new.type,
             status=new.status.value,
             campaign_id=new.campaign_id,
+            intent=new.intent,
             sent_at=new.sent_at,
         )
         try:
@@ -97,6 +99,12 @@ class MessageRepo:
                 .values(status=status.value)
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def set_intent(self, message_id: int, intent: str) -> None:
+        async with self._db.session() as session:
+            await session.execute(
+                update(MessageRow).where(MessageRow.id == message_id).values(intent=intent)
+            )
 
     async def conversation(self, contact_id: int, limit: int = 20) -> list[Message]:
         """The last `limit` messages with a contact, newest first."""

@@ -68,6 +68,17 @@ class Raw:
 Scripted = Reply | Refusal | Status | Delay | Raw
 
 
+CLASSIFIER_MARKER = "Classify the user's WhatsApp message"
+
+
+def _is_classification(body: dict[str, Any]) -> bool:
+    """Intent classifications (engine.ia.analyzer) are kept apart from reply requests."""
+    first = body["messages"][0] if body["messages"] else {}
+    return first.get("role") == "system" and str(first.get("content", "")).startswith(
+        CLASSIFIER_MARKER
+    )
+
+
 def _words(text: str) -> int:
     return len(text.split())
 
@@ -75,8 +86,13 @@ def _words(text: str) -> int:
 class FakeOpenAI:
     """`async with FakeOpenAI() as fake:` then point the SDK at `fake.base_url`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, separate_classifications: bool = False) -> None:
+        """With `separate_classifications`, intent classifications are answered from `label()`
+        and recorded in `classifications`, so `requests` holds only reply turns."""
+        self._separate_classifications = separate_classifications
         self.requests: list[dict[str, Any]] = []
+        self.classifications: list[dict[str, Any]] = []
+        self._labels: deque[str] = deque()
         self.unexpected: list[str] = []
         self._script: deque[Scripted] = deque()
         self._closing = asyncio.Event()
@@ -87,6 +103,10 @@ class FakeOpenAI:
     def base_url(self) -> str:
         """The URL to give `AsyncOpenAI(base_url=...)`."""
         return f"http://127.0.0.1:{self._port}/v1"
+
+    def label(self, *labels: str) -> None:
+        """Queue answers for the next intent classifications (default: `other`)."""
+        self._labels.extend(labels)
 
     def script(self, *responses: Scripted) -> None:
         """Queue answers for the next requests, in order."""
@@ -141,6 +161,10 @@ class FakeOpenAI:
         if problem is not None:
             self.unexpected.append(problem)
             return self._error(400, "invalid_request", problem)
+        if self._separate_classifications and _is_classification(body):
+            self.classifications.append(body)
+            label = self._labels.popleft() if self._labels else "other"
+            return self._completion(body, Reply(label))
         self.requests.append(body)
         step = self._script.popleft() if self._script else None
         if isinstance(step, Delay):

@@ -1,0 +1,65 @@
+"""Sending a message from a session and storing it, for every origin but campaigns."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from engine.whatsapp.errors import WhatsAppError
+from engine.whatsapp.types import SentMessage
+from storage.db import Database
+from storage.models import utcnow
+from storage.records import Direction, Message, MessageStatus, NewMessage, Origin
+from storage.repos import MessageRepo
+
+logger = logging.getLogger(__name__)
+
+
+class MessageSender(Protocol):
+    """What can send a text through a session (the SessionManager in production)."""
+
+    async def send_text(
+        self, session_id: int, chat_id: str, text: str, *, typing_ms: int = 0
+    ) -> SentMessage: ...
+
+
+class Outbound:
+    """Sends through a session and stores the message with its origin and WhatsApp id."""
+
+    def __init__(self, db: Database, sender: MessageSender) -> None:
+        self._messages = MessageRepo(db)
+        self._sender = sender
+
+    async def send(
+        self,
+        *,
+        client_id: int,
+        session_id: int,
+        contact_id: int,
+        chat_id: str,
+        text: str,
+        origin: Origin,
+        typing_ms: int = 0,
+    ) -> Message | None:
+        """Send `text`; the stored row says `sent` or `failed`. Raises nothing for WhatsApp
+        trouble (it is logged and stored); returns the stored message."""
+        status, wa_id = MessageStatus.FAILED, None
+        try:
+            sent = await self._sender.send_text(session_id, chat_id, text, typing_ms=typing_ms)
+            status, wa_id = MessageStatus.SENT, sent.id
+        except WhatsAppError as exc:
+            logger.warning("could not send a %s message to %s: %s", origin, chat_id, exc)
+        record = NewMessage(
+            client_id,
+            contact_id,
+            Direction.OUT,
+            origin,
+            text,
+            utcnow(),
+            session_id=session_id,
+            wa_message_id=wa_id,
+            status=status,
+        )
+        # Once WhatsApp took the message, recording it must not be lost to a cancellation.
+        return await asyncio.shield(self._messages.add(record))
