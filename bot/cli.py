@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from engine.conversations import AIControl
 from engine.directory import Directory
 from engine.errors import InvalidInput
 from engine.prospects import ImportReport, import_csv
@@ -24,7 +25,6 @@ from storage.db import Database, StorageError
 from storage.migrate import SchemaNotReady, ensure_schema, upgrade
 from storage.models import utcnow
 from storage.records import WaSession
-from storage.repos import AISettingsRepo
 
 T = TypeVar("T")
 
@@ -256,11 +256,7 @@ def ai_switch(client: str, state: Annotated[str, typer.Argument(metavar="on|off"
         err_console.print(f"[red]error:[/red] expected on or off, got {state!r}")
         raise typer.Exit(1)
 
-    async def switch(db: Database) -> None:
-        found = await Directory(db).clients.get(client)
-        await AISettingsRepo(db).update(found.id, enabled=state == "on")
-
-    _with_db(switch)
+    _with_db(lambda db: AIControl(db).set_enabled(client, state == "on"))
     console.print(f"AI replies are {state} for {client}")
 
 

@@ -118,6 +118,7 @@ class SessionRunner:
         self._changed = asyncio.Condition()
         self._qr_attempts = 0
         self._last_qr: str | None = None
+        self._me: str | None = None
         self._offline_since: float | None = None
         self._login_deadline: float | None = None
 
@@ -299,6 +300,9 @@ class SessionRunner:
         if status.logged_in and status.online:
             self._paired_before = True
             self._offline_since = self._login_deadline = None
+            if status.me and status.me != self._me:
+                self._me = status.me
+                await self._repo.set_phone(self.ref.session_id, status.me.split("@")[0], status.me)
             await self._set(SessionState.CONNECTED, None)
         elif status.mode is StreamMode.QR:
             self._login_deadline = None

@@ -136,6 +136,14 @@
           mode: String(s.mode),
           info: String(s.info),
           online: !!WPP.conn.isOnline(),
+          me: (() => {
+            try {
+              const wid = WPP.conn.getMyUserId();
+              return wid ? str(wid) : null;
+            } catch (e) {
+              return null;
+            }
+          })(),
         };
       }),
     authCode: () => guard(async () => ((await WPP.conn.getAuthCode()) || {}).fullCode || null),

@@ -230,6 +230,7 @@ class PlaywrightDriver:
             mode=mode,
             info=str(raw["info"]),
             online=bool(raw["online"]),
+            me=None if raw.get("me") is None else str(raw["me"]),
         )
 
     async def auth_code(self) -> str | None:

@@ -76,6 +76,7 @@ class LinkStatus:
     mode: StreamMode
     info: str
     online: bool
+    me: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
 from storage.models import ContactRow, MessageRow
@@ -118,44 +119,81 @@ class MessageRepo:
             return [_to_message(row) for row in await session.scalars(query)]
 
     async def recent_conversations(
-        self, client_id: int, limit: int = 20
+        self,
+        client_id: int,
+        limit: int = 20,
+        *,
+        unanswered: bool = False,
+        intent: str | None = None,
     ) -> list[ConversationSummary]:
-        """Contacts of a client with the newest activity first, with their last message."""
-        async with self._db.session() as session:
-            contacts = list(
-                await session.scalars(
-                    select(ContactRow)
-                    .where(
-                        ContactRow.client_id == client_id, ContactRow.last_message_at.is_not(None)
+        """Contacts of a client with the newest activity first, with their last message.
+
+        `unanswered` keeps chats whose last message came from the contact; `intent` keeps
+        contacts who sent a message with that intent (for example hot_lead).
+        """
+        query = (
+            select(ContactRow)
+            .where(ContactRow.client_id == client_id, ContactRow.last_message_at.is_not(None))
+            .order_by(ContactRow.last_message_at.desc())
+        )
+        if intent is not None:
+            query = query.where(
+                ContactRow.id.in_(
+                    select(MessageRow.contact_id).where(
+                        MessageRow.client_id == client_id, MessageRow.intent == intent
                     )
-                    .order_by(ContactRow.last_message_at.desc())
-                    .limit(limit)
                 )
             )
-            summaries = []
-            for contact in contacts:
-                last = await session.scalar(
-                    select(MessageRow)
-                    .where(MessageRow.contact_id == contact.id)
-                    .order_by(MessageRow.sent_at.desc(), MessageRow.id.desc())
-                    .limit(1)
-                )
-                count = await session.scalar(
-                    select(func.count())
-                    .select_from(MessageRow)
-                    .where(MessageRow.contact_id == contact.id)
-                )
-                if last is None:
-                    continue
-                summaries.append(
-                    ConversationSummary(
-                        contact_id=contact.id,
-                        phone=contact.phone,
-                        name=contact.name,
-                        last_at=last.sent_at,
-                        last_body=last.body,
-                        last_direction=Direction(last.direction),
-                        messages=int(count or 0),
-                    )
-                )
-            return summaries
+        summaries: list[ConversationSummary] = []
+        async with self._db.session() as session:
+            # Unanswered chats are filtered after reading; read in pages until enough are found.
+            offset = 0
+            while len(summaries) < limit:
+                contacts = list(await session.scalars(query.offset(offset).limit(limit * 2)))
+                if not contacts:
+                    break
+                offset += len(contacts)
+                for contact in contacts:
+                    summary = await self._summary(session, contact)
+                    if summary is None or (
+                        unanswered and summary.last_direction is not Direction.IN
+                    ):
+                        continue
+                    summaries.append(summary)
+                    if len(summaries) == limit:
+                        break
+        return summaries
+
+    @staticmethod
+    async def _summary(session: AsyncSession, contact: ContactRow) -> ConversationSummary | None:
+        last = await session.scalar(
+            select(MessageRow)
+            .where(MessageRow.contact_id == contact.id)
+            .order_by(MessageRow.sent_at.desc(), MessageRow.id.desc())
+            .limit(1)
+        )
+        if last is None:
+            return None
+        count = await session.scalar(
+            select(func.count()).select_from(MessageRow).where(MessageRow.contact_id == contact.id)
+        )
+        return ConversationSummary(
+            contact_id=contact.id,
+            phone=contact.phone,
+            name=contact.name,
+            last_at=last.sent_at,
+            last_body=last.body,
+            last_direction=Direction(last.direction),
+            messages=int(count or 0),
+        )
+
+    async def last_session_of(self, contact_id: int) -> int | None:
+        """The session that last exchanged a message with this contact."""
+        query = (
+            select(MessageRow.session_id)
+            .where(MessageRow.contact_id == contact_id, MessageRow.session_id.is_not(None))
+            .order_by(MessageRow.sent_at.desc(), MessageRow.id.desc())
+            .limit(1)
+        )
+        async with self._db.session() as session:
+            return await session.scalar(query)

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from engine.conversations import Conversations
+from engine.errors import InvalidInput
 from engine.events import (
     AIFailed,
     ChatPaused,
@@ -425,3 +427,40 @@ async def test_send_failure_is_stored_not_raised(env: Env) -> None:
 
 def _epoch() -> datetime:
     return datetime(2000, 1, 1, tzinfo=UTC)
+
+
+async def test_operator_reply_takes_over_and_release_gives_back(env: Env) -> None:
+    conversations = Conversations(env.db, env.sender, env.bus)
+    env.fake.script(Reply("¡Hola!"), Reply("De nada, ¡saludos!"))
+    await env.inbound("hola")
+    await env.listener.run_until_idle()
+    sent = await conversations.reply(
+        "haby", "+54 9 11 5555-0000", "Soy Juan, del equipo. ¿Te ayudo?"
+    )
+    assert sent.origin is Origin.OPERATOR
+    await env.inbound("sí, gracias")
+    await env.listener.run_until_idle()
+    assert env.sender.texts == ["¡Hola!", "Soy Juan, del equipo. ¿Te ayudo?"]
+    await conversations.release("haby", "5491155550000")
+    await env.inbound("chau")
+    await env.listener.run_until_idle()
+    assert env.sender.texts[-1] == "De nada, ¡saludos!"
+    _contact, messages = await conversations.read("haby", "011 15 5555-0000", 3)
+    assert [m.body for m in messages] == ["sí, gracias", "chau", "De nada, ¡saludos!"]
+    with pytest.raises(InvalidInput, match="not a phone number"):
+        await conversations.read("haby", "nope")
+
+
+async def test_chat_lists_recent_unanswered_and_hot(env: Env) -> None:
+    await AISettingsRepo(env.db).update(env.haby.client_id, enabled=False)
+    await env.inbound("hola", sender="5491155550001")
+    await env.inbound("quiero comprar el sillón, cuánto cuesta?", sender="5491155550002")
+    await env.inbound("te paso info", sender="5491155550001", from_me=True)
+    await env.listener.run_until_idle()
+    conversations = Conversations(env.db, env.sender, env.bus)
+    assert [c.phone for c in await conversations.chats("haby")] == [
+        "5491155550001",
+        "5491155550002",
+    ]
+    assert [c.phone for c in await conversations.chats("haby", "unanswered")] == ["5491155550002"]
+    assert [c.phone for c in await conversations.chats("haby", "hot")] == ["5491155550002"]
