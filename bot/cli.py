@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -44,6 +45,7 @@ app.add_typer(session_app, name="session")
 app.add_typer(operator_app, name="operator")
 app.add_typer(prospects_app, name="prospects")
 
+logger = logging.getLogger(__name__)
 REJECTED_SHOWN = 50
 DEMO_CLIENTS = (
     ("haby", "Haby Hogar", ("main", "ventas")),
@@ -280,6 +282,29 @@ def demo() -> None:
     for s in sessions:
         table.add_row(s.client_slug, s.name, s.state)
     console.print(table)
+
+
+@app.command("run")
+def run() -> None:
+    """Run the engine: every session, the listener, campaigns (and the operator channels)."""
+    settings = _settings()
+    try:
+        asyncio.run(_serve(settings))
+    except (SchemaNotReady, StorageError) as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+
+
+async def _serve(settings: Settings) -> None:
+    from bot.app import App
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with App(settings):
+        await stop.wait()
+        logger.info("stopping: finishing in-flight work and closing browsers")
 
 
 @app.command("simulator")

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from engine.whatsapp.types import InboundMessage
-from storage.records import SessionState
+from storage.records import Campaign, CampaignStatus, Message, SessionState
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +128,40 @@ class ChatPaused:
     reason: str
 
 
+@dataclass(frozen=True)
+class MessageStored:
+    """An inbound message (or one typed on the business phone) was stored for the first time."""
+
+    session: SessionRef
+    message: Message
+
+
+@dataclass(frozen=True)
+class CampaignProgress:
+    """After each send or skip: counts per state (and `skipped:<reason>`), what is left, and
+    when the last message is expected to go (None when unknown)."""
+
+    campaign: Campaign
+    counts: dict[str, int]
+    remaining: int
+    expected_finish: datetime | None
+
+
+@dataclass(frozen=True)
+class CampaignStatusChanged:
+    campaign: Campaign
+    old: CampaignStatus
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class CampaignRecovered:
+    """At start-up: sends interrupted by a crash are `unknown` and need an operator's look."""
+
+    campaign: Campaign
+    unknown: int
+
+
 Event = (
     SessionStateChanged
     | QrUpdated
@@ -140,6 +174,10 @@ Event = (
     | HotLeadDetected
     | AIFailed
     | ChatPaused
+    | MessageStored
+    | CampaignProgress
+    | CampaignStatusChanged
+    | CampaignRecovered
 )
 E = TypeVar("E")
 Handler = Callable[[Any], Awaitable[None]]

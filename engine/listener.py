@@ -23,6 +23,7 @@ from engine.events import (
     HandoffRequested,
     HotLeadDetected,
     InboundReceived,
+    MessageStored,
     SessionRef,
 )
 from engine.ia.analyzer import Intent, ModelAnalyzer, classify_by_rules
@@ -222,6 +223,7 @@ class Listener:
         if stored is None:
             logger.debug("message %s of %s seen before; ignored", message.id, ref)
             return
+        await self._bus.publish(MessageStored(ref, stored))
         if message.from_me:
             await self._pause(
                 ref,

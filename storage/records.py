@@ -260,4 +260,52 @@ class AICall:
     detail: str | None = None
 
 
+class SkipReason(StrEnum):
+    OPTED_OUT = "opted_out"
+    NOT_ON_WHATSAPP = "not_on_whatsapp"
+    INVALID = "invalid"
+    OUTSIDE_WINDOW = "outside_window"
+    CAP_REACHED = "cap_reached"
+    CANCELLED = "cancelled"
+    ALREADY_RECEIVED = "already_received"
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: int
+    client_id: int
+    session_id: int
+    name: str
+    template: str
+    selection: dict[str, Any]
+    status: CampaignStatus
+    status_reason: str | None
+    pacing: dict[str, Any] | None
+    scheduled_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    created_by: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A campaign recipient with the contact data needed to render and send."""
+
+    id: int
+    campaign_id: int
+    contact_id: int
+    phone: str
+    wa_id: str | None
+    name: str | None
+    fields: dict[str, str]
+    state: RecipientState
+    reason: str | None
+    body: str | None
+    wa_message_id: str | None
+    sent_at: datetime | None
+    replied_at: datetime | None
+    opted_out: bool
+
+
 JsonDict = dict[str, Any]

@@ -2,6 +2,7 @@
 
 from storage.repos.ai import AICallRepo, AISettingsRepo
 from storage.repos.audit import AuditRepo
+from storage.repos.campaigns import CampaignRepo
 from storage.repos.clients import ClientRepo
 from storage.repos.contacts import ContactRepo
 from storage.repos.messages import MessageRepo
@@ -12,6 +13,7 @@ __all__ = [
     "AICallRepo",
     "AISettingsRepo",
     "AuditRepo",
+    "CampaignRepo",
     "ClientRepo",
     "ContactRepo",
     "MessageRepo",

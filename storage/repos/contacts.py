@@ -170,6 +170,25 @@ class ContactRepo:
                 raise NotFound(f"no contact with id {contact_id}")
             return _to_contact(row, (await _tags_of(session, [row.id]))[row.id])
 
+    async def field_keys(self, client_id: int, *, batch: int = 5000) -> set[str]:
+        """Every custom field name the client's contacts have (template placeholders)."""
+        keys: set[str] = set()
+        last_id = 0
+        while True:
+            query = (
+                select(ContactRow.id, ContactRow.fields)
+                .where(ContactRow.client_id == client_id, ContactRow.id > last_id)
+                .order_by(ContactRow.id)
+                .limit(batch)
+            )
+            async with self._db.session() as session:
+                rows = (await session.execute(query)).all()
+            if not rows:
+                return keys
+            for _id, fields in rows:
+                keys.update(fields or {})
+            last_id = rows[-1][0]
+
     async def count(self, client_id: int) -> int:
         async with self._db.session() as session:
             query = (
@@ -197,6 +216,14 @@ class ContactRepo:
                 raise NotFound(f"no contact with id {contact_id}")
             row.opted_out_at = at
             row.updated_at = utcnow()
+
+    async def set_wa_id(self, contact_id: int, wa_id: str) -> None:
+        """Remember the canonical WhatsApp id `queryWidExists` returned (a persistent cache)."""
+        async with self._db.session() as session:
+            row = await session.get(ContactRow, contact_id)
+            if row is None:
+                raise NotFound(f"no contact with id {contact_id}")
+            row.wa_id = wa_id
 
     async def pause_ai(self, contact_id: int, until: datetime | None) -> None:
         """Silence (or with None, release) AI replies in this contact's chat until `until`."""

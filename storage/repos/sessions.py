@@ -105,6 +105,21 @@ class SessionRepo:
             if phone is not None and row.paired_at is None:
                 row.paired_at = utcnow()
 
+    async def pacing(self, session_id: int) -> dict[str, object] | None:
+        """This number's pacing overrides (JSON), if any."""
+        async with self._db.session() as session:
+            row = await session.get(WaSessionRow, session_id)
+            if row is None:
+                raise NotFound(f"no session with id {session_id}")
+            return None if row.pacing is None else dict(row.pacing)
+
+    async def set_pacing(self, session_id: int, pacing: dict[str, object] | None) -> None:
+        async with self._db.session() as session:
+            row = await session.get(WaSessionRow, session_id)
+            if row is None:
+                raise NotFound(f"no session with id {session_id}")
+            row.pacing = pacing
+
     async def set_enabled(self, session_id: int, enabled: bool) -> None:
         async with self._db.session() as session:
             row = await session.get(WaSessionRow, session_id)
