@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from engine.campaigns import CampaignEngine, CampaignService
 from engine.events import InboundReceived
 from engine.ia.openai_client import OpenAIClient
 from engine.inbox import InboundSpool
 from engine.listener import Listener, ListenerPolicy
+from engine.pacing import PacingPolicy
 from engine.sessions import SessionManager
 from storage.records import Origin
-from storage.repos import AISettingsRepo, ContactRepo, MessageRepo
+from storage.repos import AISettingsRepo, CampaignRepo, ContactRepo, MessageRepo
 from tests.engine.sim_world import World
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
@@ -129,3 +131,18 @@ async def test_ai_off_phone_pause_and_opt_out(live: Live) -> None:
     await live.write(BETO, "hola")
     assert len(await live.sent()) == 1, "an opted-out contact gets no reply"
     assert live.fake.requests == []
+
+    # A later campaign to everyone skips the opted-out contact.
+    engine = CampaignEngine(live.world.db, live.world.bus, live.manager, PacingPolicy.unpaced())
+    service = CampaignService(live.world.db, engine, PacingPolicy.unpaced())
+    await engine.start()
+    try:
+        campaign = await service.create(
+            "haby", "main", "all", "Novedades de noviembre, {name|hola}!"
+        )
+        await service.launch(campaign.id)
+        await engine.run_until_idle()
+    finally:
+        await engine.stop()
+    assert (await live.sent())[1:] == [(f"{ANA}@c.us", "Novedades de noviembre, hola!")]
+    assert (await CampaignRepo(live.world.db).counts(campaign.id))["skipped:opted_out"] == 1

@@ -181,5 +181,11 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(f"{base}/logout", _action("logout", lambda p: p.logout("user_initiated")))
     app.router.add_post(f"{base}/ban", _action("ban", lambda p: p.ban()))
     app.router.add_post(f"{base}/reload", _action("reload", lambda p: p.reload_page()))
+    app.router.add_post(
+        f"{base}/stall-sends", _action("stall-sends", lambda p: p.set_send_stall(True))
+    )
+    app.router.add_post(
+        f"{base}/release-sends", _action("release-sends", lambda p: p.set_send_stall(False))
+    )
     app.router.add_get(f"{base}/sent", sent)
     app.router.add_post("/control/numbers", numbers)

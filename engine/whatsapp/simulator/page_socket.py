@@ -43,6 +43,7 @@ async def _answer(state: SimulatorState, phone: Phone, op: str, args: dict[str, 
         case "send":
             to = ids.to_wid(str(args["to"]))
             record = phone.record_send(to, str(args["body"]), str(args["messageId"]))
+            await phone.send_answer_released()
             return {"id": record.id, "to": to, "ack": 1, "t": int(record.time)}
         case "exists":
             wid = state.query_exists(str(args["number"]))

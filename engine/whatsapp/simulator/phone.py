@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import time
@@ -38,6 +39,12 @@ class PageLink(Protocol):
         ...
 
 
+def _flowing() -> asyncio.Event:
+    event = asyncio.Event()
+    event.set()
+    return event
+
+
 @dataclass(slots=True)
 class SentRecord:
     """A message the session sent through ``sendTextMessage``."""
@@ -68,6 +75,7 @@ class Phone:
     token: str | None = None
     dropped: bool = False
     banned: bool = False
+    _sends_flow: asyncio.Event = field(default_factory=_flowing)
     link: PageLink | None = None
     linked: bool = False
     keys: ids.DeviceKeys = field(default_factory=ids.DeviceKeys.generate)
@@ -185,6 +193,18 @@ class Phone:
         self.token, self.number, self.linked = None, None, False
         if self.link is not None and was_linked:
             await self._new_qr("logout", reason=reason)
+
+    async def set_send_stall(self, stalled: bool) -> None:
+        """Stall (``True``) or release the answers to sends: a message is delivered to the
+        contact but the page hears nothing back, as when the network hangs mid-send."""
+        if stalled:
+            self._sends_flow.clear()
+        else:
+            self._sends_flow.set()
+
+    async def send_answer_released(self) -> None:
+        """Wait while sends are stalled."""
+        await self._sends_flow.wait()
 
     async def set_dropped(self, dropped: bool) -> None:
         """Connection lost (``True``) or back (``False``)."""
