@@ -1,0 +1,193 @@
+"""The neutral shapes every command and adapter share: request, reply capability, command."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.commands.output import send_long
+from bot.texts import Language, t
+from storage.records import Operator, Role
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}( [a-z][a-z0-9_]{0,31})?$")
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    """One command as an operator typed it, whatever the platform.
+
+    `actor` is the immutable platform id (`tg:123`, `slack:U1`, `console`), `channel` the chat
+    on that platform where replies go, `language` a hint from the platform (Telegram's
+    `language_code`), used only for people who are not operators.
+    `arg_offsets[i]` is where `args[i]` starts in `raw_text`, so free text keeps its spacing.
+    """
+
+    name: str
+    args: tuple[str, ...]
+    raw_text: str
+    actor: str
+    platform: str
+    channel: str
+    language: str | None = None
+    arg_offsets: tuple[int, ...] = ()
+
+    def rest(self, index: int) -> str:
+        """The raw text from argument `index` on: messages and prompts keep their line breaks."""
+        if index >= len(self.args):
+            return ""
+        if index == len(self.args) - 1 or len(self.arg_offsets) != len(self.args):
+            return " ".join(self.args[index:])
+        return self.raw_text[self.arg_offsets[index] :].strip()
+
+
+class ProgressHandle(Protocol):
+    """A message shown once and then updated in place (campaign status, QR refresh notes)."""
+
+    async def update(self, text: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class ConfirmPrompt:
+    """What an adapter shows for a destructive command: text and two buttons bound to a token."""
+
+    text: str
+    token: str
+    confirm_label: str
+    cancel_label: str
+
+
+class Reply(Protocol):
+    """How a command answers; each adapter implements it for its platform.
+
+    `text_limit` is the longest text the platform takes in one message and `command_prefix`
+    what precedes a command name there (`/` in Telegram, `/waops ` in Slack, `` in the console).
+    """
+
+    @property
+    def text_limit(self) -> int: ...
+
+    @property
+    def command_prefix(self) -> str: ...
+
+    async def text(self, text: str) -> None: ...
+
+    async def image(self, png: bytes, caption: str = "") -> None: ...
+
+    async def file(self, name: str, data: bytes, caption: str = "") -> None: ...
+
+    async def confirm(self, prompt: ConfirmPrompt) -> None: ...
+
+    async def progress(self, text: str) -> ProgressHandle: ...
+
+
+class CommandError(Exception):
+    """An expected problem, answered with a short text from the catalog saying what to do."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+    def text(self, lang: Language) -> str:
+        return t(lang, self.key, **self.params)
+
+
+class Denied(CommandError):
+    """A rule forbids this to this operator; audited as denied rather than as an error."""
+
+
+@dataclass
+class CommandContext:
+    """What a handler gets: the request, who asked (already authorised), how to answer."""
+
+    request: CommandRequest
+    operator: Operator
+    reply: Reply
+    lang: Language
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        return self.request.args
+
+    def t(self, key: str, **params: object) -> str:
+        return t(self.lang, key, **params)
+
+    async def say(self, key: str, **params: object) -> None:
+        """Send the catalog text `key`."""
+        await self.send(self.t(key, **params))
+
+    async def send(self, text: str, *, filename: str = "waops.txt") -> None:
+        """Send any length of text: split on lines, or as a file when it is very long."""
+        await send_long(self.reply, text, filename=filename, file_caption=self.t("output.as_file"))
+
+    def command_text(self, name: str) -> str:
+        """How to type command `name` on this platform, for hints in replies."""
+        return f"{self.reply.command_prefix}{name}"
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A destructive command's answer: what will happen, and the action to run once confirmed.
+
+    The action gets a fresh context for whoever confirmed (always the proposer), so it replies
+    where the confirm button was pressed.
+    """
+
+    text: str
+    action: Callable[[CommandContext], Awaitable[None]]
+
+
+Handler = Callable[[CommandContext], Awaitable[Proposal | None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command and everything the dispatcher needs to authorise, check, audit and explain it.
+
+    `name` is one word or `group sub` (`operator add`). `role` is the least role that may run
+    it. `client_arg` is the index of the argument naming a client, checked against the
+    operator's scope before the handler runs; with `client_arg_repeats` every argument from
+    there on is a client. A `destructive` command must return a `Proposal`. Help and usage
+    texts are catalog keys, `<name>.help` and `<name>.usage` unless given.
+    """
+
+    name: str
+    handler: Handler = field(compare=False)
+    role: Role = Role.OWNER
+    client_arg: int | None = None
+    client_arg_repeats: bool = False
+    destructive: bool = False
+    min_args: int = 0
+    max_args: int | None = None
+    help_key: str = ""
+    usage_key: str = ""
+
+    def __post_init__(self) -> None:
+        if not _NAME_RE.match(self.name):
+            raise ValueError(f"command name {self.name!r}: lowercase word, or 'group sub'")
+        key = self.name.replace(" ", "_")
+        if not self.help_key:
+            object.__setattr__(self, "help_key", f"{key}.help")
+        if not self.usage_key:
+            object.__setattr__(self, "usage_key", f"{key}.usage")
+
+    def may_run(self, operator: Operator) -> bool:
+        return operator.role.rank >= self.role.rank
+
+    def client_slugs(self, args: tuple[str, ...]) -> tuple[str, ...]:
+        """The client slugs this invocation names, for scope checks and the audit log."""
+        if self.client_arg is None or self.client_arg >= len(args):
+            return ()
+        if self.client_arg_repeats:
+            return args[self.client_arg :]
+        return (args[self.client_arg],)
+
+    def accepts(self, count: int) -> bool:
+        return count >= self.min_args and (self.max_args is None or count <= self.max_args)
+
+
+def usage_line(command: Command, lang: Language, prefix: str) -> str:
+    """`/operator add <id> <role> [client...]` in the operator's language and platform."""
+    return f"{prefix}{command.name} {t(lang, command.usage_key)}".rstrip()
