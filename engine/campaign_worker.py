@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from datetime import timedelta
+from collections import Counter
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from engine.clock import Clock
@@ -39,6 +40,7 @@ from storage.repos import CampaignRepo, ClientRepo, ContactRepo, MessageRepo, Se
 logger = logging.getLogger(__name__)
 DAY = timedelta(days=1)
 FINISH_ESTIMATE_LIMIT = 2000  # simulate at most this many sends, extrapolate the rest
+ESTIMATE_EVERY = 25  # sends between two re-estimates of the finish time
 
 
 class CampaignTransport(Protocol):
@@ -84,10 +86,17 @@ class NumberWorker:
         self._turn = 0
         self._client: Client | None = None
         self._templates: dict[int, Template] = {}
+        self._stale = True
+        self._running: list[Campaign] = []
+        self._policies: dict[int, PacingPolicy] = {}
+        self._paired_at: datetime | None = None
+        self._counts: dict[int, Counter[str]] = {}
+        self._estimates: dict[int, tuple[int, datetime | None]] = {}
         self.session: WaSession | None = None
 
     def poke(self) -> None:
         """Something changed (launch, pause, state): look again before the next send."""
+        self._stale = True
         self.idle.clear()
         self.wake.set()
 
@@ -108,18 +117,29 @@ class NumberWorker:
                 continue
             await self._step(campaign)
 
+    async def _refresh(self) -> None:
+        """Re-read what pokes announce: running campaigns, the number's pacing and age."""
+        self._stale = False
+        self._running = await self._campaigns.list(
+            session_id=self.session_id, statuses=[CampaignStatus.RUNNING]
+        )
+        session_pacing = await self._sessions.pacing(self.session_id)
+        self._policies = {
+            c.id: merged(self._defaults, session_pacing, c.pacing) for c in self._running
+        }
+        self._paired_at = await self._campaigns.paired_at(self.session_id)
+
     async def _pick(self) -> Campaign | None:
         """The next running campaign in turn, or None when there is nothing to send now."""
         if self._transport.state(self.session_id) is not SessionState.CONNECTED:
             return None
-        running = await self._campaigns.list(
-            session_id=self.session_id, statuses=[CampaignStatus.RUNNING]
-        )
-        if not running:
+        if self._stale:
+            await self._refresh()
+        if not self._running:
             return None
         # The turn moves on only after a campaign used it, so waiting for the number's next
         # slot does not hand that slot to another campaign.
-        return running[self._turn % len(running)]
+        return self._running[self._turn % len(self._running)]
 
     async def _step(self, campaign: Campaign) -> None:
         assert self._pacer is not None and self._client is not None
@@ -127,9 +147,9 @@ class NumberWorker:
         if recipient is None:
             await self._finish(campaign)
             return
-        policy = merged(self._defaults, await self._session_pacing(), campaign.pacing)
+        policy = self._policies[campaign.id]
         zone = recipient_timezone(recipient.phone, self._client.timezone)
-        age_days = await self._age_days()
+        age_days = self._age_days()
         slot = self._pacer.next_slot(
             self._clock.now(), recipient_tz=zone, policy=policy, number_age_days=age_days
         )
@@ -138,6 +158,7 @@ class NumberWorker:
             return  # look again: a pause, a cancel or a disconnect may have come meanwhile
         fresh = await self._campaigns.get(campaign.id)
         if fresh.status is not CampaignStatus.RUNNING:
+            self._stale = True
             return
         self._turn += 1
         await self._deliver(fresh, recipient, policy, zone, age_days)
@@ -151,11 +172,10 @@ class NumberWorker:
         age_days: int,
     ) -> None:
         assert self._pacer is not None
-        contact = await self._contacts.get_by_id(recipient.contact_id)
-        if contact.opted_out_at is not None:
+        if recipient.opted_out:
             await self._skip(campaign, recipient, SkipReason.OPTED_OUT)
             return
-        chat_id = contact.wa_id
+        chat_id = recipient.wa_id
         if chat_id is None:
             try:
                 chat_id = await self._transport.check_number(self.session_id, recipient.phone)
@@ -165,27 +185,31 @@ class NumberWorker:
             if chat_id is None:
                 await self._skip(campaign, recipient, SkipReason.NOT_ON_WHATSAPP)
                 return
-            await self._contacts.set_wa_id(contact.id, chat_id)
+            await self._contacts.set_wa_id(recipient.contact_id, chat_id)
         fields = {**recipient.fields, "name": recipient.name or "", "phone": recipient.phone}
         body = (await self._template(campaign)).render(fields, self._rng)
         if not await self._campaigns.mark_sending(recipient.id, body):
             return
+        outcome = RecipientState.SENT
         try:
             sent = await self._transport.send_text(self.session_id, chat_id, body)
         except SendFailed as exc:
+            outcome = RecipientState.FAILED
             await self._campaigns.mark_failed(recipient.id, str(exc))
         except (NotLoggedIn, SessionLost) as exc:
             if isinstance(exc, SessionLost) and exc.maybe_sent:
+                outcome = RecipientState.UNKNOWN
                 await self._campaigns.mark_unknown(recipient.id, str(exc))
             else:
                 await self._campaigns.requeue(recipient.id, str(exc))
                 return
         except WhatsAppError as exc:
+            outcome = RecipientState.UNKNOWN
             await self._campaigns.mark_unknown(recipient.id, str(exc))
         else:
             # WhatsApp has the message: recording that must survive a cancellation.
             await asyncio.shield(self._record_sent(campaign, recipient, body, sent))
-        await self._progress(campaign, policy, zone, age_days)
+        await self._progress(campaign, outcome.value, policy, zone, age_days)
 
     async def _record_sent(
         self, campaign: Campaign, recipient: Recipient, body: str, sent: SentMessage
@@ -193,8 +217,8 @@ class NumberWorker:
         assert self._pacer is not None
         at = self._clock.now()
         self._pacer.record_send(at)
-        await self._campaigns.mark_sent(recipient.id, sent.id, at)
-        await self._messages.add(
+        await self._campaigns.record_sent(
+            recipient.id,
             NewMessage(
                 campaign.client_id,
                 recipient.contact_id,
@@ -206,12 +230,12 @@ class NumberWorker:
                 wa_message_id=sent.id,
                 status=MessageStatus.SENT,
                 campaign_id=campaign.id,
-            )
+            ),
         )
 
     async def _skip(self, campaign: Campaign, recipient: Recipient, reason: SkipReason) -> None:
         await self._campaigns.skip(recipient.id, reason.value)
-        await self._progress(campaign, None, None, None)
+        await self._progress(campaign, RecipientState.SKIPPED.value, None, None, None, reason)
 
     async def _finish(self, campaign: Campaign) -> None:
         counts = await self._campaigns.counts(campaign.id)
@@ -222,32 +246,59 @@ class NumberWorker:
                 )
             except NotFound:
                 return
-            await self._progress(done, None, None, None)
+            self._stale = True
+            self._counts[campaign.id] = Counter(counts)
+            await self._bus.publish(CampaignProgress(done, counts, 0, self._clock.now()))
 
     async def _progress(
         self,
         campaign: Campaign,
+        outcome: str,
         policy: PacingPolicy | None,
         zone: str | None,
         age_days: int | None,
+        reason: SkipReason | None = None,
     ) -> None:
-        counts = await self._campaigns.counts(campaign.id)
-        remaining = counts.get(RecipientState.QUEUED.value, 0)
-        finish = None
-        if policy is not None and zone is not None and self._pacer is not None:
-            simulated = min(remaining, FINISH_ESTIMATE_LIMIT)
-            now = self._clock.now()
-            end = estimate_finish(
-                now,
-                simulated,
-                policy,
-                recipient_tz=zone,
-                number_age_days=age_days,
-                history=self._pacer.history,
-            )
-            finish = now + (end - now) * (remaining / simulated) if simulated else now
-        fresh = await self._campaigns.get(campaign.id)
-        await self._bus.publish(CampaignProgress(fresh, counts, remaining, finish))
+        """Counts kept in memory (read once from storage), so progress costs no query."""
+        counts = self._counts.get(campaign.id)
+        if counts is None:
+            counts = self._counts[campaign.id] = Counter(await self._campaigns.counts(campaign.id))
+        else:
+            counts[RecipientState.QUEUED.value] -= 1
+            counts[outcome] += 1
+            if reason is not None:
+                counts[f"skipped:{reason.value}"] += 1
+        remaining = counts[RecipientState.QUEUED.value]
+        finish = self._finish_at(campaign.id, remaining, policy, zone, age_days)
+        await self._bus.publish(CampaignProgress(campaign, dict(counts), remaining, finish))
+
+    def _finish_at(
+        self,
+        campaign_id: int,
+        remaining: int,
+        policy: PacingPolicy | None,
+        zone: str | None,
+        age_days: int | None,
+    ) -> datetime | None:
+        """Expected finish, re-simulated every few sends (each costs a simulation per send)."""
+        now = self._clock.now()
+        cached = self._estimates.get(campaign_id)
+        if cached is not None and cached[0] - remaining < ESTIMATE_EVERY and remaining:
+            return cached[1]
+        if policy is None or zone is None or self._pacer is None:
+            return None if cached is None else cached[1]
+        simulated = min(remaining, FINISH_ESTIMATE_LIMIT)
+        end = estimate_finish(
+            now,
+            simulated,
+            policy,
+            recipient_tz=zone,
+            number_age_days=age_days,
+            history=self._pacer.history,
+        )
+        finish = now + (end - now) * (remaining / simulated) if simulated else now
+        self._estimates[campaign_id] = (remaining, finish)
+        return finish
 
     async def _template(self, campaign: Campaign) -> Template:
         template = self._templates.get(campaign.id)
@@ -256,11 +307,7 @@ class NumberWorker:
             template = self._templates[campaign.id] = Template.parse(campaign.template, known)
         return template
 
-    async def _session_pacing(self) -> dict[str, object] | None:
-        return await self._sessions.pacing(self.session_id)
-
-    async def _age_days(self) -> int:
-        paired_at = await self._campaigns.paired_at(self.session_id)
-        if paired_at is None:
+    def _age_days(self) -> int:
+        if self._paired_at is None:
             return 0
-        return max(0, (self._clock.now() - paired_at) // DAY)
+        return max(0, int((self._clock.now() - self._paired_at) / DAY))

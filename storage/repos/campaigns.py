@@ -25,7 +25,8 @@ from storage.models import (
     WaSessionRow,
     utcnow,
 )
-from storage.records import Campaign, CampaignStatus, Recipient, RecipientState
+from storage.records import Campaign, CampaignStatus, NewMessage, Recipient, RecipientState
+from storage.repos.messages import message_row
 
 # Receipts move a recipient forward along this order, never back.
 _FORWARD = {
@@ -237,14 +238,32 @@ class CampaignRepo:
             sending_at=utcnow(),
         )
 
-    async def mark_sent(self, recipient_id: int, wa_message_id: str, at: datetime) -> bool:
-        return await self._move(
-            recipient_id,
-            RecipientState.SENT,
-            [RecipientState.SENDING],
-            wa_message_id=wa_message_id,
-            sent_at=at,
-        )
+    async def record_sent(self, recipient_id: int, message: NewMessage) -> bool:
+        """`sending -> sent` and the campaign message stored, in one transaction."""
+        assert message.wa_message_id is not None
+        async with self._db.session() as session:
+            result = await session.execute(
+                update(CampaignRecipientRow)
+                .where(
+                    CampaignRecipientRow.id == recipient_id,
+                    CampaignRecipientRow.state == RecipientState.SENDING.value,
+                )
+                .values(
+                    state=RecipientState.SENT.value,
+                    wa_message_id=message.wa_message_id,
+                    sent_at=message.sent_at,
+                    updated_at=utcnow(),
+                )
+            )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return False
+            session.add(message_row(message))
+            await session.execute(
+                update(ContactRow)
+                .where(ContactRow.id == message.contact_id)
+                .values(last_message_at=message.sent_at)
+            )
+            return True
 
     async def mark_failed(self, recipient_id: int, error: str) -> bool:
         return await self._move(

@@ -46,26 +46,30 @@ def _to_message(row: MessageRow) -> Message:
     )
 
 
+def message_row(new: NewMessage) -> MessageRow:
+    return MessageRow(
+        client_id=new.client_id,
+        session_id=new.session_id,
+        contact_id=new.contact_id,
+        direction=new.direction.value,
+        origin=new.origin.value,
+        wa_message_id=new.wa_message_id,
+        body=new.body,
+        type=new.type,
+        status=new.status.value,
+        campaign_id=new.campaign_id,
+        intent=new.intent,
+        sent_at=new.sent_at,
+    )
+
+
 class MessageRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def add(self, new: NewMessage) -> Message | None:
         """Store a message; None when this session already stored that WhatsApp id."""
-        row = MessageRow(
-            client_id=new.client_id,
-            session_id=new.session_id,
-            contact_id=new.contact_id,
-            direction=new.direction.value,
-            origin=new.origin.value,
-            wa_message_id=new.wa_message_id,
-            body=new.body,
-            type=new.type,
-            status=new.status.value,
-            campaign_id=new.campaign_id,
-            intent=new.intent,
-            sent_at=new.sent_at,
-        )
+        row = message_row(new)
         try:
             async with self._db.session() as session:
                 session.add(row)

@@ -5,10 +5,34 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from storage.db import Database
-from storage.records import CampaignStatus, ContactInput, RecipientState
+from storage.records import (
+    CampaignStatus,
+    ContactInput,
+    Direction,
+    MessageStatus,
+    NewMessage,
+    Origin,
+    Recipient,
+    RecipientState,
+)
 from storage.repos import CampaignRepo, ClientRepo, ContactRepo, SessionRepo
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+
+
+def _message(recipient: Recipient, wa_id: str, at: datetime, ids: tuple[int, int]) -> NewMessage:
+    return NewMessage(
+        ids[0],
+        recipient.contact_id,
+        Direction.OUT,
+        Origin.CAMPAIGN,
+        "Hola",
+        at,
+        session_id=ids[1],
+        wa_message_id=wa_id,
+        status=MessageStatus.SENT,
+        campaign_id=recipient.campaign_id,
+    )
 
 
 async def _setup(db: Database) -> tuple[int, int]:
@@ -51,7 +75,7 @@ async def test_at_most_once_transitions_and_recovery(db: Database) -> None:
     assert first is not None and first.name == "Ana"
     assert await repo.mark_sending(first.id, "Hola Ana")
     assert not await repo.mark_sending(first.id, "Hola Ana"), "only a queued row can start sending"
-    assert await repo.mark_sent(first.id, "WA1", T0)
+    assert await repo.record_sent(first.id, _message(first, "WA1", T0, (client_id, session_id)))
 
     second = await repo.next_queued(campaign.id)
     assert second is not None and second.name == "Beto"
@@ -60,7 +84,9 @@ async def test_at_most_once_transitions_and_recovery(db: Database) -> None:
     assert await repo.stale_sending_to_unknown() == {campaign.id: 1}
     third = await repo.next_queued(campaign.id)
     assert third is not None and third.name == "Caro", "an interrupted row is never queued again"
-    assert not await repo.mark_sent(second.id, "WA2", T0), "unknown is for an operator to decide"
+    assert not await repo.record_sent(
+        second.id, _message(second, "WA2", T0, (client_id, session_id))
+    ), "unknown stays unknown"
 
     assert await repo.advance_by_message("WA1", RecipientState.READ)
     assert not await repo.advance_by_message("WA1", RecipientState.DELIVERED), "never back"
