@@ -1,6 +1,7 @@
 """Operator-facing texts, one catalog per language (`en.py`, `es.py`), looked up by key.
 
-Every area adds its keys to both catalogs; a test checks they hold the same keys and the same
+Core texts live in en.py/es.py; each area has its own module with `EN` and `ES` dicts. A test
+checks they hold the same keys and the same
 placeholders, so a text is never missing in one language.
 """
 
@@ -9,13 +10,30 @@ from __future__ import annotations
 import logging
 from typing import Final, Literal, TypeGuard
 
-from bot.texts import en, es
+from bot.texts import (
+    ai,
+    alerts,
+    campaigns,
+    console,
+    conversations,
+    en,
+    es,
+    prospects,
+    sessions,
+    slack,
+    telegram,
+)
 
 logger = logging.getLogger(__name__)
 
 Language = Literal["es", "en"]
 LANGUAGES: Final[tuple[Language, ...]] = ("es", "en")
-CATALOGS: Final[dict[Language, dict[str, str]]] = {"es": es.TEXTS, "en": en.TEXTS}
+# Each area keeps its texts in its own module (EN and ES dicts), merged here.
+_AREAS = (ai, alerts, campaigns, console, conversations, prospects, sessions, slack, telegram)
+CATALOGS: Final[dict[Language, dict[str, str]]] = {
+    "es": {**es.TEXTS, **{k: v for area in _AREAS for k, v in area.ES.items()}},
+    "en": {**en.TEXTS, **{k: v for area in _AREAS for k, v in area.EN.items()}},
+}
 
 
 def is_language(value: object) -> TypeGuard[Language]:
