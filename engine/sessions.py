@@ -15,7 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
+from engine.errors import InvalidInput
 from engine.events import EventBus, SessionRef
+from engine.phones import InvalidPhone, parse_phone
 from engine.session_runner import SessionPolicy, SessionRunner
 from engine.settings import Settings
 from engine.tasks import TaskOwner
@@ -130,11 +132,22 @@ class SessionManager:
         return await self._repo.add(client.id, name)
 
     async def pair(self, client_slug: str, name: str = "main", phone: str | None = None) -> str:
-        """Start pairing; returns the QR text (or a pairing code for `phone`). Rotations of the
-        QR follow as `QrUpdated` events."""
+        """Start pairing; returns the QR text, or with `phone` (as written, parsed in the client's
+        region) an 8-character pairing code. Rotations of the QR follow as `QrUpdated` events."""
         session = await self._repo.get(client_slug, name)
+        digits = None
+        if phone is not None:
+            client = await self._clients.get(client_slug)
+            try:
+                digits = parse_phone(phone, client.region).digits
+            except InvalidPhone as exc:
+                raise InvalidInput(f"{phone!r} is not a phone number ({exc.reason})") from exc
         runner = self._runners.get(session.id) or await self._launch(session)
-        return await runner.pair(phone, self._pair_timeout_s)
+        return await runner.pair(digits, self._pair_timeout_s)
+
+    async def list(self, client_slug: str | None = None) -> list[WaSession]:
+        """Every session (of one client), with its stored state."""
+        return await self._repo.list(client_slug)
 
     async def restart(self, client_slug: str, name: str = "main") -> None:
         session = await self._repo.get(client_slug, name)

@@ -32,6 +32,8 @@ class CommandRequest:
     channel: str
     language: str | None = None
     arg_offsets: tuple[int, ...] = ()
+    attachment_name: str | None = None
+    attachment: bytes | None = field(default=None, repr=False)
 
     def rest(self, index: int) -> str:
         """The raw text from argument `index` on: messages and prompts keep their line breaks."""

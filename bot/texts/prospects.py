@@ -1,5 +1,29 @@
 """Operator texts of the prospects area, in English (EN) and Spanish (ES); same keys in both."""
 
-EN: dict[str, str] = {}
+EN: dict[str, str] = {
+    "prospects.help": "how many prospects a client has, by tag",
+    "prospects.usage": "<client>",
+    "prospects.header": "{client}: {total} contacts. By tag:",
+    "prospects.no_tags": "(no tags yet)",
+    "import.help": "import prospects: send a CSV file with this command as its caption",
+    "import.usage": "<client> [tag]",
+    "import.needs_file": "Attach the CSV file and write {command} as its caption.",
+    "import.too_big": "The file is over {mb} MB; split it or use `waops prospects import` on the server.",
+    "import.report": "{rows} rows: {added} added, {updated} updated, {unchanged} unchanged, {rejected} rejected ({foreign} foreign numbers accepted).",
+    "import.rejected_line": "line {line}: {value} — {reason}",
+    "import.rejected_file": "Every rejected row, with its line and reason.",
+}
 
-ES: dict[str, str] = {}
+ES: dict[str, str] = {
+    "prospects.help": "cuántos prospectos tiene un cliente, por etiqueta",
+    "prospects.usage": "<cliente>",
+    "prospects.header": "{client}: {total} contactos. Por etiqueta:",
+    "prospects.no_tags": "(todavía sin etiquetas)",
+    "import.help": "importar prospectos: mandá un CSV con este comando como descripción",
+    "import.usage": "<cliente> [etiqueta]",
+    "import.needs_file": "Adjuntá el archivo CSV y escribí {command} como descripción.",
+    "import.too_big": "El archivo pasa de {mb} MB; dividilo o usá `waops prospects import` en el servidor.",
+    "import.report": "{rows} filas: {added} nuevas, {updated} actualizadas, {unchanged} sin cambios, {rejected} rechazadas ({foreign} números extranjeros aceptados).",
+    "import.rejected_line": "línea {line}: {value} — {reason}",
+    "import.rejected_file": "Todas las filas rechazadas, con su línea y motivo.",
+}

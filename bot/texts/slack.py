@@ -1,5 +1,17 @@
 """Operator texts of the slack area, in English (EN) and Spanish (ES); same keys in both."""
 
-EN: dict[str, str] = {}
+EN: dict[str, str] = {
+    "slack.settled.done": "Confirmed by {user}.",
+    "slack.settled.cancelled": "Cancelled by {user}.",
+    "slack.settled.failed": "Confirmed by {user}, but it failed: see the answer below.",
+    "slack.settled.expired": "This confirmation expired.",
+    "slack.settled.unknown": "This confirmation is no longer valid.",
+}
 
-ES: dict[str, str] = {}
+ES: dict[str, str] = {
+    "slack.settled.done": "Confirmado por {user}.",
+    "slack.settled.cancelled": "Cancelado por {user}.",
+    "slack.settled.failed": "Confirmado por {user}, pero falló: mirá la respuesta de abajo.",
+    "slack.settled.expired": "Esta confirmación venció.",
+    "slack.settled.unknown": "Esta confirmación ya no es válida.",
+}

@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import itertools
 import random
-from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -28,46 +26,15 @@ from engine.pacing import PacingPolicy
 from engine.receipts import ReceiptTracker
 from engine.settings import SecondsRange
 from engine.whatsapp.errors import SendFailed, SessionLost
-from engine.whatsapp.types import SentMessage
 from storage.db import Database
 from storage.models import utcnow
 from storage.records import CampaignStatus, ContactInput, RecipientState, SessionState
 from storage.repos import CampaignRepo, ClientRepo, ContactRepo, SessionRepo
+from tests.fakes.numbers import FakeNumbers
 
 # 12:00 UTC = 09:00 in Buenos Aires.
 START = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 UNPACED = PacingPolicy.unpaced()
-
-
-@dataclass
-class FakeNumbers:
-    """The WhatsApp side of the sessions: records sends at the virtual time."""
-
-    clock: VirtualClock
-    states: dict[int, SessionState] = field(default_factory=dict)
-    sent: list[tuple[datetime, str, str]] = field(default_factory=list)
-    missing: set[str] = field(default_factory=set)
-    failures: deque[Exception] = field(default_factory=deque)
-    checks: list[str] = field(default_factory=list)
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-
-    def state(self, session_id: int) -> SessionState | None:
-        return self.states.get(session_id, SessionState.CONNECTED)
-
-    async def send_text(
-        self, session_id: int, chat_id: str, text: str, *, typing_ms: int = 0
-    ) -> SentMessage:
-        if self.failures:
-            raise self.failures.popleft()
-        self.sent.append((self.clock.now(), chat_id, text))
-        return SentMessage(f"true_{chat_id}_C{next(self._ids)}", 1, chat_id, 0.0)
-
-    async def check_number(self, session_id: int, digits: str) -> str | None:
-        self.checks.append(digits)
-        return None if digits in self.missing else f"{digits}@c.us"
-
-    def gaps_s(self) -> list[float]:
-        return [(b[0] - a[0]).total_seconds() for a, b in itertools.pairwise(self.sent)]
 
 
 @dataclass

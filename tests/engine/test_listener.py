@@ -30,8 +30,7 @@ from engine.ia.openai_client import OpenAIClient
 from engine.inbox import InboundSpool
 from engine.listener import Listener, ListenerPolicy
 from engine.retry import Backoff
-from engine.whatsapp.errors import SessionLost
-from engine.whatsapp.types import InboundMessage, SentMessage
+from engine.whatsapp.types import InboundMessage
 from storage.db import Database
 from storage.models import utcnow
 from storage.records import AICall, Direction, MessageStatus, Origin
@@ -43,32 +42,12 @@ from storage.repos import (
     MessageRepo,
     SessionRepo,
 )
+from tests.fakes.numbers import RecordingSender
 from tests.fakes.openai_server import Delay, FakeOpenAI, Reply, Status
 
 CONTACT = "5491155550000"
 PROMPT = "Sos el asistente de Haby Hogar, una tienda de muebles en Palermo."
 CONTEXT = "Horario: lunes a viernes de 9 a 18. Envíos gratis en CABA."
-
-
-class RecordingSender:
-    """The WhatsApp side of a session: records what would be sent."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[int, str, str, int]] = []
-        self.broken = False
-        self._ids = itertools.count(1)
-
-    async def send_text(
-        self, session_id: int, chat_id: str, text: str, *, typing_ms: int = 0
-    ) -> SentMessage:
-        if self.broken:
-            raise SessionLost("page gone")
-        self.sent.append((session_id, chat_id, text, typing_ms))
-        return SentMessage(f"true_{chat_id}_OUT{next(self._ids)}", 1, chat_id, time.time())
-
-    @property
-    def texts(self) -> list[str]:
-        return [text for _s, _c, text, _t in self.sent]
 
 
 @dataclass

@@ -1,0 +1,255 @@
+"""Campaigns: /campaigns, /campaign new|preview|launch|pause|resume|cancel|status|report."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.commands.base import (
+    Command,
+    CommandContext,
+    CommandError,
+    Denied,
+    ProgressHandle,
+    Proposal,
+)
+from bot.texts import Language, t
+from engine.campaigns import CampaignService
+from engine.events import CampaignProgress, EventBus
+from storage.records import Campaign, CampaignStatus, Role
+from storage.repos import ClientRepo
+
+logger = logging.getLogger(__name__)
+BAR_WIDTH = 20
+STATUS_EVERY_S = 2.0  # edit a status message at most this often
+
+
+@dataclass
+class _StatusView:
+    handle: ProgressHandle
+    lang: Language
+    last_edit: float = 0.0
+
+
+class CampaignCommands:
+    def __init__(self, service: CampaignService, clients: ClientRepo, bus: EventBus) -> None:
+        self._service = service
+        self._clients = clients
+        self._views: dict[int, list[_StatusView]] = {}
+        bus.subscribe(CampaignProgress, self._on_progress)
+
+    def commands(self) -> list[Command]:
+        op, viewer = Role.OPERATOR, Role.VIEWER
+        return [
+            Command("campaigns", self.campaigns, role=viewer, client_arg=0, max_args=1),
+            Command("campaign new", self.new, role=op, client_arg=0, min_args=4),
+            Command("campaign preview", self.preview, role=viewer, min_args=1, max_args=1),
+            Command(
+                "campaign launch", self.launch, role=op, min_args=1, max_args=3, destructive=True
+            ),
+            Command("campaign pause", self.pause, role=op, min_args=1, max_args=1),
+            Command("campaign resume", self.resume, role=op, min_args=1, max_args=1),
+            Command("campaign cancel", self.cancel, role=op, min_args=1, max_args=1),
+            Command("campaign status", self.status, role=viewer, min_args=1, max_args=1),
+            Command("campaign report", self.report, role=viewer, min_args=1, max_args=1),
+        ]
+
+    async def campaigns(self, ctx: CommandContext) -> Proposal | None:
+        client = ctx.args[0].lower() if ctx.args else None
+        found = [c for c in await self._service.all(client) if await self._visible(ctx, c)]
+        if not found:
+            await ctx.say("campaigns.none")
+            return None
+        lines = [ctx.t("campaigns.header", count=len(found))]
+        for c in found:
+            lines.append(
+                f"#{c.id} {c.name} — {c.status.value}"
+                + (f" ({c.status_reason})" if c.status_reason else "")
+            )
+        await ctx.send("\n".join(lines), filename="campaigns.txt")
+        return None
+
+    async def new(self, ctx: CommandContext) -> Proposal | None:
+        client, session, audience, template = (
+            ctx.args[0].lower(),
+            ctx.args[1],
+            ctx.args[2],
+            ctx.request.rest(3),
+        )
+        campaign = await self._service.create(
+            client, session, audience, template, created_by=ctx.operator.platform_id
+        )
+        await ctx.say(
+            "campaign.created",
+            id=campaign.id,
+            preview=ctx.command_text(f"campaign preview {campaign.id}"),
+            launch=ctx.command_text(f"campaign launch {campaign.id}"),
+        )
+        return None
+
+    async def preview(self, ctx: CommandContext) -> Proposal | None:
+        campaign = await self._campaign(ctx)
+        samples = await self._service.preview(campaign.id)
+        if not samples:
+            await ctx.say("campaign.preview_empty", id=campaign.id)
+            return None
+        lines = [ctx.t("campaign.preview_header", id=campaign.id, name=campaign.name)]
+        lines += [f"+{phone}: {text}" for phone, text in samples]
+        await ctx.send("\n".join(lines))
+        return None
+
+    async def launch(self, ctx: CommandContext) -> Proposal | None:
+        campaign = await self._campaign(ctx)
+        at = await self._when(ctx, campaign) if len(ctx.args) > 1 else None
+        plan = await self._service.plan(campaign.id)
+        if plan.recipients - plan.opted_out <= 0:
+            raise CommandError("campaign.nobody", id=campaign.id)
+        p = plan.policy
+
+        async def launch_now(confirmed: CommandContext) -> None:
+            started = await self._service.launch(campaign.id, at)
+            key = (
+                "campaign.scheduled"
+                if started.status is CampaignStatus.SCHEDULED
+                else "campaign.launched"
+            )
+            await confirmed.say(
+                key,
+                id=campaign.id,
+                at=_fmt(at),
+                status=confirmed.command_text(f"campaign status {campaign.id}"),
+            )
+
+        text = ctx.t(
+            "campaign.launch_confirm",
+            id=campaign.id,
+            name=campaign.name,
+            count=plan.recipients - plan.opted_out,
+            opted_out=plan.opted_out,
+            gap=str(p.gap_s),
+            window=str(p.window) if p.window else ctx.t("campaign.always"),
+            hourly=p.hourly_cap or "-",
+            daily=p.daily_cap or "-",
+            when=_fmt(at) if at else ctx.t("campaign.now"),
+        )
+        return Proposal(text, launch_now)
+
+    async def pause(self, ctx: CommandContext) -> Proposal | None:
+        campaign = await self._service.pause((await self._campaign(ctx)).id)
+        await ctx.say("campaign.paused", id=campaign.id)
+        return None
+
+    async def resume(self, ctx: CommandContext) -> Proposal | None:
+        campaign = await self._service.resume((await self._campaign(ctx)).id)
+        await ctx.say("campaign.resumed", id=campaign.id)
+        return None
+
+    async def cancel(self, ctx: CommandContext) -> Proposal | None:
+        campaign = await self._service.cancel((await self._campaign(ctx)).id)
+        await ctx.say("campaign.cancelled", id=campaign.id)
+        return None
+
+    async def status(self, ctx: CommandContext) -> Proposal | None:
+        campaign = await self._campaign(ctx)
+        report = await self._service.report(campaign.id)
+        handle = await ctx.reply.progress(_status_text(ctx.lang, campaign, report.counts, None))
+        if campaign.status in (
+            CampaignStatus.RUNNING,
+            CampaignStatus.SCHEDULED,
+            CampaignStatus.PAUSED,
+        ):
+            self._views.setdefault(campaign.id, []).append(
+                _StatusView(handle, ctx.lang, time.monotonic())
+            )
+        return None
+
+    async def report(self, ctx: CommandContext) -> Proposal | None:
+        campaign = await self._campaign(ctx)
+        report = await self._service.report(campaign.id)
+        counts = ", ".join(f"{k}: {v}" for k, v in sorted(report.counts.items()))
+        await ctx.reply.file(
+            f"campaign-{campaign.id}.csv",
+            report.csv,
+            ctx.t(
+                "campaign.report", id=campaign.id, counts=counts, rate=f"{report.reply_rate:.0%}"
+            ),
+        )
+        return None
+
+    async def _on_progress(self, event: CampaignProgress) -> None:
+        views = self._views.get(event.campaign.id)
+        if not views:
+            return
+        done = event.campaign.status in (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
+        now = time.monotonic()
+        for view in views:
+            if done or now - view.last_edit >= STATUS_EVERY_S:
+                view.last_edit = now
+                await view.handle.update(
+                    _status_text(view.lang, event.campaign, event.counts, event.expected_finish)
+                )
+        if done:
+            del self._views[event.campaign.id]
+
+    async def _campaign(self, ctx: CommandContext) -> Campaign:
+        raw = ctx.args[0].removeprefix("#")
+        if not raw.isdigit():
+            raise CommandError(
+                "campaign.bad_id", value=ctx.args[0], hint=ctx.command_text("campaigns")
+            )
+        campaign = await self._service.get(int(raw))
+        if not await self._visible(ctx, campaign):
+            raise Denied("campaign.not_yours", id=campaign.id)
+        return campaign
+
+    async def _visible(self, ctx: CommandContext, campaign: Campaign) -> bool:
+        return ctx.operator.may_see((await self._clients.get_by_id(campaign.client_id)).slug)
+
+    async def _when(self, ctx: CommandContext, campaign: Campaign) -> datetime:
+        """`2026-12-01 10:00` (or `10:00` today) in the client's zone."""
+        client = await self._clients.get_by_id(campaign.client_id)
+        text = " ".join(ctx.args[1:])
+        zone = ZoneInfo(client.timezone)
+        for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"):
+            try:
+                return datetime.strptime(text, fmt).replace(tzinfo=zone)
+            except ValueError:
+                continue
+        raise CommandError("campaign.bad_time", value=text, zone=client.timezone)
+
+
+def _status_text(
+    lang: Language, campaign: Campaign, counts: dict[str, int], finish: datetime | None
+) -> str:
+    total = sum(v for k, v in counts.items() if ":" not in k and k != "replied")
+    remaining = counts.get("queued", 0) + counts.get("sending", 0)
+    done = total - remaining
+    filled = round(BAR_WIDTH * done / total) if total else BAR_WIDTH
+    bar = "█" * filled + "░" * (BAR_WIDTH - filled)
+    sent = sum(counts.get(k, 0) for k in ("sent", "delivered", "read"))
+    skipped = ", ".join(
+        f"{k.split(':')[1]} {v}" for k, v in sorted(counts.items()) if k.startswith("skipped:")
+    )
+    return t(
+        lang,
+        "campaign.status",
+        id=campaign.id,
+        name=campaign.name,
+        status=campaign.status.value,
+        bar=bar,
+        done=done,
+        total=total,
+        sent=sent,
+        failed=counts.get("failed", 0),
+        unknown=counts.get("unknown", 0),
+        skipped=skipped or "0",
+        replied=counts.get("replied", 0),
+        finish=_fmt(finish) if finish else "-",
+    )
+
+
+def _fmt(moment: datetime | None) -> str:
+    return "" if moment is None else f"{moment:%Y-%m-%d %H:%M %Z}"

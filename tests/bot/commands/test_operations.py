@@ -1,0 +1,226 @@
+"""Operational commands through the dispatcher, on real engine services and the real database.
+
+The WhatsApp side is faked at its port (tests/fakes/numbers.py); the campaign clock is virtual.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.commands.assembly import EngineServices, build_registry
+from bot.commands.dispatcher import Dispatcher
+from bot.commands.parsing import parse_request
+from engine.campaigns import CampaignEngine, CampaignService
+from engine.clock import VirtualClock
+from engine.conversations import AIControl, Conversations
+from engine.directory import Directory
+from engine.events import EventBus
+from engine.pacing import PacingPolicy
+from engine.sessions import SessionManager, playwright_factory
+from engine.settings import load_settings
+from storage.db import Database
+from storage.records import (
+    AuditResult,
+    ContactInput,
+    Direction,
+    MessageStatus,
+    NewMessage,
+    Origin,
+)
+from storage.repos import AuditRepo, ContactRepo, MessageRepo, SessionRepo
+from tests.bot.commands.recording import RecordingReply
+from tests.fakes.numbers import FakeNumbers, RecordingSender
+
+OWNER, OPERATOR, VIEWER, OTHER = "tg:1", "tg:2", "tg:3", "tg:4"
+START = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Ops:
+    db: Database
+    dispatcher: Dispatcher
+    engine: CampaignEngine
+    numbers: FakeNumbers
+    sender: RecordingSender
+
+    async def run(self, actor: str, text: str, **extra: object) -> RecordingReply:
+        reply = RecordingReply()
+        request = parse_request(text, actor=actor, platform="telegram", channel="chat")
+        assert request is not None
+        if extra:
+            request = replace(request, **extra)  # type: ignore[arg-type]
+        await self.dispatcher.dispatch(request, reply)
+        return reply
+
+    async def confirm(self, actor: str, reply: RecordingReply) -> RecordingReply:
+        answer = RecordingReply()
+        await self.dispatcher.confirm(
+            reply.prompts[-1].token, actor=actor, platform="telegram", reply=answer
+        )
+        return answer
+
+
+@pytest.fixture
+async def ops(db: Database, tmp_path: Path) -> AsyncIterator[Ops]:
+    directory = Directory(db)
+    for slug in ("haby", "marketing"):
+        await directory.add_client(slug, slug.title(), "AR", "America/Argentina/Buenos_Aires")
+        await directory.add_session(slug, "main")
+    await directory.add_operator(OWNER, "owner")
+    await directory.add_operator(OPERATOR, "operator", ["haby"])
+    await directory.add_operator(VIEWER, "viewer", ["haby"], language="es")
+    await directory.add_operator(OTHER, "operator", ["marketing"])
+    bus = EventBus()
+    clock = VirtualClock(START)
+    numbers = FakeNumbers(clock)
+    sender = RecordingSender()
+    engine = CampaignEngine(
+        db, bus, numbers, PacingPolicy.unpaced(), clock=clock, rng=random.Random(3)
+    )
+    await engine.start()
+    settings = load_settings(data_dir=tmp_path)
+    services = EngineServices(
+        db=db,
+        bus=bus,
+        sessions=SessionManager(db, bus, playwright_factory(settings), tmp_path),
+        campaigns=CampaignService(db, engine, PacingPolicy.unpaced(), random.Random(3)),
+        conversations=Conversations(db, sender, bus),
+        ai=AIControl(db),
+    )
+    registry = build_registry(directory, AuditRepo(db), engine=services)
+    dispatcher = Dispatcher(registry, directory.operators, AuditRepo(db), default_language="en")
+    yield Ops(db, dispatcher, engine, numbers, sender)
+    await engine.stop()
+
+
+def _campaign_id(reply: RecordingReply) -> int:
+    found = re.search(r"Campaign #(\d+) created", reply.said)
+    assert found is not None, reply.said
+    return int(found.group(1))
+
+
+async def _prospects(db: Database, *phones: str) -> None:
+    client = (await Directory(db).clients.get("haby")).id
+    await ContactRepo(db).upsert_many(
+        client, [ContactInput(p, f"N{p[-1]}", ("feria",), {"ciudad": "Rosario"}) for p in phones]
+    )
+
+
+async def test_campaign_from_creation_to_report(ops: Ops) -> None:
+    await _prospects(ops.db, "5491150000001", "5491150000002")
+    created = await ops.run(
+        OPERATOR, "/campaign new haby main feria {Hola|Buenas} {name}, te esperamos en {ciudad}!"
+    )
+    cid = _campaign_id(created)
+    preview = await ops.run(VIEWER, f"/campaign preview {cid}")
+    assert "+5491150000001: " in preview.said and "N1, te esperamos en Rosario!" in preview.said
+
+    proposal = await ops.run(OPERATOR, f"/campaign launch {cid}")
+    assert "to 2 recipients" in proposal.prompts[0].text and "Pace:" in proposal.prompts[0].text
+    assert ops.numbers.sent == [], "nothing goes out before the confirmation"
+    refused = RecordingReply()
+    await ops.dispatcher.confirm(
+        proposal.prompts[0].token, actor=OWNER, platform="telegram", reply=refused
+    )
+    assert ops.numbers.sent == []
+    launched = await ops.confirm(OPERATOR, proposal)
+    assert "is running" in launched.said
+    status = await ops.run(VIEWER, f"/campaign status {cid}")
+    await ops.engine.run_until_idle()
+    assert len(ops.numbers.sent) == 2
+    progress = status.progress_messages[0]
+    assert "2/2" in progress.updates[-1], progress.updates
+
+    report = await ops.run(VIEWER, f"/campaign report {cid}")
+    [(name, data, caption)] = report.files
+    assert name == f"campaign-{cid}.csv" and "sent: 2" in caption
+    assert [row["state"] for row in csv.DictReader(io.StringIO(data.decode()))] == ["sent", "sent"]
+
+
+async def test_campaign_scope_and_bad_input(ops: Ops) -> None:
+    await _prospects(ops.db, "5491150000001")
+    cid = _campaign_id(await ops.run(OPERATOR, "/campaign new haby main feria Hola"))
+    denied = await ops.run(OTHER, f"/campaign pause {cid}")
+    assert "client you cannot see" in denied.said
+    assert "marketing" not in (await ops.run(OPERATOR, "/campaigns")).said
+    broken = await ops.run(OPERATOR, "/campaign new haby main feria Hola {name")
+    assert "Could not do it" in broken.said
+    assert "is not a campaign id" in (await ops.run(OPERATOR, "/campaign status x")).said
+    viewer = await ops.run(VIEWER, f"/campaign launch {cid}")
+    assert viewer.prompts == [] and "operator" in viewer.said
+
+
+async def test_conversations_reply_and_ai(ops: Ops) -> None:
+    haby = await Directory(ops.db).clients.get("haby")
+    session = await SessionRepo(ops.db).get("haby", "main")
+    contact = await ContactRepo(ops.db).ensure(haby.id, "5491155550000", name="Ana")
+    await MessageRepo(ops.db).add(
+        NewMessage(
+            haby.id,
+            contact.id,
+            Direction.IN,
+            Origin.CONTACT,
+            "hola, precio?",
+            START,
+            session_id=session.id,
+            wa_message_id="A1",
+            status=MessageStatus.RECEIVED,
+        )
+    )
+    chats = await ops.run(VIEWER, "/chats haby unanswered")
+    assert "Ana +5491155550000" in chats.said and "hola, precio?" in chats.said
+    conv = await ops.run(VIEWER, "/conv haby 011-15-5555-0000")
+    assert "← [contact] hola, precio?" in conv.said
+    await ops.run(OPERATOR, "/reply haby +5491155550000 Hola Ana, son 500 mil.\nSaludos")
+    assert ops.sender.texts == ["Hola Ana, son 500 mil.\nSaludos"]
+    assert (await ContactRepo(ops.db).get(haby.id, "5491155550000")).ai_paused_until is not None
+    await ops.run(OPERATOR, "/release haby 5491155550000")
+    assert (await ContactRepo(ops.db).get(haby.id, "5491155550000")).ai_paused_until is None
+
+    await ops.run(OPERATOR, "/ai haby prompt Sos el asistente de Haby Hogar.")
+    await ops.run(OPERATOR, "/ai haby on")
+    status = await ops.run(OPERATOR, "/ai haby status")
+    assert "AI for haby: on" in status.said and "Sos el asistente de Haby Hogar." in status.said
+    assert "access to client 'marketing'" in (await ops.run(OPERATOR, "/ai marketing on")).said
+
+    forget = await ops.run(OPERATOR, "/forget haby 5491155550000")
+    assert forget.prompts == [], "forget needs an admin"
+    proposal = await ops.run(OWNER, "/forget haby 5491155550000")
+    assert "with its 2 messages" in proposal.prompts[0].text
+    await ops.confirm(OWNER, proposal)
+    assert (
+        "no contact with phone +5491155550000"
+        in (await ops.run(OWNER, "/conv haby 5491155550000")).said
+    )
+
+
+async def test_prospects_counts_and_import_from_a_file(ops: Ops) -> None:
+    data = b"telefono,nombre\n+5491150000001,Ana\nhola,X\n"
+    needs_file = await ops.run(OPERATOR, "/import haby feria")
+    assert "Attach the CSV file" in needs_file.said
+    imported = await ops.run(
+        OPERATOR, "/import haby feria", attachment_name="lista.csv", attachment=data
+    )
+    assert (
+        "2 rows: 1 added" in imported.said and "line 3: hola — not a phone number" in imported.said
+    )
+    counts = await ops.run(VIEWER, "/prospects haby")
+    assert "haby: 1 contactos" in counts.said and "feria: 1" in counts.said
+    entries = await AuditRepo(ops.db).recent(10)
+    assert any(e.command == "import" and e.result is AuditResult.OK for e in entries)
+
+
+async def test_sessions_listing_and_scoped_pairing(ops: Ops) -> None:
+    listing = await ops.run(OPERATOR, "/sessions")
+    assert "haby/main — stopped" in listing.said and "marketing" not in listing.said
+    denied = await ops.run(OPERATOR, "/pair marketing")
+    assert "access to client 'marketing'" in denied.said and denied.images == []
