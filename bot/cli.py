@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -25,7 +26,6 @@ from engine.whatsapp.errors import ProfileInUse
 from storage.db import Database, StorageError
 from storage.migrate import SchemaNotReady, ensure_schema, upgrade
 from storage.models import utcnow
-from storage.records import WaSession
 
 T = TypeVar("T")
 
@@ -263,25 +263,32 @@ def ai_switch(client: str, state: Annotated[str, typer.Argument(metavar="on|off"
 
 
 @app.command("demo")
-def demo() -> None:
-    """Set up the demo clients and sessions and show their state (the simulator comes next)."""
+def demo(
+    seconds: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    port: Annotated[int, typer.Option(help="Simulator port (0: any free port).")] = 0,
+    verbose: Annotated[bool, typer.Option(help="Show the engine's log.")] = False,
+) -> None:
+    """The whole system on the bundled simulator, operated from this terminal (no tokens)."""
+    from bot.demo import run_demo
 
-    async def prepare(db: Database) -> list[WaSession]:
-        await upgrade(db)
-        directory = Directory(db)
-        known = {client.slug for client in await directory.clients.list()}
-        for slug, name, sessions in DEMO_CLIENTS:
-            if slug not in known:
-                await directory.add_client(slug, name, "AR", "America/Argentina/Buenos_Aires")
-                for session in sessions:
-                    await directory.add_session(slug, session)
-        return await directory.sessions.list()
+    if not verbose:
+        logging.getLogger().setLevel(logging.WARNING)
 
-    sessions = _with_db(prepare, check_schema=False)
-    table = Table("client", "session", "state", title="waops demo")
-    for s in sessions:
-        table.add_row(s.client_slug, s.name, s.state)
-    console.print(table)
+    overrides: dict[str, object] = {}
+    if "WAOPS_DATABASE_URL" not in os.environ:
+        overrides["database_url"] = "sqlite+aiosqlite:///./data/demo/waops.db"
+    if "WAOPS_DATA_DIR" not in os.environ:
+        overrides["data_dir"] = Path("./data/demo")
+    if "WAOPS_SEND_GAP_S" not in os.environ:
+        overrides["send_gap_s"] = "1-3"
+    if "WAOPS_SEND_WINDOW" not in os.environ:
+        overrides["send_window"] = "always"
+    try:
+        settings = load_settings(**overrides)
+    except SettingsError as exc:
+        err_console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
+    asyncio.run(run_demo(settings, seconds=seconds, port=port))
 
 
 @app.command("run")

@@ -1,0 +1,76 @@
+"""The terminal channel and the demo model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from bot.channel import Button, Outgoing
+from bot.commands.assembly import build_registry
+from bot.commands.dispatcher import Dispatcher
+from bot.console import ConsoleAdapter, ConsoleChannel
+from engine.directory import Directory
+from engine.ia.demo_model import DemoModel, answer
+from engine.ia.llm import ChatTurn
+from engine.ia.openai_client import OpenAIClient
+from engine.ia.prompts import system_text
+from storage.db import Database
+from storage.repos import AuditRepo
+
+CONTEXT = "Nuestro horario: lunes a viernes de 9 a 18. Los envíos son gratis en CABA."
+
+
+async def test_console_runs_commands_and_confirms(db: Database, tmp_path: Path) -> None:
+    directory = Directory(db)
+    await directory.add_operator("console", "owner")
+    await directory.add_operator("tg:5", "viewer")
+    out = Console(record=True, width=120)
+    files = tmp_path / "console"
+    channel = ConsoleChannel(out, files)
+    dispatcher = Dispatcher(
+        build_registry(directory, AuditRepo(db)),
+        directory.operators,
+        AuditRepo(db),
+        default_language="en",
+    )
+    adapter = ConsoleAdapter(dispatcher, channel)
+    assert await adapter.handle("/whoami")
+    assert await adapter.handle("operator remove tg:5")  # the slash is optional in the terminal
+    assert channel.last_prompt is not None
+    assert await adapter.handle("/yes")
+    assert await directory.operators.find("tg:5") is None
+    assert await adapter.handle("/no")
+    assert not await adapter.handle("/quit")
+    await channel.deliver(
+        "", Outgoing("session down", image=b"\x89PNG", buttons=(Button("Pair", "/pair haby"),))
+    )
+    text = out.export_text()
+    assert (
+        "You are console" in text
+        and "no longer has access" in text
+        and "Nothing to confirm" in text
+    )
+    assert "→ Pair: /pair haby" in text and channel.saved == 1
+
+
+def test_demo_model_answers_from_the_business_context() -> None:
+    system = system_text("Sos el asistente.", CONTEXT)
+    assert answer(system, "¿qué horario tienen?").startswith(
+        "Nuestro horario: lunes a viernes de 9 a 18."
+    )
+    assert "(demo model)" in answer(system, "xyz")
+
+
+async def test_demo_model_speaks_the_openai_protocol() -> None:
+    async with (
+        DemoModel() as model,
+        OpenAIClient(api_key="demo", base_url=model.base_url, timeout_s=5) as llm,
+    ):
+        done = await llm.complete(
+            [ChatTurn("system", system_text("", CONTEXT)), ChatTurn("user", "hacen envíos?")],
+            model="any",
+            max_tokens=50,
+            timeout_s=5,
+        )
+        assert "Los envíos son gratis en CABA." in done.text and done.total_tokens > 0
