@@ -327,7 +327,11 @@ def simulator(
 
 def main() -> None:
     """Entry point of the `waops` console script."""
+    # python-telegram-bot 22: durations as timedelta (silences a deprecation on every 429).
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for noisy in ("alembic", "aiohttp.access", "apscheduler", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     app()

@@ -17,6 +17,8 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Base
 
+# PTB 22 warns on every RetryAfter unless told to use timedelta; the app sets this at start too.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 MYSQL_URL = os.environ.get("WAOPS_TEST_MYSQL_URL")
 MYSQL_SKIP = "WAOPS_TEST_MYSQL_URL is not set: MariaDB tests skipped (.ci/run sets it)"
 
