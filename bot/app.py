@@ -9,11 +9,22 @@ from __future__ import annotations
 import logging
 import random
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from types import TracebackType
 
+from pydantic import SecretStr
+
+from bot.commands.assembly import EngineServices, build_registry
+from bot.commands.base import Reply
+from bot.commands.dispatcher import Dispatcher
+from bot.ops_http import Metrics, OpsServer
+from bot.slack import SlackAdapter
+from bot.telegram import TelegramAdapter
+from bot.telegram_updates import DocumentUpload, telegram_start_hook
 from engine.campaigns import CampaignEngine, CampaignService
 from engine.clock import Clock, SystemClock
 from engine.conversations import AIControl, Conversations
+from engine.directory import Directory
 from engine.events import EventBus
 from engine.ia.llm import LLMClient
 from engine.ia.openai_client import OpenAIClient
@@ -26,6 +37,7 @@ from engine.sessions import DriverFactory, SessionManager, playwright_factory
 from engine.settings import Settings
 from storage.db import Database
 from storage.migrate import ensure_schema
+from storage.repos import AuditRepo
 
 logger = logging.getLogger(__name__)
 
@@ -66,14 +78,35 @@ class App:
         self.ai = AIControl(self.db)
         self._listener_policy = listener_policy or ListenerPolicy(language=settings.language)
         self.listener: Listener | None = None
+        self.metrics = Metrics(self.bus)
+        self.directory = Directory(self.db)
+        self.audit = AuditRepo(self.db)
+        services = EngineServices(
+            self.db, self.bus, self.sessions, self.campaigns, self.conversations, self.ai
+        )
+        registry = build_registry(
+            self.directory,
+            self.audit,
+            on_start=telegram_start_hook(self._mark_reachable),
+            engine=services,
+        )
+        self.dispatcher = Dispatcher(
+            registry, self.directory.operators, self.audit, default_language=settings.language
+        )
+        self.telegram: TelegramAdapter | None = None
+        self.slack: SlackAdapter | None = None
+        self.ops: OpsServer | None = None
+        self.llm_source = "none"
 
     def _make_llm(self) -> LLMClient | None:
         if self._llm is not None:
+            self.llm_source = "given"
             return self._llm
         key = self.settings.openai_api_key
         if key is None and self.settings.openai_base_url is None:
             logger.warning("no WAOPS_OPENAI_API_KEY or WAOPS_OPENAI_BASE_URL: AI replies are off")
             return None
+        self.llm_source = self.settings.openai_base_url or "OpenAI"
         client = OpenAIClient(
             api_key=key.get_secret_value() if key is not None else "unused",
             base_url=self.settings.openai_base_url,
@@ -99,7 +132,70 @@ class App:
         self._stack.push_async_callback(self.listener.stop)
         await self.campaign_engine.start()
         self._stack.push_async_callback(self.campaign_engine.stop)
-        logger.info("waops engine started")
+        for session in await self.sessions.list():
+            self.metrics.session_states.setdefault(session.id, session.state)
+        await self._start_channels()
+        logger.info("waops started")
+
+    async def _start_channels(self) -> None:
+        settings = self.settings
+        if settings.health_port:
+            self.ops = OpsServer(self.db, self.metrics, port=settings.health_port)
+            await self.ops.start()
+            self._stack.push_async_callback(self.ops.stop)
+        if settings.telegram_token is not None:
+            self.telegram = TelegramAdapter(
+                settings.telegram_token.get_secret_value(),
+                self.dispatcher,
+                base_url=settings.telegram_api_url,
+                base_file_url=settings.telegram_file_url,
+                language=settings.language,
+                on_document=self._on_document,
+            )
+            await self._stack.enter_async_context(self.telegram)
+        if settings.slack_bot_token is not None:
+            self.slack = SlackAdapter(
+                settings.slack_bot_token.get_secret_value(),
+                self.dispatcher,
+                app_token=_secret(settings.slack_app_token),
+                signing_secret=_secret(settings.slack_signing_secret),
+                api_url=settings.slack_api_url,
+                http_port=settings.slack_http_port,
+                language=settings.language,
+            )
+            await self._stack.enter_async_context(self.slack)
+
+    def summary(self) -> list[str]:
+        """What is configured and what is missing, for the start-up banner."""
+        s = self.settings
+        url = self.db.engine.url.render_as_string(hide_password=True)
+        ops = f"http://127.0.0.1:{self.ops.port}/healthz and /metrics" if self.ops else "off"
+        return [
+            f"database: {url}",
+            f"WhatsApp: {s.whatsapp_url} (WA-JS {s.wa_js_path})",
+            f"AI model: {self.llm_source}"
+            + ("" if self.llm_source != "none" else " (set WAOPS_OPENAI_API_KEY)"),
+            "Telegram: " + ("on" if self.telegram else "off (set WAOPS_TELEGRAM_TOKEN)"),
+            "Slack: " + (_slack_mode(s) if self.slack else "off (set WAOPS_SLACK_BOT_TOKEN)"),
+            f"health: {ops}",
+        ]
+
+    async def _on_document(
+        self, upload: DocumentUpload, name: str, data: bytes, reply: Reply
+    ) -> None:
+        """A file sent in chat: its caption is the command (`/import haby feria`)."""
+        if upload.request is None:
+            if await self.directory.operators.find(upload.actor) is not None:
+                await reply.text(
+                    "To import a CSV, send it with /import <client> [tag] as its caption."
+                )
+            return
+        request = replace(upload.request, attachment_name=name, attachment=data)
+        await self.dispatcher.dispatch(request, reply)
+
+    async def _mark_reachable(self, actor: str, chat: str) -> None:
+        """A Telegram operator wrote /start: their private chat may receive alerts now."""
+        logger.info("%s is reachable at %s", actor, chat)
 
     async def stop(self) -> None:
         await self._stack.aclose()
@@ -120,3 +216,13 @@ class App:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()
+
+
+def _slack_mode(settings: Settings) -> str:
+    if settings.slack_app_token is not None:
+        return "on (Socket Mode)"
+    return f"on (HTTP mode on port {settings.slack_http_port})"

@@ -309,7 +309,10 @@ async def _serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with App(settings):
+    async with App(settings) as application:
+        console.print("[bold]waops is running[/bold]")
+        for line in application.summary():
+            console.print(f"  {line}", highlight=False)
         await stop.wait()
         logger.info("stopping: finishing in-flight work and closing browsers")
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from engine.clock import Clock
-from engine.events import CampaignProgress, EventBus
+from engine.events import CampaignProgress, EventBus, MessageSent
 from engine.pacing import NumberPacer, PacingPolicy, estimate_finish, merged, recipient_timezone
 from engine.templates import Template
 from engine.whatsapp.errors import NotLoggedIn, SendFailed, SessionLost, WhatsAppError
@@ -209,6 +209,11 @@ class NumberWorker:
         else:
             # WhatsApp has the message: recording that must survive a cancellation.
             await asyncio.shield(self._record_sent(campaign, recipient, body, sent))
+        await self._bus.publish(
+            MessageSent(
+                campaign.client_id, self.session_id, Origin.CAMPAIGN, outcome is RecipientState.SENT
+            )
+        )
         await self._progress(campaign, outcome.value, policy, zone, age_days)
 
     async def _record_sent(

@@ -58,7 +58,7 @@ class Conversations:
         self._contacts = ContactRepo(db)
         self._messages = MessageRepo(db)
         self._sessions = SessionRepo(db)
-        self._outbound = Outbound(db, sender)
+        self._outbound = Outbound(db, sender, bus)
         self._bus = bus
         self._clock = clock
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from engine.whatsapp.types import InboundMessage
-from storage.records import Campaign, CampaignStatus, Message, SessionState
+from storage.records import Campaign, CampaignStatus, Message, Origin, SessionState
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +137,16 @@ class MessageStored:
 
 
 @dataclass(frozen=True)
+class MessageSent:
+    """A message left (or failed to leave) a session: AI, rule, operator or campaign."""
+
+    client_id: int
+    session_id: int
+    origin: Origin
+    ok: bool
+
+
+@dataclass(frozen=True)
 class CampaignProgress:
     """After each send or skip: counts per state (and `skipped:<reason>`), what is left, and
     when the last message is expected to go (None when unknown)."""
@@ -175,6 +185,7 @@ Event = (
     | AIFailed
     | ChatPaused
     | MessageStored
+    | MessageSent
     | CampaignProgress
     | CampaignStatusChanged
     | CampaignRecovered

@@ -96,7 +96,7 @@ class Listener:
         self._ai_calls = AICallRepo(db)
         self._llm = llm
         self._default_model = default_model
-        self._outbound = Outbound(db, sender)
+        self._outbound = Outbound(db, sender, bus)
         self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self._started = False
         self._busy = 0

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from typing import Protocol
 
+from engine.events import EventBus, MessageSent
 from engine.whatsapp.errors import WhatsAppError
 from engine.whatsapp.types import SentMessage
 from storage.db import Database
@@ -27,9 +28,10 @@ class MessageSender(Protocol):
 class Outbound:
     """Sends through a session and stores the message with its origin and WhatsApp id."""
 
-    def __init__(self, db: Database, sender: MessageSender) -> None:
+    def __init__(self, db: Database, sender: MessageSender, bus: EventBus | None = None) -> None:
         self._messages = MessageRepo(db)
         self._sender = sender
+        self._bus = bus
 
     async def send(
         self,
@@ -62,4 +64,7 @@ class Outbound:
             status=status,
         )
         # Once WhatsApp took the message, recording it must not be lost to a cancellation.
-        return await asyncio.shield(self._messages.add(record))
+        stored = await asyncio.shield(self._messages.add(record))
+        if self._bus is not None:
+            await self._bus.publish(MessageSent(client_id, session_id, origin, wa_id is not None))
+        return stored

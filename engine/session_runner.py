@@ -40,6 +40,7 @@ from engine.whatsapp.types import (
     StreamMode,
     StreamModeChanged,
 )
+from storage.db import StorageUnavailable
 from storage.models import utcnow
 from storage.records import SessionState
 from storage.repos import SessionRepo
@@ -301,8 +302,13 @@ class SessionRunner:
             self._paired_before = True
             self._offline_since = self._login_deadline = None
             if status.me and status.me != self._me:
-                self._me = status.me
-                await self._repo.set_phone(self.ref.session_id, status.me.split("@")[0], status.me)
+                try:
+                    await self._repo.set_phone(
+                        self.ref.session_id, status.me.split("@")[0], status.me
+                    )
+                    self._me = status.me
+                except StorageUnavailable as exc:
+                    logger.warning("session %s: could not save its number: %s", self.ref, exc)
             await self._set(SessionState.CONNECTED, None)
         elif status.mode is StreamMode.QR:
             self._login_deadline = None
@@ -345,7 +351,11 @@ class SessionRunner:
     async def _set(self, state: SessionState, reason: str | None) -> None:
         old = self.state
         at = utcnow()
-        await self._repo.set_state(self.ref.session_id, state, reason, at=at)
+        try:
+            await self._repo.set_state(self.ref.session_id, state, reason, at=at)
+        except StorageUnavailable as exc:
+            # Supervision must go on while the database is away; the next change is saved again.
+            logger.warning("session %s: could not save state %s: %s", self.ref, state, exc)
         async with self._changed:
             self.state = state
             self._changed.notify_all()

@@ -114,6 +114,7 @@ class Settings(BaseSettings):
     send_gap_s: Annotated[SecondsRange, NoDecode] = SecondsRange(20, 60)
     send_window: Annotated[SendWindow | None, NoDecode] = SendWindow(time(9), time(20))
     alert_grace_s: float = 60.0
+    health_port: int = 9108
 
     @field_validator("database_url")
     @classmethod
@@ -134,10 +135,10 @@ class Settings(BaseSettings):
     def _parse_window(cls, value: Any) -> Any:
         return SendWindow.parse(value) if isinstance(value, str) else value
 
-    @field_validator("slack_http_port")
+    @field_validator("slack_http_port", "health_port")
     @classmethod
     def _port(cls, value: int | None) -> int | None:
-        if value is not None and not 0 < value < 65536:
+        if value is not None and not 0 <= value < 65536:
             raise ValueError("a TCP port is a number from 1 to 65535")
         return value
 

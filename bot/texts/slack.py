@@ -6,6 +6,7 @@ EN: dict[str, str] = {
     "slack.settled.failed": "Confirmed by {user}, but it failed: see the answer below.",
     "slack.settled.expired": "This confirmation expired.",
     "slack.settled.unknown": "This confirmation is no longer valid.",
+    "slack.download_failed": "Could not read the file from Slack. Send it again in a moment.",
 }
 
 ES: dict[str, str] = {
@@ -14,4 +15,5 @@ ES: dict[str, str] = {
     "slack.settled.failed": "Confirmado por {user}, pero falló: mirá la respuesta de abajo.",
     "slack.settled.expired": "Esta confirmación venció.",
     "slack.settled.unknown": "Esta confirmación ya no es válida.",
+    "slack.download_failed": "No pude leer el archivo desde Slack. Mandalo de nuevo en un rato.",
 }

@@ -59,6 +59,7 @@ async def test_sigkill_mid_send_leaves_one_unknown_and_no_duplicate(
         "WAOPS_WHATSAPP_URL": world.simulator.whatsapp_url,
         "WAOPS_WA_JS_PATH": world.simulator.wa_js_path,
         "WAOPS_SEND_WINDOW": "always",
+        "WAOPS_HEALTH_PORT": "0",
     }
     for name in (
         "WAOPS_OPENAI_API_KEY",
