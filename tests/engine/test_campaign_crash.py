@@ -106,6 +106,7 @@ async def test_sigkill_mid_send_leaves_one_unknown_and_no_duplicate(
         send_window="always",
         openai_api_key=None,
         openai_base_url=None,
+        health_port=0,
     )
     async with App(settings, session_policy=POLICY) as app:
 
