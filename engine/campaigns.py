@@ -8,6 +8,7 @@ when it is back; a banned number stops its campaigns.
 
 from __future__ import annotations
 
+import builtins
 import csv
 import io
 import logging
@@ -32,7 +33,7 @@ from engine.pacing import PacingPolicy, merged
 from engine.tasks import TaskOwner
 from engine.templates import Template
 from storage.db import Database, NotFound
-from storage.records import Campaign, CampaignStatus, Direction, SessionState, SkipReason
+from storage.records import Campaign, CampaignStatus, Direction, SessionState, SkipReason, WaSession
 from storage.repos import CampaignRepo, ClientRepo, ContactRepo, SessionRepo
 from storage.repos.campaigns import selection_query
 
@@ -122,6 +123,16 @@ class CampaignService:
             pacing=pacing,
             created_by=created_by,
         )
+
+    async def sessions_of(self, client_slug: str) -> builtins.list[WaSession]:
+        """The numbers a client's campaign can go out from."""
+        return await self._sessions.list(client_slug)
+
+    async def tags_of(self, client_slug: str) -> dict[str, int]:
+        """The audiences a client's campaign can choose from: tags and their sizes."""
+        client = await self._clients.get(client_slug)
+        tags = await self._contacts.count_by_tag(client.id)
+        return {"all": await self._contacts.count(client.id), **tags}
 
     async def get(self, campaign_id: int) -> Campaign:
         return await self._repo.get(campaign_id)

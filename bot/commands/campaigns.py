@@ -45,7 +45,7 @@ class CampaignCommands:
         op, viewer = Role.OPERATOR, Role.VIEWER
         return [
             Command("campaigns", self.campaigns, role=viewer, client_arg=0, max_args=1),
-            Command("campaign new", self.new, role=op, client_arg=0, min_args=4),
+            Command("campaign new", self.new, role=op, client_arg=0),
             Command("campaign preview", self.preview, role=viewer, min_args=1, max_args=1),
             Command(
                 "campaign launch", self.launch, role=op, min_args=1, max_args=3, destructive=True
@@ -73,6 +73,9 @@ class CampaignCommands:
         return None
 
     async def new(self, ctx: CommandContext) -> Proposal | None:
+        if len(ctx.args) < 4:
+            await self._guide(ctx)
+            return None
         client, session, audience, template = (
             ctx.args[0].lower(),
             ctx.args[1],
@@ -89,6 +92,38 @@ class CampaignCommands:
             launch=ctx.command_text(f"campaign launch {campaign.id}"),
         )
         return None
+
+    async def _guide(self, ctx: CommandContext) -> None:
+        """The guided form: each step says what is missing and offers the choices, so the
+        operator builds the one-line command a piece at a time."""
+        args = list(ctx.args)
+        base = ctx.command_text("campaign new")
+        if not args:
+            clients = [c.slug for c in await self._clients.list() if ctx.operator.may_see(c.slug)]
+            await ctx.say(
+                "campaign.guide_client", choices=", ".join(clients) or "-", next=f"{base} <client>"
+            )
+            return
+        client = args[0].lower()
+        if len(args) == 1:
+            sessions = [s.name for s in await self._service.sessions_of(client)]
+            await ctx.say(
+                "campaign.guide_session",
+                choices=", ".join(sessions) or "-",
+                next=f"{base} {client} <session>",
+            )
+            return
+        session = args[1]
+        if len(args) == 2:
+            tags = await self._service.tags_of(client)
+            choices = ", ".join(f"{tag} ({count})" for tag, count in sorted(tags.items())) or "-"
+            await ctx.say(
+                "campaign.guide_audience",
+                choices=choices,
+                next=f"{base} {client} {session} <tag|all>",
+            )
+            return
+        await ctx.say("campaign.guide_text", next=f"{base} {client} {session} {args[2]} <text>")
 
     async def preview(self, ctx: CommandContext) -> Proposal | None:
         campaign = await self._campaign(ctx)

@@ -224,3 +224,18 @@ async def test_sessions_listing_and_scoped_pairing(ops: Ops) -> None:
     assert "haby/main — stopped" in listing.said and "marketing" not in listing.said
     denied = await ops.run(OPERATOR, "/pair marketing")
     assert "access to client 'marketing'" in denied.said and denied.images == []
+
+
+async def test_guided_campaign_creation(ops: Ops) -> None:
+    await _prospects(ops.db, "5491150000001", "5491150000002")
+    step1 = await ops.run(OPERATOR, "/campaign new")
+    assert "step 1 of 4" in step1.said and "(haby)" in step1.said and "marketing" not in step1.said
+    step2 = await ops.run(OPERATOR, "/campaign new haby")
+    assert "step 2 of 4" in step2.said.lower() and "(main)" in step2.said
+    step3 = await ops.run(OPERATOR, "/campaign new haby main")
+    assert "all (2), feria (2)" in step3.said and "/campaign new haby main <tag|all>" in step3.said
+    step4 = await ops.run(OPERATOR, "/campaign new haby main feria")
+    assert "/campaign new haby main feria <text>" in step4.said and "{name}" in step4.said
+    done = await ops.run(OPERATOR, "/campaign new haby main feria Hola {name}")
+    assert _campaign_id(done) > 0
+    assert "access to client 'marketing'" in (await ops.run(OPERATOR, "/campaign new marketing")).said
