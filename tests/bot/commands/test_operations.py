@@ -238,4 +238,6 @@ async def test_guided_campaign_creation(ops: Ops) -> None:
     assert "/campaign new haby main feria <text>" in step4.said and "{name}" in step4.said
     done = await ops.run(OPERATOR, "/campaign new haby main feria Hola {name}")
     assert _campaign_id(done) > 0
-    assert "access to client 'marketing'" in (await ops.run(OPERATOR, "/campaign new marketing")).said
+    assert (
+        "access to client 'marketing'" in (await ops.run(OPERATOR, "/campaign new marketing")).said
+    )
