@@ -1,7 +1,7 @@
-"""The composition root: builds the engine from the settings and runs it.
+"""The composition root: builds everything from the settings and runs it in one process.
 
-Parts start in dependency order and stop in reverse (storage, sessions, listener, campaigns),
-so a shutdown lets in-flight sends finish before browsers close.
+Parts start in dependency order (storage, alert outbox, sessions, listener, campaigns, operator
+channels) and stop in reverse, so a shutdown lets in-flight sends finish before browsers close.
 """
 
 from __future__ import annotations
@@ -14,16 +14,24 @@ from types import TracebackType
 
 from pydantic import SecretStr
 
+from bot.admin_channels import AdminChannels
+from bot.alert_rules import AlertRules
+from bot.alerts import AlertPolicy, Alerts
+from bot.channel import AdminChannel
+from bot.commands.alerts import AlertCommands
 from bot.commands.assembly import EngineServices, build_registry
 from bot.commands.base import Reply
 from bot.commands.dispatcher import Dispatcher
+from bot.digests import Digests
 from bot.ops_http import Metrics, OpsServer
 from bot.slack import SlackAdapter
 from bot.telegram import TelegramAdapter
-from bot.telegram_updates import DocumentUpload, telegram_start_hook
+from bot.telegram_updates import DocumentUpload
+from bot.texts import pick_language
 from engine.campaigns import CampaignEngine, CampaignService
 from engine.clock import Clock, SystemClock
 from engine.conversations import AIControl, Conversations
+from engine.digest_data import DigestBuilder
 from engine.directory import Directory
 from engine.events import EventBus
 from engine.ia.llm import LLMClient
@@ -59,8 +67,12 @@ class App:
         self.settings = settings
         self.db = Database(settings.database_url)
         self.bus = EventBus()
-        self._llm = llm
+        self.clock: Clock = clock or SystemClock()
         self._stack = AsyncExitStack()
+        self.llm, self.llm_source = self._choose_llm(llm)
+        language = pick_language(settings.language, default="es")
+
+        # The engine.
         self.sessions = SessionManager(
             self.db,
             self.bus,
@@ -71,59 +83,79 @@ class App:
         self.receipts = ReceiptTracker(self.db, self.bus)
         self.pacing = PacingPolicy.from_settings(settings)
         self.campaign_engine = CampaignEngine(
-            self.db, self.bus, self.sessions, self.pacing, clock=clock or SystemClock(), rng=rng
+            self.db, self.bus, self.sessions, self.pacing, clock=self.clock, rng=rng
         )
         self.campaigns = CampaignService(self.db, self.campaign_engine, self.pacing, rng)
         self.conversations = Conversations(self.db, self.sessions, self.bus)
         self.ai = AIControl(self.db)
         self._listener_policy = listener_policy or ListenerPolicy(language=settings.language)
         self.listener: Listener | None = None
+
+        # Alerts and digests, delivered through the outbox to whichever channels start.
+        self.admin_channels = AdminChannels(self.db, clock=self.clock)
+        self.alerts = Alerts(
+            self.db,
+            self.admin_channels,
+            AlertPolicy(grace_s=settings.alert_grace_s, language=language),
+            self.clock,
+        )
+        self.alert_rules = AlertRules(self.db, self.alerts, self.clock)
+        self.alert_rules.subscribe(self.bus)  # before sessions start, so their first states count
+        builder = DigestBuilder(self.db, self.llm, model=settings.openai_model, language=language)
+        self.digests = Digests(self.db, self.admin_channels, builder, self.clock, language=language)
+
+        # The operator side.
         self.metrics = Metrics(self.bus)
         self.directory = Directory(self.db)
         self.audit = AuditRepo(self.db)
-        services = EngineServices(
-            self.db, self.bus, self.sessions, self.campaigns, self.conversations, self.ai
-        )
+        alert_commands = AlertCommands(self.db, self.admin_channels, self.alerts, self.digests)
         registry = build_registry(
             self.directory,
             self.audit,
-            on_start=telegram_start_hook(self._mark_reachable),
-            engine=services,
+            on_start=alert_commands.on_start,
+            engine=EngineServices(
+                self.db, self.bus, self.sessions, self.campaigns, self.conversations, self.ai
+            ),
         )
+        registry.extend(alert_commands.commands())
         self.dispatcher = Dispatcher(
             registry, self.directory.operators, self.audit, default_language=settings.language
         )
         self.telegram: TelegramAdapter | None = None
         self.slack: SlackAdapter | None = None
         self.ops: OpsServer | None = None
-        self.llm_source = "none"
 
-    def _make_llm(self) -> LLMClient | None:
-        if self._llm is not None:
-            self.llm_source = "given"
-            return self._llm
-        key = self.settings.openai_api_key
-        if key is None and self.settings.openai_base_url is None:
+    def _choose_llm(self, given: LLMClient | None) -> tuple[LLMClient | None, str]:
+        if given is not None:
+            return given, "given"
+        key, base_url = self.settings.openai_api_key, self.settings.openai_base_url
+        if key is None and base_url is None:
             logger.warning("no WAOPS_OPENAI_API_KEY or WAOPS_OPENAI_BASE_URL: AI replies are off")
-            return None
-        self.llm_source = self.settings.openai_base_url or "OpenAI"
+            return None, "none"
         client = OpenAIClient(
-            api_key=key.get_secret_value() if key is not None else "unused",
-            base_url=self.settings.openai_base_url,
+            api_key=key.get_secret_value() if key else "unused", base_url=base_url
         )
         self._stack.push_async_callback(client.aclose)
-        return client
+        return client, base_url or "OpenAI"
+
+    def add_admin_channel(self, channel: AdminChannel) -> None:
+        """Let alerts and digests reach chats of another platform (the demo's console)."""
+        self.admin_channels.register(channel)
 
     async def start(self) -> None:
         await ensure_schema(self.db)
         self._stack.push_async_callback(self.db.shutdown)
+        await self.admin_channels.start()
+        self._stack.push_async_callback(self.admin_channels.stop)
+        await self.alert_rules.start()
+        self._stack.push_async_callback(self.alert_rules.stop)
         await self.sessions.start()
         self._stack.push_async_callback(self.sessions.stop)
         self.listener = Listener(
             self.db,
             self.bus,
             self.sessions,
-            llm=self._make_llm(),
+            llm=self.llm,
             default_model=self.settings.openai_model,
             spool=InboundSpool(self.settings.data_dir / "inbound.spool"),
             policy=self._listener_policy,
@@ -132,6 +164,8 @@ class App:
         self._stack.push_async_callback(self.listener.stop)
         await self.campaign_engine.start()
         self._stack.push_async_callback(self.campaign_engine.stop)
+        await self.digests.start()
+        self._stack.push_async_callback(self.digests.stop)
         for session in await self.sessions.list():
             self.metrics.session_states.setdefault(session.id, session.state)
         await self._start_channels()
@@ -153,6 +187,7 @@ class App:
                 on_document=self._on_document,
             )
             await self._stack.enter_async_context(self.telegram)
+            self.admin_channels.register(self.telegram)
         if settings.slack_bot_token is not None:
             self.slack = SlackAdapter(
                 settings.slack_bot_token.get_secret_value(),
@@ -164,17 +199,38 @@ class App:
                 language=settings.language,
             )
             await self._stack.enter_async_context(self.slack)
+            self.admin_channels.register(self.slack)
+
+    async def stop(self) -> None:
+        await self._stack.aclose()
+        logger.info("waops stopped")
+
+    async def __aenter__(self) -> App:
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
 
     def summary(self) -> list[str]:
         """What is configured and what is missing, for the start-up banner."""
         s = self.settings
         url = self.db.engine.url.render_as_string(hide_password=True)
         ops = f"http://127.0.0.1:{self.ops.port}/healthz and /metrics" if self.ops else "off"
+        ai = self.llm_source if self.llm is not None else "off (set WAOPS_OPENAI_API_KEY)"
         return [
             f"database: {url}",
             f"WhatsApp: {s.whatsapp_url} (WA-JS {s.wa_js_path})",
-            f"AI model: {self.llm_source}"
-            + ("" if self.llm_source != "none" else " (set WAOPS_OPENAI_API_KEY)"),
+            f"AI model: {ai}",
             "Telegram: " + ("on" if self.telegram else "off (set WAOPS_TELEGRAM_TOKEN)"),
             "Slack: " + (_slack_mode(s) if self.slack else "off (set WAOPS_SLACK_BOT_TOKEN)"),
             f"health: {ops}",
@@ -192,30 +248,6 @@ class App:
             return
         request = replace(upload.request, attachment_name=name, attachment=data)
         await self.dispatcher.dispatch(request, reply)
-
-    async def _mark_reachable(self, actor: str, chat: str) -> None:
-        """A Telegram operator wrote /start: their private chat may receive alerts now."""
-        logger.info("%s is reachable at %s", actor, chat)
-
-    async def stop(self) -> None:
-        await self._stack.aclose()
-        logger.info("waops engine stopped")
-
-    async def __aenter__(self) -> App:
-        try:
-            await self.start()
-        except BaseException:
-            await self.stop()
-            raise
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
 
 def _secret(value: SecretStr | None) -> str | None:

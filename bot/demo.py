@@ -18,10 +18,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bot.app import App
-from bot.commands.assembly import EngineServices, build_registry
-from bot.commands.dispatcher import Dispatcher
 from bot.console import ConsoleAdapter, ConsoleChannel
-from bot.texts import pick_language
 from engine.directory import Directory
 from engine.events import EventBus, QrUpdated, SessionStateChanged
 from engine.ia.demo_model import DemoModel
@@ -33,7 +30,7 @@ from engine.whatsapp.simulator.server import Simulator
 from storage.db import AlreadyExists, Database
 from storage.migrate import upgrade
 from storage.records import ContactInput, SessionState
-from storage.repos import AISettingsRepo, AuditRepo, ContactRepo
+from storage.repos import AISettingsRepo, ContactRepo
 
 logger = logging.getLogger(__name__)
 
@@ -222,19 +219,8 @@ async def run_demo(settings: Settings, *, seconds: float | None = None, port: in
         app.bus.subscribe(QrUpdated, show_qr)
         await stack.enter_async_context(app)
         channel = ConsoleChannel(out, demo.data_dir / "console")
-        registry = build_registry(
-            Directory(app.db),
-            AuditRepo(app.db),
-            engine=EngineServices(
-                app.db, app.bus, app.sessions, app.campaigns, app.conversations, app.ai
-            ),
-        )
-        dispatcher = Dispatcher(
-            registry,
-            Directory(app.db).operators,
-            AuditRepo(app.db),
-            default_language=pick_language(settings.language, default="es"),
-        )
+        app.add_admin_channel(channel)  # alerts and digests for the console operator
+        dispatcher = app.dispatcher
         adapter = ConsoleAdapter(
             dispatcher, channel, local=SimulatorConsole(sim, out, app.bus).handle
         )

@@ -1,0 +1,189 @@
+"""Alerts and digests: /alerts (list, mute, unmute, subscribe, unsubscribe), /digest, /forward.
+
+`/alerts` is one command whose first argument picks the action, because the registry does not
+allow a command and subcommands under one name; the client is always the second argument, so
+the dispatcher checks the caller's scope for every action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from bot.admin_channels import AdminChannels
+from bot.alerts import AlertKind, Alerts, alert_text
+from bot.channel import Outgoing, split_chat
+from bot.commands.base import Command, CommandContext, CommandError, Proposal, usage_line
+from bot.digests import Digests, conversation_text, digest_chart, digest_text
+from storage.db import Database
+from storage.models import utcnow
+from storage.records import Role
+from storage.repos import ClientRepo
+from storage.repos.alerts import ALL_KINDS, MUTE, AlertSubscriptionRepo, Notice
+
+MAX_MUTE_MIN = 7 * 24 * 60
+MAX_DIGEST_H = 24 * 31
+FORWARD_MESSAGES = 30
+_ACTIONS = ("mute", "unmute", "subscribe", "unsubscribe")
+
+
+class AlertCommands:
+    """Commands over alerts, subscriptions and digests; `on_start` marks a chat reachable."""
+
+    def __init__(
+        self,
+        db: Database,
+        router: AdminChannels,
+        alerts: Alerts,
+        digests: Digests,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._clients = ClientRepo(db)
+        self._subscriptions = AlertSubscriptionRepo(db)
+        self._router = router
+        self._alerts = alerts
+        self._digests = digests
+        self._clock = clock
+
+    def commands(self) -> list[Command]:
+        viewer = Role.VIEWER
+        return [
+            Command("alerts", self.alerts, role=viewer, client_arg=1, max_args=3),
+            Command("digest", self.digest, role=viewer, client_arg=0, min_args=1, max_args=2),
+            Command("forward", self.forward, role=viewer, client_arg=0, min_args=2),
+        ]
+
+    async def on_start(self, ctx: CommandContext) -> None:
+        """The /start hook: in a private Telegram chat the bot may now write first."""
+        actor = ctx.operator.platform_id
+        prefix, user = split_chat(actor)
+        if prefix in self._router.needs_start and ctx.request.channel in (user, actor):
+            await self._subscriptions.set_reachable(actor)
+            await ctx.say("alerts.reachable_now")
+
+    async def alerts(self, ctx: CommandContext) -> Proposal | None:
+        if not ctx.args:
+            await self._list(ctx)
+            return None
+        action = ctx.args[0].lower()
+        usage = usage_line(self.commands()[0], ctx.lang, ctx.reply.command_prefix)
+        if action not in _ACTIONS:
+            raise CommandError("alerts.bad_sub", value=ctx.args[0], usage=usage)
+        if len(ctx.args) < 2 or (action == "mute" and len(ctx.args) < 3):
+            raise CommandError("error.usage", usage=usage)
+        client = await self._clients.get(ctx.args[1])
+        chat = ctx.operator.platform_id
+        if action in ("mute", "unmute"):
+            minutes = _minutes(ctx.args[2]) if action == "mute" else 0
+            until = self._clock() + timedelta(minutes=minutes) if minutes else None
+            await self._subscriptions.mute(chat, client.id, until)
+            if until is None:
+                await ctx.say("alerts.unmuted", client=client.slug)
+            else:
+                await ctx.say("alerts.muted", client=client.slug, until=f"{until:%d/%m %H:%M}")
+            return None
+        kind = _kind(ctx.args[2]) if len(ctx.args) > 2 else ALL_KINDS
+        shown = ctx.t("alerts.every_kind") if kind == ALL_KINDS else kind
+        if action == "subscribe":
+            if ctx.operator.role in (Role.OWNER, Role.ADMIN):
+                mute = ctx.command_text(f"alerts mute {client.slug} 60")
+                role = ctx.operator.role.value
+                await ctx.say("alerts.gets_all", role=role, client=client.slug, mute=mute)
+                return None
+            await self._subscriptions.subscribe(chat, client.id, kind, operator_id=ctx.operator.id)
+            await ctx.say("alerts.subscribed", kind=shown, client=client.slug)
+            await self._reachability_hint(ctx)
+        elif await self._subscriptions.unsubscribe(chat, client.id, kind):
+            await ctx.say("alerts.unsubscribed", kind=shown, client=client.slug)
+        else:
+            await ctx.say("alerts.not_subscribed", kind=shown, client=client.slug)
+        return None
+
+    async def _list(self, ctx: CommandContext) -> None:
+        visible = [c for c in await self._clients.list() if ctx.operator.may_see(c.slug)]
+        firing = await self._alerts.repo.firing([c.id for c in visible])
+        lines = [ctx.t("alerts.header", count=len(firing))] if firing else [ctx.t("alerts.none")]
+        for alert in firing:
+            text = alert_text(alert, Notice.NEW, ctx.lang).removeprefix("⚠️ ")
+            since = f"{alert.first_at:%d/%m %H:%M} UTC"
+            lines.append(
+                f"• {text} ({ctx.t('alerts.since', since=since, count=alert.occurrences)})"
+            )
+        now = self._clock()
+        names = {c.id: c.slug for c in visible}
+        muted = [
+            names.get(client_id, "*") if client_id is not None else "*"
+            for client_id, kind, until in await self._subscriptions.of_chat(
+                ctx.operator.platform_id
+            )
+            if kind == MUTE and until is not None and until > now
+        ]
+        if muted:
+            lines.append(ctx.t("alerts.muted_line", clients=", ".join(sorted(muted))))
+        await ctx.send("\n".join(lines), filename="alerts.txt")
+        await self._reachability_hint(ctx)
+
+    async def _reachability_hint(self, ctx: CommandContext) -> None:
+        actor = ctx.operator.platform_id
+        if split_chat(actor)[0] in self._router.needs_start and not (
+            await self._subscriptions.is_reachable(actor)
+        ):
+            await ctx.say("alerts.unreachable", start=ctx.command_text("start"))
+
+    async def digest(self, ctx: CommandContext) -> Proposal | None:
+        hours = _hours(ctx.args[1]) if len(ctx.args) > 1 else 24
+        end = self._clock()
+        data = await self._digests.builder.build(ctx.args[0], end - timedelta(hours=hours), end)
+        await ctx.reply.image(digest_chart(data), ctx.t("digest.chart"))
+        await ctx.send(digest_text(data, ctx.lang), filename=f"digest-{ctx.args[0]}.txt")
+        return None
+
+    async def forward(self, ctx: CommandContext) -> Proposal | None:
+        builder = self._digests.builder
+        phone = ctx.request.rest(1)  # `+54 9 11 1234-5678` arrives as several words
+        client, contact, messages = await builder.conversation(ctx.args[0], phone, FORWARD_MESSAGES)
+        who = f"+{contact.phone}"
+        if not messages:
+            await ctx.say("forward.empty", contact=who)
+            return None
+        summary = await builder.summarize(messages)
+        text = conversation_text(client, contact, messages, ctx.lang, summary)
+        sent = await self._router.send(
+            ctx.operator.platform_id,
+            Outgoing(text),
+            file_caption=ctx.t("output.as_file"),
+            file_name=f"chat-{contact.phone}.txt",
+        )
+        if sent:
+            await ctx.say("forward.sent", contact=who)
+        else:  # no admin channel for the caller's platform: answer here
+            await ctx.send(text, filename=f"chat-{contact.phone}.txt")
+        return None
+
+
+def _minutes(value: str) -> int:
+    try:
+        minutes = int(value)
+    except ValueError:
+        minutes = -1
+    if not 0 <= minutes <= MAX_MUTE_MIN:
+        raise CommandError("alerts.bad_minutes", value=value, max=MAX_MUTE_MIN)
+    return minutes
+
+
+def _hours(value: str) -> int:
+    try:
+        hours = int(value)
+    except ValueError:
+        hours = 0
+    if not 1 <= hours <= MAX_DIGEST_H:
+        raise CommandError("digest.bad_hours", value=value, max=MAX_DIGEST_H)
+    return hours
+
+
+def _kind(value: str) -> str:
+    kinds = [k.value for k in AlertKind]
+    if value == ALL_KINDS or value.lower() in kinds:
+        return value.lower()
+    raise CommandError("alerts.bad_kind", value=value, kinds=", ".join(kinds))

@@ -1,0 +1,122 @@
+"""The outbox: nothing lost while a platform is down or across a restart, order kept, nothing
+twice, pacing per chat, long texts split or sent as a file."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from itertools import pairwise
+
+from bot.admin_channels import AdminChannels
+from bot.channel import Button, Outgoing
+from engine.clock import VirtualClock
+from engine.events import HandoffRequested, HotLeadDetected
+from storage.db import Database
+from storage.records import SessionState
+from storage.repos.alerts import DeliveryStatus, OutboxRepo
+from tests.bot.alerts.conftest import ADMIN_HABY, OWNER, START, AlertWorld
+from tests.bot.alerts.fakes import RecordingChannel
+
+
+async def _raise_three(world: AlertWorld) -> None:
+    await world.bus.publish(HotLeadDetected(world.ref, 1, "5491111111111", "quiero comprar"))
+    await world.bus.publish(HandoffRequested(world.ref, 2, "5492222222222", "un humano"))
+    await world.state(SessionState.CONNECTED, SessionState.LOGGED_OUT, "unpaired")
+
+
+async def test_alerts_raised_while_the_platform_is_down_arrive_in_order_once(
+    world: AlertWorld,
+) -> None:
+    world.telegram.unavailable = world.slack.unavailable = True
+    await _raise_three(world)
+    await world.router.run_until_idle()
+    assert world.telegram.sent == [] and world.slack.sent == []
+    attempts = world.telegram.attempts
+    assert attempts == 1, "one attempt, then the whole platform waits for its retry"
+
+    await world.wait(3)
+    assert world.telegram.attempts == attempts, "nothing before the backoff"
+    world.telegram.unavailable = world.slack.unavailable = False
+    await world.wait(600)
+    expected = ["hot lead +5491111111111", "«un humano» asks", "WhatsApp was logged out"]
+    got = world.texts(ADMIN_HABY)
+    assert len(got) == 3
+    assert all(want in text for want, text in zip(expected, got, strict=True))
+    assert len(world.texts(OWNER)) == 3
+    await world.wait(3600)
+    assert len(world.texts(ADMIN_HABY)) == 3, "none twice"
+
+
+async def test_a_restart_resumes_the_outbox_where_it_stopped(world: AlertWorld) -> None:
+    world.telegram.unavailable = world.slack.unavailable = True
+    await _raise_three(world)
+    await world.router.run_until_idle()
+
+    # The process restarts: a new router over the same database, platforms are back.
+    telegram = RecordingChannel(world.clock)
+    slack = RecordingChannel(world.clock, prefix="slack", text_limit=3000)
+    router = AdminChannels(world.db, [telegram, slack], clock=world.clock)
+    world.clock.advance(900)
+    await router.run_until_idle()
+    await router.run_until_idle()
+    admin = slack.texts(ADMIN_HABY.partition(":")[2])
+    assert [("hot lead" in admin[0]), ("asks" in admin[1]), ("logged out" in admin[2])] == [
+        True
+    ] * 3
+    assert len(admin) == 3
+    assert len(telegram.texts(OWNER.partition(":")[2])) == 3
+    assert world.slack.sent == []
+
+
+async def test_a_chat_waits_behind_its_own_failed_message(world: AlertWorld) -> None:
+    await world.router.send(ADMIN_HABY, Outgoing("one"))
+    world.slack.unavailable = True
+    await world.router.run_until_idle()
+    world.slack.unavailable = False
+    await world.router.send(ADMIN_HABY, Outgoing("two"))
+    await world.router.run_until_idle()
+    assert world.texts(ADMIN_HABY) == [], "'two' does not overtake 'one'"
+    world.clock.advance(60)
+    await world.router.run_until_idle()
+    assert world.texts(ADMIN_HABY) == ["one", "two"]
+
+
+async def test_a_refused_message_is_not_retried_and_does_not_block(world: AlertWorld) -> None:
+    world.telegram.rejected_chats.add("1")
+    await world.router.send(OWNER, Outgoing("blocked"))
+    await world.router.send(OWNER, Outgoing("after"))
+    await world.router.run_until_idle()
+    assert world.texts(OWNER) == []
+    statuses = [d.status for d in await OutboxRepo(world.db).of_chat(OWNER)]
+    assert statuses == [DeliveryStatus.FAILED, DeliveryStatus.FAILED]
+
+
+async def test_one_chat_never_gets_messages_faster_than_its_platform_allows(db: Database) -> None:
+    clock = VirtualClock(START)
+    telegram = RecordingChannel(clock, min_interval_s=1.0)
+    router = AdminChannels(db, [telegram], clock=clock)
+    for n in range(3):
+        await router.send("tg:1", Outgoing(f"a{n}"))
+        await router.send("tg:2", Outgoing(f"b{n}"))
+    await router.run_until_idle()
+    for chat in ("1", "2"):
+        mine = [s for s in telegram.sent if s.chat == chat]
+        assert [s.message.text[1:] for s in mine] == ["0", "1", "2"], "in order"
+        assert [b.at - a.at for a, b in pairwise(mine)] == [timedelta(seconds=1)] * 2
+    assert clock.now() == START + timedelta(seconds=2), "two chats paced side by side"
+
+
+async def test_long_texts_are_split_or_sent_as_a_file(db: Database) -> None:
+    clock = VirtualClock(START)
+    telegram = RecordingChannel(clock, text_limit=100)
+    router = AdminChannels(db, [telegram], clock=clock)
+    lines = "\n".join(f"line {n:03d} " + "x" * 40 for n in range(6))
+    button = Button("Pair again", "/pair haby main")
+    assert await router.send("tg:1", Outgoing(lines, buttons=(button,))) == 3
+    many = "\n".join(f"line {n:03d} " + "x" * 40 for n in range(40))
+    assert await router.send("tg:1", Outgoing(many), file_caption="as a file") == 1
+    await router.run_until_idle()
+    first, second, third, file = (s.message for s in telegram.sent)
+    assert "\n".join((first.text, second.text, third.text)) == lines
+    assert (first.buttons, third.buttons) == ((), (button,))
+    assert file.file_data == many.encode() and file.text == "as a file"
+    assert router.pack("slack:C1", Outgoing("no slack channel here")) == []
