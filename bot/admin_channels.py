@@ -28,13 +28,13 @@ from engine.clock import Clock, SystemClock
 from engine.retry import Backoff
 from engine.tasks import TaskOwner
 from storage.db import Database, StorageUnavailable
-from storage.repos.alerts import Content, Delivery, OutboxRepo
+from storage.repos.outbox import MAX_ATTACHMENT_BYTES, Content, Delivery, OutboxRepo
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BACKOFF = Backoff(initial_s=5.0, max_s=900.0, jitter=0.2)
-MAX_FILE_BYTES = 40_000
-"""A text sent as a file is cut here: the outbox column is a TEXT (64 KB on MySQL)."""
+MAX_FILE_BYTES = MAX_ATTACHMENT_BYTES
+"""A text sent as a file is cut here: the most one outbox delivery carries (7 MiB)."""
 
 
 def to_outgoing(content: Content) -> Outgoing:

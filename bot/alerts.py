@@ -20,15 +20,9 @@ from bot.channel import Button, Outgoing
 from bot.texts import Language, pick_language, t
 from engine.clock import Clock
 from storage.db import Database
-from storage.repos.alerts import (
-    Alert,
-    AlertRepo,
-    Content,
-    FireResult,
-    NewAlert,
-    Notice,
-    Recipient,
-)
+from storage.repos.alert_subscriptions import Recipient
+from storage.repos.alerts import Alert, AlertRepo, FireResult, NewAlert, Notice
+from storage.repos.outbox import Content
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from engine.digest_data import ConversationDigest, DigestBuilder, DigestData
 from storage.db import Database
 from storage.records import Client, Contact, Direction, Message
 from storage.repos import ClientRepo
-from storage.repos.alerts import AlertSubscriptionRepo
+from storage.repos.alert_subscriptions import AlertSubscriptionRepo
 
 logger = logging.getLogger(__name__)
 

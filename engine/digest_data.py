@@ -1,7 +1,8 @@
 """The figures of a conversation digest: what happened with one client in a period.
 
-Read-only queries over messages, contacts and campaigns, plus an optional one-line summary per
-conversation from the model. A period is [start, end); days are counted in the client's zone.
+Read-only figures over messages, contacts and campaigns (storage.repos.digests), plus an
+optional one-line summary per conversation from the model. A period is [start, end); days are
+counted in the client's zone.
 """
 
 from __future__ import annotations
@@ -11,19 +12,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import and_, case, func, select
 
 from engine.errors import InvalidInput
 from engine.ia.llm import AIError, ChatTurn, LLMClient
 from engine.phones import InvalidPhone, parse_phone
 from storage.db import Database
-from storage.models import CampaignRecipientRow, CampaignRow, ContactRow, MessageRow
-from storage.records import Client, Contact, Direction, Message, Origin, RecipientState
+from storage.records import Client, Contact, Direction, Message, Origin
 from storage.repos import ClientRepo, ContactRepo, MessageRepo
-from storage.repos.messages import _to_message
+from storage.repos.digests import DigestRepo
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +96,8 @@ class DigestBuilder:
         max_summaries: int = 20,
         summary_timeout_s: float = 20.0,
     ) -> None:
-        self._db = db
         self._clients = ClientRepo(db)
+        self._digests = DigestRepo(db)
         self._contacts = ContactRepo(db)
         self._messages = MessageRepo(db)
         self._llm = llm
@@ -113,22 +110,22 @@ class DigestBuilder:
     async def build(self, client_slug: str, start: datetime, end: datetime) -> DigestData:
         client = await self._clients.get(client_slug)
         zone = ZoneInfo(client.timezone)
-        messages = await self._period_messages(client.id, start, end)
+        messages = await self._digests.messages(client.id, start, end)
         by_contact: dict[int, list[Message]] = defaultdict(list)
         for message in messages:
             by_contact[message.contact_id].append(message)
         writers = [cid for cid, ms in by_contact.items() if any(_inbound(m) for m in ms)]
-        returning = await self._wrote_before(writers, start)
-        contacts = await self._contact_rows(writers)
+        returning = await self._digests.wrote_before(writers, start)
+        contacts = await self._digests.contact_names(writers)
         conversations = []
         for contact_id in writers:
             own = by_contact[contact_id]
-            phone, name = contacts[contact_id]
+            contact = contacts[contact_id]
             conversations.append(
                 ConversationDigest(
                     contact_id=contact_id,
-                    phone=phone,
-                    name=name,
+                    phone=contact.phone,
+                    name=contact.name,
                     new=contact_id not in returning,
                     unanswered=_inbound(own[-1]),
                     hot_lead=any(m.intent == HOT_LEAD for m in own),
@@ -149,7 +146,7 @@ class DigestBuilder:
             end=end,
             conversations=tuple(summarized),
             ai_replies=sum(1 for m in messages if m.origin is Origin.AI and not _inbound(m)),
-            opt_outs=await self._opt_outs(client.id, start, end),
+            opt_outs=await self._digests.opt_outs(client.id, start, end),
             campaigns=tuple(await self._campaigns(client.id, start, end)),
             days=tuple(_per_day(messages, start, end, zone)),
         )
@@ -192,90 +189,21 @@ class DigestBuilder:
         line = " ".join(completion.text.split())
         return line[:300] or None
 
+    async def _campaigns(
+        self, client_id: int, start: datetime, end: datetime
+    ) -> list[CampaignFigures]:
+        """Campaigns that sent, failed or got a reply in the period."""
+        return [
+            CampaignFigures(a.campaign_id, a.name, a.status.value, a.sent, a.failed, a.replied)
+            for a in await self._digests.campaign_activity(client_id, start, end)
+            if a.sent or a.failed or a.replied
+        ]
+
     async def _with_summary(
         self, conversation: ConversationDigest, messages: list[Message]
     ) -> ConversationDigest:
         summary = await self.summarize(messages)
         return conversation if summary is None else replace(conversation, summary=summary)
-
-    # -- queries -------------------------------------------------------------------------------
-
-    async def _period_messages(
-        self, client_id: int, start: datetime, end: datetime
-    ) -> list[Message]:
-        query = (
-            select(MessageRow)
-            .where(
-                MessageRow.client_id == client_id,
-                MessageRow.sent_at >= start,
-                MessageRow.sent_at < end,
-            )
-            .order_by(MessageRow.sent_at, MessageRow.id)
-        )
-        async with self._db.session() as session:
-            return [_to_message(row) for row in await session.scalars(query)]
-
-    async def _wrote_before(self, contact_ids: Sequence[int], start: datetime) -> set[int]:
-        if not contact_ids:
-            return set()
-        query = select(MessageRow.contact_id).where(
-            MessageRow.contact_id.in_(contact_ids),
-            MessageRow.direction == Direction.IN.value,
-            MessageRow.sent_at < start,
-        )
-        async with self._db.session() as session:
-            return set(await session.scalars(query.distinct()))
-
-    async def _contact_rows(self, contact_ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
-        if not contact_ids:
-            return {}
-        query = select(ContactRow.id, ContactRow.phone, ContactRow.name).where(
-            ContactRow.id.in_(contact_ids)
-        )
-        async with self._db.session() as session:
-            return {cid: (phone, name) for cid, phone, name in await session.execute(query)}
-
-    async def _opt_outs(self, client_id: int, start: datetime, end: datetime) -> int:
-        query = select(func.count()).where(
-            ContactRow.client_id == client_id,
-            ContactRow.opted_out_at >= start,
-            ContactRow.opted_out_at < end,
-        )
-        async with self._db.session() as session:
-            return int(await session.scalar(query) or 0)
-
-    async def _campaigns(
-        self, client_id: int, start: datetime, end: datetime
-    ) -> list[CampaignFigures]:
-        recipient = CampaignRecipientRow
-
-        def count_in_period(column: Any, *also: Any) -> Any:
-            inside = and_(column >= start, column < end, *also)
-            return func.coalesce(func.sum(case((inside, 1), else_=0)), 0)
-
-        query = (
-            select(
-                CampaignRow.id,
-                CampaignRow.name,
-                CampaignRow.status,
-                count_in_period(recipient.sent_at),
-                count_in_period(
-                    recipient.updated_at, recipient.state == RecipientState.FAILED.value
-                ),
-                count_in_period(recipient.replied_at),
-            )
-            .join(recipient, recipient.campaign_id == CampaignRow.id)
-            .where(CampaignRow.client_id == client_id)
-            .group_by(CampaignRow.id, CampaignRow.name, CampaignRow.status)
-            .order_by(CampaignRow.id)
-        )
-        async with self._db.session() as session:
-            rows = (await session.execute(query)).all()
-        return [
-            CampaignFigures(cid, name, status, int(sent), int(failed), int(replied))
-            for cid, name, status, sent, failed, replied in rows
-            if sent or failed or replied
-        ]
 
 
 def _inbound(message: Message) -> bool:

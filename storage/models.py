@@ -16,11 +16,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import BigId, LongText, UTCDateTime
@@ -255,16 +257,26 @@ class AlertRow(Base):
 
 
 class AlertDeliveryRow(Base):
-    """Outbox: one message to one operator chat, retried until delivered."""
+    """Outbox: one message to one operator chat, retried until delivered. It carries at most
+    one attachment: `attachment_kind` says whether it is an image or a file."""
 
     __tablename__ = "alert_deliveries"
-    __table_args__ = (Index(None, "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index(None, "status", "next_attempt_at"),
+        Index(None, "status", "chat_ref", "id"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     alert_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("alerts.id", ondelete="SET NULL")
     )
     chat_ref: Mapped[str] = mapped_column(String(120))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(LongText)
+    buttons: Mapped[list[list[str]] | None] = mapped_column(JSON(none_as_null=True))
+    attachment_kind: Mapped[str | None] = mapped_column(String(10))
+    attachment_name: Mapped[str | None] = mapped_column(String(200))
+    attachment: Mapped[bytes | None] = mapped_column(
+        LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+    )
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

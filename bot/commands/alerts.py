@@ -19,7 +19,8 @@ from storage.db import Database
 from storage.models import utcnow
 from storage.records import Role
 from storage.repos import ClientRepo
-from storage.repos.alerts import ALL_KINDS, MUTE, AlertSubscriptionRepo, Notice
+from storage.repos.alert_subscriptions import ALL_KINDS, MUTE, AlertSubscriptionRepo
+from storage.repos.alerts import Notice
 
 MAX_MUTE_MIN = 7 * 24 * 60
 MAX_DIGEST_H = 24 * 31

@@ -28,7 +28,7 @@ _STATUS_RANK = {
 }
 
 
-def _to_message(row: MessageRow) -> Message:
+def to_message(row: MessageRow) -> Message:
     return Message(
         id=row.id,
         client_id=row.client_id,
@@ -79,7 +79,7 @@ class MessageRepo:
                     contact.last_message_at is None or contact.last_message_at < new.sent_at
                 ):
                     contact.last_message_at = new.sent_at
-                return _to_message(row)
+                return to_message(row)
         except IntegrityError:
             if new.wa_message_id is None or new.session_id is None:
                 raise
@@ -120,7 +120,7 @@ class MessageRepo:
             .limit(limit)
         )
         async with self._db.session() as session:
-            return [_to_message(row) for row in await session.scalars(query)]
+            return [to_message(row) for row in await session.scalars(query)]
 
     async def recent_conversations(
         self,

@@ -8,19 +8,9 @@ from datetime import UTC, datetime, timedelta
 from storage.db import Database
 from storage.records import Role
 from storage.repos import ClientRepo, OperatorRepo
-from storage.repos.alerts import (
-    Alert,
-    AlertRepo,
-    AlertState,
-    AlertSubscriptionRepo,
-    Content,
-    NewAlert,
-    Notice,
-    OutboxRepo,
-    Recipient,
-    decode_content,
-    encode_content,
-)
+from storage.repos.alert_subscriptions import AlertSubscriptionRepo, Recipient
+from storage.repos.alerts import Alert, AlertRepo, AlertState, NewAlert, Notice
+from storage.repos.outbox import Content, OutboxRepo, decode_content, encode_content
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 

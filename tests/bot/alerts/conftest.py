@@ -16,7 +16,7 @@ from engine.events import EventBus, SessionRef, SessionStateChanged
 from storage.db import Database
 from storage.records import Role, SessionState, WaSession
 from storage.repos import ClientRepo, OperatorRepo, SessionRepo
-from storage.repos.alerts import AlertSubscriptionRepo
+from storage.repos.alert_subscriptions import AlertSubscriptionRepo
 from tests.bot.alerts.fakes import ManualClock, RecordingChannel
 
 START = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)

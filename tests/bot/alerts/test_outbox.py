@@ -12,7 +12,7 @@ from engine.clock import VirtualClock
 from engine.events import HandoffRequested, HotLeadDetected
 from storage.db import Database
 from storage.records import SessionState
-from storage.repos.alerts import DeliveryStatus, OutboxRepo
+from storage.repos.outbox import DeliveryStatus, OutboxRepo
 from tests.bot.alerts.conftest import ADMIN_HABY, OWNER, START, AlertWorld
 from tests.bot.alerts.fakes import RecordingChannel
 
