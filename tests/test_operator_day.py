@@ -1,0 +1,254 @@
+"""An operator's day against `waops run` as a separate process: the simulator, the fake
+Telegram, Slack and OpenAI servers, and nothing else. Pair two numbers, turn AI on for one
+client, receive and answer messages, launch a small campaign, see a disconnect alert and its
+resolution, read a digest, and stop with SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from engine.directory import Directory
+from engine.whatsapp.simulator.client import SimulatorClient
+from engine.whatsapp.simulator.server import Simulator
+from storage.db import Database, NotFound
+from storage.records import ContactInput
+from storage.repos import ContactRepo, MessageRepo
+from tests.bot.slack_requests import SignedSender
+from tests.engine.sim_world import decode_png
+from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.slack_server import FakeSlack
+from tests.fakes.telegram_server import TOKEN, FakeTelegram
+
+pytestmark = pytest.mark.browser
+
+OWNER = 400  # Telegram user id of the owner
+SLACK_USER = "U1"
+SECRET = "signing-secret"
+ANA, BETO, CARLA = "5491150000001", "5491150000002", "5491150000003"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _until(check: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
+    """Watch what the other process does (its effects are all we can see)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            while not check():  # noqa: ASYNC110 - another process, no event of ours to wait on
+                await asyncio.sleep(0.1)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
+
+
+async def test_an_operator_day(tmp_path: Path, sqlite_template: Path) -> None:
+    shutil.copy(sqlite_template, tmp_path / "waops.db")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'waops.db'}"
+    async with Database(url) as db:
+        directory = Directory(db)
+        haby = await directory.add_client(
+            "haby", "Haby Hogar", "AR", "America/Argentina/Buenos_Aires"
+        )
+        await directory.add_client(
+            "marketing", "Marketing Sur", "AR", "America/Argentina/Buenos_Aires"
+        )
+        await directory.add_session("haby", "main")
+        await directory.add_session("marketing", "main")
+        await directory.add_operator(f"tg:{OWNER}", "owner", language="en")
+        await directory.add_operator(
+            f"slack:{SLACK_USER}", "operator", ["marketing"], language="en"
+        )
+        await ContactRepo(db).upsert_many(
+            haby.id, [ContactInput(ANA, "Ana", ("feria",)), ContactInput(BETO, "Beto", ("feria",))]
+        )
+
+    slack_port = _free_port()
+    async with (
+        Simulator(qr_rotate_s=60) as simulator,
+        SimulatorClient(simulator.base_url) as sim,
+        FakeTelegram() as tg,
+        FakeSlack() as slack,
+        FakeOpenAI(separate_classifications=True) as model,
+        aiohttp.ClientSession() as http,
+    ):
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("WAOPS_")},
+            "WAOPS_DATABASE_URL": url,
+            "WAOPS_DATA_DIR": str(tmp_path / "data"),
+            "WAOPS_WHATSAPP_URL": simulator.whatsapp_url,
+            "WAOPS_WA_JS_PATH": simulator.wa_js_path,
+            "WAOPS_OPENAI_API_KEY": "test-key",
+            "WAOPS_OPENAI_BASE_URL": model.base_url,
+            "WAOPS_TELEGRAM_TOKEN": TOKEN,
+            "WAOPS_TELEGRAM_API_URL": tg.base_url,
+            "WAOPS_TELEGRAM_FILE_URL": tg.base_file_url,
+            "WAOPS_SLACK_BOT_TOKEN": "xoxb-test",
+            "WAOPS_SLACK_SIGNING_SECRET": SECRET,
+            "WAOPS_SLACK_API_URL": slack.api_url,
+            "WAOPS_SLACK_HTTP_PORT": str(slack_port),
+            "WAOPS_SEND_GAP_S": "0.2",
+            "WAOPS_SEND_WINDOW": "always",
+            "WAOPS_ALERT_GRACE_S": "1",
+            "WAOPS_HEALTH_PORT": str(_free_port()),
+            "WAOPS_LANGUAGE": "en",
+        }
+        log_path = tmp_path / "waops.log"
+        with log_path.open("wb") as log:
+            process = await asyncio.create_subprocess_exec(
+                str(Path(sys.executable).with_name("waops")),
+                "run",
+                env=env,
+                cwd=tmp_path,
+                stdout=log,
+                stderr=log,
+            )
+            try:
+                await _until(lambda: "waops started" in log_path.read_text(), "waops to start", 60)
+                await _day(tg, slack, sim, model, http, env, slack_port)
+                process.send_signal(signal.SIGTERM)
+                async with asyncio.timeout(60):
+                    code = await process.wait()
+            finally:
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
+        output = log_path.read_text()
+        assert code == 0, output[-3000:]
+        assert "waops stopped" in output
+        assert "Traceback" not in output, output[-3000:]
+        tg.assert_no_unexpected()
+        slack.assert_no_unexpected()
+        model.assert_no_unexpected()
+
+    async with Database(url) as db:
+        contact = await ContactRepo(db).get(haby.id, CARLA)
+        origins = [m.origin.value for m in reversed(await MessageRepo(db).conversation(contact.id))]
+        assert origins == ["contact", "ai"]
+
+
+async def _day(
+    tg: FakeTelegram,
+    slack: FakeSlack,
+    sim: SimulatorClient,
+    model: FakeOpenAI,
+    http: aiohttp.ClientSession,
+    env: dict[str, str],
+    slack_port: int,
+) -> None:
+    def said(needle: str) -> bool:
+        return any(needle in text for text in tg.texts(OWNER))
+
+    def slack_said(needle: str) -> bool:
+        return any(needle in (m.section_text or m.text) for m in slack.in_channel("C1"))
+
+    async def health() -> bool:
+        try:
+            async with http.get(f"http://127.0.0.1:{env['WAOPS_HEALTH_PORT']}/healthz") as response:
+                return response.status == 200
+        except aiohttp.ClientError:
+            return False
+
+    assert await health()
+    await tg.write(OWNER, "/start")
+    await _until(lambda: said("alerts"), "the /start answer")
+
+    # Pair two numbers: haby from Telegram, marketing from Slack.
+    await tg.write(OWNER, "/pair haby main")
+    await _until(lambda: bool(tg.sent("sendPhoto", OWNER)), "the QR photo")
+    [(_name, png)] = tg.sent("sendPhoto", OWNER)[0].files.values()
+    assert decode_png(png) == (await sim.session("haby-main"))["auth_code"]
+    await sim.scan("haby-main", "5491100000001")
+    await _until(lambda: said("haby/main is linked and connected"), "haby connected")
+    signed = SignedSender(f"http://127.0.0.1:{slack_port}/slack/events", SECRET, http)
+    assert await signed.command(SLACK_USER, "pair marketing main") == 200
+    await _until(lambda: bool(slack.uploads), "the QR upload to Slack")
+    await sim.scan("marketing-main", "5491100000002")
+    await _until(
+        lambda: slack_said("marketing/main is linked and connected"), "marketing connected"
+    )
+
+    # AI on for haby only; contacts write to both numbers.
+    await tg.write(OWNER, "/ai haby on")
+    await _until(lambda: said("AI replies are on for haby"), "AI on")
+    model.script(Reply("¡Hola Carla! Abrimos de 9 a 18."))
+    await sim.inbound("haby-main", CARLA, "hola, a qué hora abren?")
+    await _wait_sent(sim, "haby-main", "¡Hola Carla! Abrimos de 9 a 18.")
+    await sim.inbound("marketing-main", "5491160000009", "hola, quiero info")
+    await _wait_stored(env["WAOPS_DATABASE_URL"], "marketing", "5491160000009", "hola, quiero info")
+    assert await signed.command(SLACK_USER, "chats marketing unanswered") == 200
+    await _until(lambda: slack_said("hola, quiero info"), "the unanswered chat in Slack")
+    assert (
+        await signed.command(SLACK_USER, "reply marketing 5491160000009 Hola! Te paso info.") == 200
+    )
+    await _wait_sent(sim, "marketing-main", "Hola! Te paso info.")
+
+    # A small campaign, confirmed with its button.
+    await tg.write(OWNER, "/campaign new haby main feria Hola {name}, ofertas de noviembre!")
+    await _until(lambda: said("created"), "the campaign")
+    campaign_id = re.search(r"#(\d+) created", "\n".join(tg.texts(OWNER))).group(1)  # type: ignore[union-attr]
+    await tg.write(OWNER, f"/campaign launch {campaign_id}")
+    await _until(
+        lambda: any(c.buttons for c in tg.sent("sendMessage", OWNER)), "the confirm button"
+    )
+    proposal = [c for c in tg.sent("sendMessage", OWNER) if c.buttons][-1]
+    await tg.press(OWNER, proposal, "Confirm")
+    await _wait_sent(sim, "haby-main", "Hola Ana, ofertas de noviembre!")
+    await _wait_sent(sim, "haby-main", "Hola Beto, ofertas de noviembre!")
+
+    # A disconnect alert and its resolution.
+    await sim.action("haby-main", "drop")
+    await _until(lambda: said("WhatsApp is disconnected"), "the disconnect alert")
+    await sim.action("haby-main", "restore")
+    await _until(lambda: said("WhatsApp is connected again"), "the resolved notice")
+
+    # The digest.
+    photos = len(tg.sent("sendPhoto", OWNER))
+    await tg.write(OWNER, "/digest haby")
+    await _until(lambda: len(tg.sent("sendPhoto", OWNER)) > photos, "the digest chart")
+    await _until(lambda: said(CARLA), "the digest text naming Carla's conversation")
+
+
+async def _wait_stored(
+    url: str, client: str, phone: str, body: str, timeout_s: float = 30.0
+) -> None:
+    """Until the other process has stored this message (read from its database)."""
+
+    async def stored(db: Database) -> bool:
+        try:
+            client_id = (await Directory(db).clients.get(client)).id
+            contact = await ContactRepo(db).get(client_id, phone)
+        except NotFound:
+            return False
+        return body in [m.body for m in await MessageRepo(db).conversation(contact.id)]
+
+    async with Database(url) as db:
+        try:
+            async with asyncio.timeout(timeout_s):
+                while not await stored(db):  # noqa: ASYNC110 - written by another process
+                    await asyncio.sleep(0.1)
+        except TimeoutError:
+            raise AssertionError(f"{body!r} was never stored") from None
+
+
+async def _wait_sent(
+    sim: SimulatorClient, session: str, body: str, timeout_s: float = 30.0
+) -> None:
+    try:
+        async with asyncio.timeout(timeout_s):
+            while body not in [s["body"] for s in await sim.sent(session)]:  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
+    except TimeoutError:
+        raise AssertionError(f"{session} never sent {body!r}") from None
