@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.commands.assembly import EngineServices, build_registry
-from bot.commands.dispatcher import Dispatcher
+from bot.commands.dispatcher import Dispatcher, Incident
 from bot.commands.parsing import parse_request
 from engine.campaigns import CampaignEngine, CampaignService
 from engine.clock import VirtualClock
@@ -51,6 +51,7 @@ class Ops:
     engine: CampaignEngine
     numbers: FakeNumbers
     sender: RecordingSender
+    incidents: list[Incident]
 
     async def run(self, actor: str, text: str, **extra: object) -> RecordingReply:
         reply = RecordingReply()
@@ -87,7 +88,8 @@ async def ops(db: Database, tmp_path: Path) -> AsyncIterator[Ops]:
         db, bus, numbers, PacingPolicy.unpaced(), clock=clock, rng=random.Random(3)
     )
     await engine.start()
-    settings = load_settings(data_dir=tmp_path)
+    # Nothing here may reach the internet: a dead local URL in case a browser were started.
+    settings = load_settings(data_dir=tmp_path, whatsapp_url="http://127.0.0.1:9/s/{session}")
     services = EngineServices(
         db=db,
         bus=bus,
@@ -97,8 +99,15 @@ async def ops(db: Database, tmp_path: Path) -> AsyncIterator[Ops]:
         ai=AIControl(db),
     )
     registry = build_registry(directory, AuditRepo(db), engine=services)
-    dispatcher = Dispatcher(registry, directory.operators, AuditRepo(db), default_language="en")
-    yield Ops(db, dispatcher, engine, numbers, sender)
+    incidents: list[Incident] = []
+
+    async def record(incident: Incident) -> None:
+        incidents.append(incident)
+
+    dispatcher = Dispatcher(
+        registry, directory.operators, AuditRepo(db), default_language="en", on_unexpected=record
+    )
+    yield Ops(db, dispatcher, engine, numbers, sender, incidents)
     await engine.stop()
 
 
@@ -241,3 +250,63 @@ async def test_guided_campaign_creation(ops: Ops) -> None:
     assert (
         "access to client 'marketing'" in (await ops.run(OPERATOR, "/campaign new marketing")).said
     )
+
+
+# Commands that start a browser are covered end to end on the simulator instead.
+BROWSER_COMMANDS = {"pair", "restart", "logout"}
+WORDS = [
+    "",
+    "haby",
+    "marketing",
+    "ghost",
+    "main",
+    "1",
+    "0",
+    "-5",
+    "#1",
+    "feria",
+    "all",
+    "on",
+    "off",
+    "status",
+    "prompt",
+    "context",
+    "recent",
+    "hot",
+    "unanswered",
+    "+5491150000001",
+    "011 15",
+    "nope",
+    "field:",
+    "field:ciudad=Rosario",
+    "{name",
+    "{Hola|Buenas}",
+    "2026-13-40 25:00",
+    "ñandú 🚀",
+    "x" * 300,
+    "'",
+    '"',
+    "--code",
+    "mute",
+    "subscribe",
+    "999999999999",
+]
+
+
+async def test_every_command_answers_random_arguments_clearly(ops: Ops) -> None:
+    await _prospects(ops.db, "5491150000001")
+    await ops.run(OPERATOR, "/campaign new haby main feria Hola {name}")
+    rng = random.Random(11)
+    names = sorted({c.name for c in ops.dispatcher.registry if c.name not in BROWSER_COMMANDS})
+    assert "campaign launch" in names and "reply" in names
+    for name in names:
+        for _ in range(6):
+            args = " ".join(rng.choice(WORDS) for _ in range(rng.randint(0, 5)))
+            for actor in (OWNER, OPERATOR, VIEWER):
+                reply = await ops.run(actor, f"/{name} {args}")
+                assert reply.texts or reply.prompts or reply.files or reply.progress_messages, (
+                    name,
+                    args,
+                )
+                assert "Traceback" not in reply.said
+    assert ops.incidents == [], [i.traceback for i in ops.incidents[:1]]
