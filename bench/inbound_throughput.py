@@ -1,0 +1,302 @@
+"""Inbound throughput: messages per second from the simulator to stored and answered.
+
+The whole production path runs: the simulator in-process, one session on real Chromium
+(SessionManager and the Playwright driver, built by `bot.app.App` from settings that point at
+the simulator), the inbound spool, the listener and, with AI on, the intent classification and
+one reply turn per message through a zero-latency fake model, sent back through the browser.
+N messages from N different contacts are posted through the control API as fast as it takes
+them; the clock stops when every one is stored and every reply is in the simulator's `sent`
+list. The same is measured with AI off (stored only), so the cost of the AI turn shows.
+
+The baseline, measured in the same run on the same database, is the rate of single-row
+INSERT transactions: one stored message needs a few of them.
+
+    .venv/bin/python bench/inbound_throughput.py [--messages 300] [--mysql URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import logging
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, event, insert, text
+from sqlalchemy.engine import Connection
+
+from bot.app import App
+from engine.events import EventBus, MessageSent, MessageStored
+from engine.ia.llm import ChatTurn, Completion
+from engine.listener import ListenerPolicy
+from engine.settings import load_settings
+from engine.whatsapp.simulator import Simulator, SimulatorClient
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import Base
+from storage.records import Direction, Origin, SessionState
+from storage.repos import AISettingsRepo, ClientRepo
+
+CLIENT, SESSION = "bench", "main"
+SIM_NAME = f"{CLIENT}-{SESSION}"
+BUSINESS_PHONE = "5491100000000"
+REPLY = "Gracias por escribir: abrimos de 9 a 18 y te respondemos enseguida."
+CLASSIFIER_MARK = "Classify the user's WhatsApp message"
+TIMEOUT_S = 600.0
+
+
+class InstantModel:
+    """An `LLMClient` that answers at once: the label `question` or a fixed reply."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def complete(
+        self, turns: Sequence[ChatTurn], *, model: str, max_tokens: int, timeout_s: float
+    ) -> Completion:
+        self.calls += 1
+        prompt_tokens = sum(len(turn.content) for turn in turns) // 4
+        if turns[0].content.startswith(CLASSIFIER_MARK):
+            return Completion("question", prompt_tokens, 1)
+        return Completion(REPLY, prompt_tokens, len(REPLY) // 4)
+
+
+class Progress:
+    """Counts inbound messages stored and AI replies sent, from the engine's own events."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self.stored = 0
+        self.answered = 0
+        self.failed = 0
+        self.last_stored_s = 0.0
+        self.last_answered_s = 0.0
+        self._changed = asyncio.Condition()
+        bus.subscribe(MessageStored, self._on_stored)
+        bus.subscribe(MessageSent, self._on_sent)
+
+    def reset(self) -> None:
+        self.stored = self.answered = self.failed = 0
+
+    async def _on_stored(self, event: MessageStored) -> None:
+        if event.message.direction is Direction.IN:
+            async with self._changed:
+                self.stored += 1
+                self.last_stored_s = time.perf_counter()
+                self._changed.notify_all()
+
+    async def _on_sent(self, event: MessageSent) -> None:
+        if event.origin is Origin.AI:
+            async with self._changed:
+                if event.ok:
+                    self.answered += 1
+                    self.last_answered_s = time.perf_counter()
+                else:
+                    self.failed += 1
+                self._changed.notify_all()
+
+    async def wait(self, stored: int, answered: int) -> None:
+        """Until `stored` inbound messages are stored and `answered` replies sent."""
+        async with asyncio.timeout(TIMEOUT_S), self._changed:
+            await self._changed.wait_for(
+                lambda: self.failed > 0 or (self.stored >= stored and self.answered >= answered)
+            )
+        if self.failed:
+            raise RuntimeError(f"{self.failed} AI replies failed to send")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One pass: how long posting took, and when the last message was stored and answered."""
+
+    messages: int
+    post_s: float
+    stored_s: float
+    answered_s: float | None
+    transactions: int
+
+    def line(self, label: str, baseline: float) -> str:
+        done_s = self.stored_s if self.answered_s is None else self.answered_s
+        answered = "-" if self.answered_s is None else f"{self.messages / self.answered_s:.1f}"
+        return (
+            f"{label:<24} {self.messages / self.post_s:>9.0f}"
+            f" {self.messages / self.stored_s:>9.1f} {answered:>10}"
+            f" {1000 * done_s / self.messages:>8.1f} {self.transactions / self.messages:>9.1f}"
+            f" {baseline * done_s / self.messages:>10.1f}"
+        )
+
+
+async def _fresh(db: Database) -> None:
+    """Drop every waops table (and the baseline's) and migrate to head."""
+    async with db.engine.begin() as connection:
+        if db.dialect != "sqlite":
+            await connection.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+        await connection.run_sync(Base.metadata.drop_all)
+        await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        await connection.execute(text("DROP TABLE IF EXISTS bench_rows"))
+        if db.dialect != "sqlite":
+            await connection.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+    await upgrade(db)
+
+
+async def raw_insert_rate(db: Database, rows: int) -> float:
+    """Single-row INSERT transactions per second on this database."""
+    table = Table(
+        "bench_rows", MetaData(), Column("id", Integer, primary_key=True), Column("v", String(40))
+    )
+    async with db.engine.begin() as connection:
+        await connection.run_sync(table.metadata.create_all)
+    start = time.perf_counter()
+    for i in range(rows):
+        async with db.engine.begin() as connection:
+            await connection.execute(insert(table).values(v=f"row {i}"))
+    elapsed = time.perf_counter() - start
+    async with db.engine.begin() as connection:
+        await connection.run_sync(table.metadata.drop_all)
+    return rows / elapsed
+
+
+async def post_all(control: SimulatorClient, phones: Sequence[str], posters: int) -> float:
+    """Post one message from each phone with `posters` concurrent callers; seconds it took."""
+    queue: Iterator[tuple[int, str]] = iter(enumerate(phones))
+
+    async def poster() -> None:
+        for n, phone in queue:
+            body = f"consulta {n}: tienen turno para el martes?"
+            await control.inbound(SIM_NAME, phone, body, name=f"Contacto {n}")
+
+    start = time.perf_counter()
+    async with asyncio.TaskGroup() as group:
+        for i in range(posters):
+            group.create_task(poster(), name=f"bench:poster-{i}")
+    return time.perf_counter() - start
+
+
+class Bench:
+    """The running app, its paired session, and the control API, for several passes."""
+
+    def __init__(self, app: App, control: SimulatorClient, client_id: int) -> None:
+        self.app = app
+        self.control = control
+        self.client_id = client_id
+        self.progress = Progress(app.bus)
+        self._phones = (f"54911{n:08d}" for n in itertools.count(1))
+        self.transactions = 0
+        event.listen(app.db.engine.sync_engine, "begin", self._on_begin)
+
+    def _on_begin(self, _connection: Connection) -> None:
+        self.transactions += 1
+
+    async def run(self, messages: int, *, ai: bool, posters: int) -> Run:
+        """Post `messages` from as many new contacts; wait until stored (and answered)."""
+        listener = self.app.listener
+        assert listener is not None
+        await AISettingsRepo(self.app.db).update(self.client_id, enabled=ai)
+        phones = [next(self._phones) for _ in range(messages)]
+        sent_before = len(await self.control.sent(SIM_NAME))
+        self.progress.reset()
+        transactions_before = self.transactions
+        start = time.perf_counter()
+        post_s = await post_all(self.control, phones, posters)
+        await self.progress.wait(messages, messages if ai else 0)
+        stored_s = self.progress.last_stored_s - start
+        answered_s = self.progress.last_answered_s - start if ai else None
+        await listener.run_until_idle(timeout_s=TIMEOUT_S)
+        transactions = self.transactions - transactions_before
+        sent = (await self.control.sent(SIM_NAME))[sent_before:]
+        replied = {entry["to"].partition("@")[0] for entry in sent if entry["body"] == REPLY}
+        expected = set(phones) if ai else set()
+        assert replied == expected and len(sent) == len(expected), (
+            f"{len(replied)} of {len(expected)} contacts answered, {len(sent)} messages sent"
+        )
+        return Run(messages, post_s, stored_s, answered_s, transactions)
+
+
+async def measure(url: str, messages: int, posters: int, chromium: Path) -> tuple[float, list[Run]]:
+    """Baseline, then a warm-up, a pass with AI off and one with AI on, in one app."""
+    with tempfile.TemporaryDirectory(prefix="waops-bench-") as tmp:
+        if url.startswith("sqlite"):
+            url = url.replace("{tmp}", tmp)
+        async with Database(url) as db:
+            await _fresh(db)
+            baseline = await raw_insert_rate(db, 2000)
+            client = await ClientRepo(db).add(
+                CLIENT, "Bench", "AR", "America/Argentina/Buenos_Aires"
+            )
+            await AISettingsRepo(db).update(
+                client.id,
+                system_prompt="Sos el asistente de un comercio.",
+                business_context="Abrimos de 9 a 18.",
+                debounce_s=0.0,
+                daily_token_budget=10**9,
+            )
+        async with AsyncExitStack() as stack:
+            simulator = await stack.enter_async_context(Simulator(qr_rotate_s=600.0))
+            control = await stack.enter_async_context(SimulatorClient(simulator.base_url))
+            settings = load_settings(
+                _env_file=None,
+                database_url=url,
+                data_dir=Path(tmp) / "data",
+                chromium_path=chromium,
+                whatsapp_url=simulator.whatsapp_url,
+                wa_js_path=simulator.wa_js_path,
+                openai_api_key=None,
+                openai_base_url=None,
+                telegram_token=None,
+                slack_bot_token=None,
+                health_port=0,
+            )
+            app = App(
+                settings, llm=InstantModel(), listener_policy=ListenerPolicy(typing_scale=0.0)
+            )
+            await stack.enter_async_context(app)
+            session = await app.sessions.add(CLIENT, SESSION)
+            await app.sessions.pair(CLIENT, SESSION)
+            await control.scan(SIM_NAME, BUSINESS_PHONE)
+            await app.sessions.wait_for_state(session.id, {SessionState.CONNECTED}, 60.0)
+            bench = Bench(app, control, client.id)
+            await bench.run(min(messages, 20), ai=True, posters=posters)  # warm-up
+            stored_only = await bench.run(messages, ai=False, posters=posters)
+            with_ai = await bench.run(messages, ai=True, posters=posters)
+    return baseline, [stored_only, with_ai]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=300, help="inbound messages per pass")
+    parser.add_argument("--posters", type=int, default=4, help="concurrent control API callers")
+    parser.add_argument(
+        "--mysql", help="also run on this mysql+aiomysql:// URL (its tables are dropped)"
+    )
+    parser.add_argument("--chromium", type=Path, default=Path("/usr/bin/chromium"))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    targets = [("SQLite (WAL)", "sqlite+aiosqlite:///{tmp}/bench.db")]
+    if args.mysql:
+        targets.append(("MariaDB/MySQL", args.mysql))
+    print(
+        f"{args.messages} inbound messages from as many contacts, one session on real Chromium,"
+        f" zero-latency fake model, {args.posters} concurrent posters"
+    )
+    for label, url in targets:
+        baseline, (stored_only, with_ai) = asyncio.run(
+            measure(url, args.messages, args.posters, args.chromium)
+        )
+        print(f"\n{label}: raw single-row inserts {baseline:.0f}/s")
+        print(
+            f"{'pass':<24} {'posted/s':>9} {'stored/s':>9} {'answered/s':>10}"
+            f" {'ms/msg':>8} {'tx/msg':>9} {'x insert':>10}"
+        )
+        print(stored_only.line("AI off (stored only)", baseline))
+        print(with_ai.line("AI on (stored+answered)", baseline))
+        if with_ai.answered_s is not None:
+            per_turn_ms = 1000 * (with_ai.answered_s - stored_only.stored_s) / args.messages
+            print(f"AI turn adds {per_turn_ms:.1f} ms per message over storing it")
+
+
+if __name__ == "__main__":
+    main()
