@@ -97,6 +97,7 @@ class ContactRow(Base):
     __table_args__ = (
         UniqueConstraint("client_id", "phone"),
         Index(None, "client_id", "last_message_at"),
+        Index(None, "client_id", "last_direction", "last_message_at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
@@ -107,6 +108,8 @@ class ContactRow(Base):
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ai_paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Direction of the newest message: "in" means the chat waits for an answer.
+    last_direction: Mapped[str | None] = mapped_column(String(3))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -126,6 +129,7 @@ class MessageRow(Base):
         UniqueConstraint("session_id", "wa_message_id"),
         Index(None, "contact_id", "sent_at"),
         Index(None, "client_id", "sent_at"),
+        Index(None, "client_id", "intent", "contact_id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
@@ -170,6 +174,7 @@ class CampaignRecipientRow(Base):
         UniqueConstraint("campaign_id", "contact_id"),
         Index(None, "campaign_id", "state"),
         Index(None, "wa_message_id"),
+        Index(None, "contact_id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))

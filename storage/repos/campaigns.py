@@ -261,7 +261,7 @@ class CampaignRepo:
             await session.execute(
                 update(ContactRow)
                 .where(ContactRow.id == message.contact_id)
-                .values(last_message_at=message.sent_at)
+                .values(last_message_at=message.sent_at, last_direction=message.direction.value)
             )
             return True
 

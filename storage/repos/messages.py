@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
 from storage.models import ContactRow, MessageRow
@@ -76,9 +75,10 @@ class MessageRepo:
                 await session.flush()
                 contact = await session.get(ContactRow, new.contact_id)
                 if contact is not None and (
-                    contact.last_message_at is None or contact.last_message_at < new.sent_at
+                    contact.last_message_at is None or contact.last_message_at <= new.sent_at
                 ):
                     contact.last_message_at = new.sent_at
+                    contact.last_direction = new.direction.value
                 return to_message(row)
         except IntegrityError:
             if new.wa_message_id is None or new.session_id is None:
@@ -133,13 +133,17 @@ class MessageRepo:
         """Contacts of a client with the newest activity first, with their last message.
 
         `unanswered` keeps chats whose last message came from the contact; `intent` keeps
-        contacts who sent a message with that intent (for example hot_lead).
+        contacts who sent a message with that intent (for example hot_lead). Three queries
+        whatever the page size: the contacts, their last messages, their message counts.
         """
         query = (
             select(ContactRow)
             .where(ContactRow.client_id == client_id, ContactRow.last_message_at.is_not(None))
-            .order_by(ContactRow.last_message_at.desc())
+            .order_by(ContactRow.last_message_at.desc(), ContactRow.id.desc())
+            .limit(limit)
         )
+        if unanswered:
+            query = query.where(ContactRow.last_direction == Direction.IN.value)
         if intent is not None:
             query = query.where(
                 ContactRow.id.in_(
@@ -148,48 +152,54 @@ class MessageRepo:
                     )
                 )
             )
-        summaries: list[ConversationSummary] = []
         async with self._db.session() as session:
-            # Unanswered chats are filtered after reading; read in pages until enough are found.
-            offset = 0
-            while len(summaries) < limit:
-                contacts = list(await session.scalars(query.offset(offset).limit(limit * 2)))
-                if not contacts:
-                    break
-                offset += len(contacts)
-                for contact in contacts:
-                    summary = await self._summary(session, contact)
-                    if summary is None or (
-                        unanswered and summary.last_direction is not Direction.IN
-                    ):
-                        continue
-                    summaries.append(summary)
-                    if len(summaries) == limit:
-                        break
-        return summaries
-
-    @staticmethod
-    async def _summary(session: AsyncSession, contact: ContactRow) -> ConversationSummary | None:
-        last = await session.scalar(
-            select(MessageRow)
-            .where(MessageRow.contact_id == contact.id)
-            .order_by(MessageRow.sent_at.desc(), MessageRow.id.desc())
-            .limit(1)
-        )
-        if last is None:
-            return None
-        count = await session.scalar(
-            select(func.count()).select_from(MessageRow).where(MessageRow.contact_id == contact.id)
-        )
-        return ConversationSummary(
-            contact_id=contact.id,
-            phone=contact.phone,
-            name=contact.name,
-            last_at=last.sent_at,
-            last_body=last.body,
-            last_direction=Direction(last.direction),
-            messages=int(count or 0),
-        )
+            contacts = list(await session.scalars(query))
+            ids = [contact.id for contact in contacts]
+            if not ids:
+                return []
+            newest = (
+                select(
+                    MessageRow.id,
+                    func.row_number()
+                    .over(
+                        partition_by=MessageRow.contact_id,
+                        order_by=(MessageRow.sent_at.desc(), MessageRow.id.desc()),
+                    )
+                    .label("rank"),
+                )
+                .where(MessageRow.contact_id.in_(ids))
+                .subquery()
+            )
+            last = {
+                row.contact_id: row
+                for row in await session.scalars(
+                    select(MessageRow)
+                    .join(newest, newest.c.id == MessageRow.id)
+                    .where(newest.c.rank == 1)
+                )
+            }
+            counts = dict(
+                (
+                    await session.execute(
+                        select(MessageRow.contact_id, func.count())
+                        .where(MessageRow.contact_id.in_(ids))
+                        .group_by(MessageRow.contact_id)
+                    )
+                ).all()
+            )
+        return [
+            ConversationSummary(
+                contact_id=contact.id,
+                phone=contact.phone,
+                name=contact.name,
+                last_at=last[contact.id].sent_at,
+                last_body=last[contact.id].body,
+                last_direction=Direction(last[contact.id].direction),
+                messages=int(counts.get(contact.id, 0)),
+            )
+            for contact in contacts
+            if contact.id in last
+        ]
 
     async def last_session_of(self, contact_id: int) -> int | None:
         """The session that last exchanged a message with this contact."""
