@@ -8,6 +8,7 @@ is stored once per (session, WhatsApp id).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -52,9 +53,11 @@ class InboundSpool:
             logger.info("replaying %d inbound messages left from the last run", len(pending))
         return list(pending.items())
 
-    def append(self, key: str, entry: dict[str, Any]) -> None:
-        """Persist an entry before it is processed (fsync: it must survive a crash)."""
-        self._write({"k": key, "e": entry})
+    async def append(self, key: str, entry: dict[str, Any]) -> None:
+        """Persist an entry before it is processed (fsync: it must survive a crash). The write
+        and fsync run in a thread so a slow disk does not stall every session."""
+        record = {"k": key, "e": entry}
+        await asyncio.to_thread(self._write, record)
         self._open_keys.add(key)
 
     def done(self, key: str) -> None:

@@ -136,7 +136,7 @@ class Listener:
             "message": dataclasses.asdict(event.message),
         }
         key = f"{event.session.session_id}:{event.message.id}"
-        self._spool.append(key, entry)
+        await self._spool.append(key, entry)
         self._enqueue(key, entry)
 
     def _enqueue(self, key: str, entry: dict[str, Any]) -> None:

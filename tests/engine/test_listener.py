@@ -367,7 +367,7 @@ async def test_spooled_messages_are_replayed_after_a_crash(env: Env) -> None:
         False,
         None,
     )
-    crashed.append(
+    await crashed.append(
         "x", {"session": dataclasses.asdict(env.haby), "message": dataclasses.asdict(message)}
     )
     crashed.close()  # the process died before storing it
