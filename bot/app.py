@@ -22,7 +22,7 @@ from bot.commands.alerts import AlertCommands
 from bot.commands.assembly import EngineServices, build_registry
 from bot.commands.base import Reply
 from bot.commands.dispatcher import Dispatcher
-from bot.digests import Digests
+from bot.digests import Digests, DigestSchedule
 from bot.ops_http import Metrics, OpsServer
 from bot.slack import SlackAdapter
 from bot.telegram import TelegramAdapter
@@ -102,7 +102,14 @@ class App:
         self.alert_rules = AlertRules(self.db, self.alerts, self.clock)
         self.alert_rules.subscribe(self.bus)  # before sessions start, so their first states count
         builder = DigestBuilder(self.db, self.llm, model=settings.openai_model, language=language)
-        self.digests = Digests(self.db, self.admin_channels, builder, self.clock, language=language)
+        self.digests = Digests(
+            self.db,
+            self.admin_channels,
+            builder,
+            self.clock,
+            language=language,
+            default_schedule=DigestSchedule.from_setting(settings.digest_schedule),
+        )
 
         # The operator side.
         self.metrics = Metrics(self.bus)

@@ -47,6 +47,17 @@ class DigestSchedule:
         """Every `every_h` hours from `first_h` to `last_h`, Monday to Friday."""
         return cls(hour=f"{first_h}-{last_h}/{every_h}", day_of_week="mon-fri")
 
+    @classmethod
+    def from_setting(cls, text: str) -> DigestSchedule | None:
+        """`WAOPS_DIGEST_SCHEDULE`: `daily 09:00`, `business`, `business/3` or `off` (None)."""
+        if text == "off":
+            return None
+        if text.startswith("business"):
+            _, _, every = text.partition("/")
+            return cls.business_hours(int(every) if every else 2)
+        hour, minute = text.removeprefix("daily ").split(":")
+        return cls(hour=str(int(hour)), minute=str(int(minute)))
+
     def trigger(self, timezone: str) -> CronTrigger:
         return CronTrigger(
             hour=self.hour, minute=self.minute, day_of_week=self.day_of_week, timezone=timezone

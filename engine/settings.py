@@ -21,6 +21,7 @@ DEFAULT_WA_JS_PATH = (
 )
 
 _RANGE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:-\s*(\d+(?:\.\d+)?)\s*)?$")
+_DIGEST_RE = re.compile(r"^(off|daily ([01]?\d|2[0-3]):[0-5]\d|business(/([1-9]|1[0-2]))?)$")
 _WINDOW_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
@@ -114,6 +115,7 @@ class Settings(BaseSettings):
     send_gap_s: Annotated[SecondsRange, NoDecode] = SecondsRange(20, 60)
     send_window: Annotated[SendWindow | None, NoDecode] = SendWindow(time(9), time(20))
     alert_grace_s: float = 60.0
+    digest_schedule: str = "daily 09:00"
     health_port: int = 9108
 
     @field_validator("database_url")
@@ -141,6 +143,16 @@ class Settings(BaseSettings):
         if value is not None and not 0 <= value < 65536:
             raise ValueError("a TCP port is a number from 1 to 65535")
         return value
+
+    @field_validator("digest_schedule")
+    @classmethod
+    def _digest_schedule(cls, value: str) -> str:
+        if not _DIGEST_RE.match(value.strip().lower()):
+            raise ValueError(
+                f"{value!r}: use 'daily HH:MM', 'business' (every 2 h, 9 to 19, Monday to "
+                "Friday), 'business/N' (every N hours) or 'off'"
+            )
+        return value.strip().lower()
 
     @field_validator("alert_grace_s")
     @classmethod
