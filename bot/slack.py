@@ -13,7 +13,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from types import TracebackType
 from typing import Any
 
 import aiohttp
@@ -29,6 +28,7 @@ from bot.slack_inbound import PLATFORM, SlackInbound
 from bot.slack_reply import SlackReply, deliver
 from bot.slack_web import SECTION_LIMIT, ChannelPacer, SlackTokenRejected, SlackWeb
 from bot.texts import Language
+from engine.lifecycle import TwoPhase
 from engine.tasks import TaskOwner
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["SlackAdapter", "SlackTokenRejected"]
 
 
-class SlackAdapter:
+class SlackAdapter(TwoPhase):
     """Operators on Slack: one slash command, Block Kit buttons, direct messages; `slack:` chats.
 
     `api_url` replaces `https://slack.com/api/` (WAOPS_SLACK_API_URL). With `app_token` it uses
@@ -167,26 +167,6 @@ class SlackAdapter:
             await self._session.close()
             self._session = None
         self._app = self._web = self._inbound = None
-
-    async def __aenter__(self) -> SlackAdapter:
-        await self.initialize()
-        try:
-            await self.start()
-        except BaseException:
-            await self.shutdown()
-            raise
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            await self.stop()
-        finally:
-            await self.shutdown()
 
     @property
     def http_url(self) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from types import TracebackType
 from typing import Any, Final
 
 from telegram import BotCommand, Update
@@ -33,6 +32,7 @@ from bot.telegram_updates import (
     telegram_start_hook,
 )
 from bot.texts import LANGUAGES, Language, t
+from engine.lifecycle import TwoPhase
 
 __all__ = [
     "PLATFORM",
@@ -50,7 +50,7 @@ logger = logging.getLogger(__name__)
 _ALLOWED_UPDATES: Final = ["message", "callback_query"]
 
 
-class TelegramAdapter:
+class TelegramAdapter(TwoPhase):
     """Long-polls Telegram and serves the dispatcher; also the `AdminChannel` for `tg:` chats.
 
     `base_url`/`base_file_url` are PTB's (`WAOPS_TELEGRAM_API_URL`/`WAOPS_TELEGRAM_FILE_URL`):
@@ -143,26 +143,6 @@ class TelegramAdapter:
 
     async def shutdown(self) -> None:
         await self._app.shutdown()
-
-    async def __aenter__(self) -> TelegramAdapter:
-        await self.initialize()
-        try:
-            await self.start()
-        except BaseException:
-            await self.__aexit__(None, None, None)
-            raise
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            await self.stop()
-        finally:
-            await self.shutdown()
 
     @property
     def bot_username(self) -> str | None:
