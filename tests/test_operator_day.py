@@ -12,19 +12,23 @@ import shutil
 import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from engine.directory import Directory
 from engine.whatsapp.simulator.client import SimulatorClient
 from engine.whatsapp.simulator.server import Simulator
 from storage.db import Database, NotFound
+from storage.migrate import upgrade
 from storage.records import ContactInput
 from storage.repos import ContactRepo, MessageRepo
 from tests.bot.slack_requests import SignedSender
+from tests.conftest import MYSQL_SKIP, MYSQL_URL
 from tests.engine.sim_world import decode_png
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.slack_server import FakeSlack
@@ -54,9 +58,33 @@ async def _until(check: Callable[[], bool], what: str, timeout_s: float = 30.0) 
         raise AssertionError(f"timed out waiting for {what}") from None
 
 
-async def test_an_operator_day(tmp_path: Path, sqlite_template: Path) -> None:
-    shutil.copy(sqlite_template, tmp_path / "waops.db")
-    url = f"sqlite+aiosqlite:///{tmp_path / 'waops.db'}"
+@pytest.fixture(params=["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> AsyncIterator[str]:
+    """A migrated, empty database of its own: the other process writes to it."""
+    if request.param == "sqlite":
+        shutil.copy(sqlite_template, tmp_path / "waops.db")
+        yield f"sqlite+aiosqlite:///{tmp_path / 'waops.db'}"
+        return
+    if not MYSQL_URL:
+        pytest.skip(MYSQL_SKIP)
+    server = make_url(MYSQL_URL)
+    name = f"{server.database}_day"
+    async with Database(server.set(database="").render_as_string(hide_password=False)) as admin:
+        async with admin.engine.begin() as connection:
+            await connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+            await connection.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+        url = server.set(database=name).render_as_string(hide_password=False)
+        async with Database(url) as db:
+            await upgrade(db)
+        yield url
+        async with admin.engine.begin() as connection:
+            await connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+
+
+async def test_an_operator_day(tmp_path: Path, database_url: str) -> None:
+    url = database_url
     async with Database(url) as db:
         directory = Directory(db)
         haby = await directory.add_client(
