@@ -136,12 +136,22 @@ class Listener:
             "message": dataclasses.asdict(event.message),
         }
         key = f"{event.session.session_id}:{event.message.id}"
-        await self._spool.append(key, entry)
-        self._enqueue(key, entry)
+        self._busy += 1  # counted from arrival, so run_until_idle waits for the spool write too
+        try:
+            await self._spool.append(key, entry)
+        except BaseException:
+            await self._done_one()
+            raise
+        self._queue.put_nowait((key, entry))
 
     def _enqueue(self, key: str, entry: dict[str, Any]) -> None:
         self._busy += 1
         self._queue.put_nowait((key, entry))
+
+    async def _done_one(self) -> None:
+        async with self._idle:
+            self._busy -= 1
+            self._idle.notify_all()
 
     async def run_until_idle(self, timeout_s: float = 30.0) -> None:
         """Wait until every queued message is processed and every AI turn has finished."""
@@ -159,9 +169,7 @@ class Listener:
             message = InboundMessage(**entry["message"])
             if await self._process_with_retry(ref, message):
                 self._spool.done(key)
-            async with self._idle:
-                self._busy -= 1
-                self._idle.notify_all()
+            await self._done_one()
 
     async def _process_with_retry(self, ref: SessionRef, message: InboundMessage) -> bool:
         """Process one message, retrying while storage is unavailable. False on a bug: the
