@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -76,6 +76,8 @@ class AdminChannels:
         idle_check_s: float = 300.0,
         rng: random.Random | None = None,
     ) -> None:
+        self.on_outcome: Callable[[str], None] = lambda _outcome: None
+        """Told `sent`, `retry` or `rejected` after each attempt (metrics)."""
         self._outbox = OutboxRepo(db)
         self._channels: dict[str, AdminChannel] = {}
         self._clock = clock or SystemClock()
@@ -224,16 +226,19 @@ class AdminChannels:
         except ChannelRejected as exc:
             logger.warning("outbox: %s refused delivery %s: %s", prefix, delivery.id, exc)
             await self._outbox.mark_failed(delivery.id, f"rejected: {exc}")
+            self.on_outcome("rejected")
             return
         except (ChannelUnavailable, TimeoutError) as exc:
             asked_s = getattr(exc, "retry_after_s", None) or 0.0
             await self._retry_later(prefix, delivery, f"unavailable: {exc}", asked_s)
+            self.on_outcome("retry")
             return
         except Exception as exc:  # an adapter bug must not lose the message or stop the worker
             logger.exception("outbox: %s failed on delivery %s", prefix, delivery.id)
             await self._retry_later(prefix, delivery, f"{type(exc).__name__}: {exc}", 0.0)
             return
         await asyncio.shield(self._outbox.mark_sent(delivery.id, self._clock.now()))
+        self.on_outcome("sent")
 
     async def _retry_later(
         self, prefix: str, delivery: Delivery, error: str, asked_s: float

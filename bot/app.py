@@ -113,6 +113,9 @@ class App:
 
         # The operator side.
         self.metrics = Metrics(self.bus)
+        self.admin_channels.on_outcome = lambda outcome: self.metrics.alert_deliveries.labels(
+            outcome
+        ).inc()
         self.directory = Directory(self.db)
         self.audit = AuditRepo(self.db)
         alert_commands = AlertCommands(self.db, self.admin_channels, self.alerts, self.digests)
