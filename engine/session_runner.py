@@ -217,7 +217,11 @@ class SessionRunner:
         try:
             await driver.start(self._on_driver_event)
             self.driver = driver
-            return await self._supervise(driver)
+            exit_ = await self._supervise(driver)
+            if exit_.kind is ExitKind.TRANSIENT:
+                # Say so before closing the browser, which can take a while for a hung page.
+                await self._set(SessionState.RECONNECTING, exit_.reason)
+            return exit_
         except WAJSNotReady as exc:
             return Exit(ExitKind.TRANSIENT, str(exc))
         except ProfileInUse as exc:
@@ -294,7 +298,12 @@ class SessionRunner:
 
     async def _check_status(self, driver: WhatsAppDriver) -> Exit | None:
         """Read the link status and move the state machine to match it."""
-        status = await driver.status()
+        try:
+            # A status read is a liveness probe too: a hung page must not hold the supervisor.
+            async with asyncio.timeout(self._policy.alive_timeout_s):
+                status = await driver.status()
+        except TimeoutError:
+            return Exit(ExitKind.TRANSIENT, "the WhatsApp page stopped answering")
         now = time.monotonic()
         if status.mode.is_banned:
             return Exit(ExitKind.BANNED, f"WhatsApp blocked the number ({status.mode})")

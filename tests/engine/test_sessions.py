@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.events import InboundReceived, QrUpdated, ReceiptUpdated
+from engine.events import InboundReceived, QrUpdated, ReceiptUpdated, SessionStateChanged
 from engine.qr import qr_png
 from engine.receipts import ReceiptTracker
 from engine.sessions import backup_profile, restore_profile
@@ -176,3 +176,18 @@ async def test_banned_is_terminal(world: World) -> None:
     restarted = world.manager()
     await restarted.start()
     assert restarted.runner(session.id) is None, "a banned number is not started again"
+
+
+async def test_watchdog_replaces_a_page_that_stopped_answering(world: World) -> None:
+    manager = world.manager()
+    await manager.add("haby", "main")
+    await manager.start()
+    await world.connect(manager, "haby", "main", "5491100000001")
+    before = len(world.rec.states("haby-main"))
+    await world.sim.action("haby-main", "freeze")
+    await world.rec.wait(
+        lambda: S.RECONNECTING in world.rec.states("haby-main")[before:], "the watchdog to notice"
+    )
+    await world.rec.wait_state("haby-main", S.CONNECTED)
+    reasons = [e.reason for e in world.rec.of(SessionStateChanged, "haby-main")[before:]]
+    assert any("stopped answering" in (r or "") for r in reasons), reasons

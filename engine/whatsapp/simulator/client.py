@@ -101,8 +101,8 @@ class SimulatorClient:
         await self.request("POST", path, {"id": message_id, "ack": ack})
 
     async def action(self, session: str, action: str) -> None:
-        """``drop``, ``restore``, ``logout``, ``ban``, ``reload``, ``stall-sends`` or
-        ``release-sends``."""
+        """``drop``, ``restore``, ``logout``, ``ban``, ``reload``, ``freeze``, ``stall-sends``
+        or ``release-sends``."""
         await self.request("POST", f"/control/sessions/{session}/{action}")
 
     async def sent(self, session: str) -> list[dict[str, Any]]:

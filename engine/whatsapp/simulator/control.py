@@ -181,6 +181,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(f"{base}/logout", _action("logout", lambda p: p.logout("user_initiated")))
     app.router.add_post(f"{base}/ban", _action("ban", lambda p: p.ban()))
     app.router.add_post(f"{base}/reload", _action("reload", lambda p: p.reload_page()))
+    app.router.add_post(f"{base}/freeze", _action("freeze", lambda p: p.freeze_page()))
     app.router.add_post(
         f"{base}/stall-sends", _action("stall-sends", lambda p: p.set_send_stall(True))
     )

@@ -224,6 +224,12 @@ class Phone:
             raise SimulatorError(409, f"no page is open for {self.name}")
         await self.link.push({"type": "reload"})
 
+    async def freeze_page(self) -> None:
+        """The page's script hangs (an endless loop): the engine's watchdog must notice."""
+        if self.link is None:
+            raise SimulatorError(409, f"no page is open for {self.name}")
+        await self.link.push({"type": "freeze"})
+
     async def _push_mode(self) -> None:
         if self.link is not None and self.linked:
             await self.link.push({"type": "stream", **self._mode()})

@@ -224,6 +224,10 @@
       socket.onclose = null;
       location.reload();
     },
+    freeze() {
+      // The page hangs for good, as a stuck WhatsApp Web tab would: only a new one helps.
+      for (;;) {}
+    },
     conflict() {
       socket.onclose = null;
       setStream('CONFLICT', 'NORMAL', false);
