@@ -23,6 +23,7 @@ from engine.prospects import ImportReport, import_csv
 from engine.sessions import backup_profile, restore_profile
 from engine.settings import Settings, SettingsError, load_settings
 from engine.whatsapp.errors import ProfileInUse
+from engine.whatsapp.processes import isolate_from_terminal_signals
 from storage.db import Database, StorageError
 from storage.migrate import SchemaNotReady, ensure_schema, upgrade
 from storage.models import utcnow
@@ -288,6 +289,7 @@ def demo(
     except SettingsError as exc:
         err_console.print(f"[red]{exc}[/red]", highlight=False)
         raise typer.Exit(2) from exc
+    isolate_from_terminal_signals(settings.data_dir / "run")
     asyncio.run(run_demo(settings, seconds=seconds, port=port))
 
 
@@ -305,6 +307,7 @@ def run() -> None:
 async def _serve(settings: Settings) -> None:
     from bot.app import App
 
+    isolate_from_terminal_signals(settings.data_dir / "run")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -1,9 +1,15 @@
-"""Find a profile's Chromium processes in /proc (crash tests, memory bench, watchdog)."""
+"""Chromium's processes: find a profile's in /proc (crash tests, memory bench), and keep
+them out of the terminal's Ctrl-C."""
 
 from __future__ import annotations
 
 import logging
+import os
+import shlex
+import shutil
 from pathlib import Path
+
+import playwright
 
 logger = logging.getLogger(__name__)
 
@@ -79,3 +85,26 @@ def pss_kib(pids: list[int]) -> int:
 def private_kib(pids: list[int]) -> int:
     """Memory only these processes use (clean + dirty private pages), in KiB."""
     return rollup_kib(pids, "Private_Clean", "Private_Dirty")
+
+
+def isolate_from_terminal_signals(workdir: Path) -> bool:
+    """Run Playwright's driver (and so the browsers) in a session of its own.
+
+    A Ctrl-C in a terminal reaches the whole foreground process group: without this the
+    browsers die at once while waops is still closing them in order. With it, only waops gets
+    the signal and shuts the sessions down itself. Uses `setsid` from util-linux; returns False
+    (and changes nothing) where it or Playwright's bundled Node.js is missing, or when
+    PLAYWRIGHT_NODEJS_PATH is set already.
+    """
+    setsid = shutil.which("setsid")
+    if setsid is None or os.environ.get("PLAYWRIGHT_NODEJS_PATH"):
+        return False
+    node = Path(playwright.__file__).parent / "driver" / "node"
+    if not node.is_file():
+        return False
+    workdir.mkdir(parents=True, exist_ok=True)
+    wrapper = workdir / "node-own-session"
+    wrapper.write_text(f'#!/bin/sh\nexec {shlex.quote(setsid)} {shlex.quote(str(node))} "$@"\n')
+    wrapper.chmod(0o755)
+    os.environ["PLAYWRIGHT_NODEJS_PATH"] = str(wrapper)
+    return True
