@@ -134,6 +134,24 @@ class CampaignService:
         tags = await self._contacts.count_by_tag(client.id)
         return {"all": await self._contacts.count(client.id), **tags}
 
+    async def number_pacing(
+        self, client_slug: str, session_name: str, changes: dict[str, str] | None = None
+    ) -> PacingPolicy:
+        """A number's pacing (process defaults with its overrides); `changes` (`key: value`
+        text, `default` to drop an override) are validated and saved first."""
+        session = await self._sessions.get(client_slug, session_name)
+        overrides = dict(await self._sessions.pacing(session.id) or {})
+        if changes:
+            for key, value in changes.items():
+                if value == "default":
+                    overrides.pop(key, None)
+                else:
+                    overrides[key] = value
+            PacingPolicy.from_dict(overrides)  # InvalidInput names the bad key
+            await self._sessions.set_pacing(session.id, overrides or None)
+            self._engine.poke(session.id)
+        return merged(self._defaults, overrides)
+
     async def get(self, campaign_id: int) -> Campaign:
         return await self._repo.get(campaign_id)
 

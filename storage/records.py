@@ -308,4 +308,3 @@ class Recipient:
     opted_out: bool
 
 
-JsonDict = dict[str, Any]

@@ -55,6 +55,7 @@ class CampaignCommands:
             Command("campaign cancel", self.cancel, role=op, min_args=1, max_args=1),
             Command("campaign status", self.status, role=viewer, min_args=1, max_args=1),
             Command("campaign report", self.report, role=viewer, min_args=1, max_args=1),
+            Command("pacing", self.pacing, role=Role.ADMIN, client_arg=0, min_args=1),
         ]
 
     async def campaigns(self, ctx: CommandContext) -> Proposal | None:
@@ -212,6 +213,22 @@ class CampaignCommands:
                 "campaign.report", id=campaign.id, counts=counts, rate=f"{report.reply_rate:.0%}"
             ),
         )
+        return None
+
+    async def pacing(self, ctx: CommandContext) -> Proposal | None:
+        """`/pacing haby [main] [gap_s=30-90 daily_cap=200 window=default]`."""
+        client, rest = ctx.args[0].lower(), list(ctx.args[1:])
+        session = rest.pop(0) if rest and "=" not in rest[0] else "main"
+        changes: dict[str, str] = {}
+        for item in rest:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise CommandError("pacing.bad_item", value=item)
+            changes[key.strip()] = value.strip()
+        policy = await self._service.number_pacing(client, session, changes)
+        lines = [ctx.t("pacing.header", client=client, session=session)]
+        lines += [f"{key} = {value}" for key, value in policy.to_dict().items()]
+        await ctx.send("\n".join(lines))
         return None
 
     async def _on_progress(self, event: CampaignProgress) -> None:

@@ -1,6 +1,10 @@
 """Operator texts of the campaigns area, in English (EN) and Spanish (ES); same keys in both."""
 
 EN: dict[str, str] = {
+    "pacing.help": "a number's pace for campaigns: show it, or change keys (value 'default' drops an override)",
+    "pacing.usage": "<client> [session] [gap_s=20-60 long_pause_every=25 long_pause_s=300-900 hourly_cap=… daily_cap=… warmup=20,40,80 window=09:00-20:00]",
+    "pacing.bad_item": "'{value}' is not key=value; for example gap_s=30-90 or daily_cap=200.",
+    "pacing.header": "Pace of {client}/{session} (every campaign on this number shares it):",
     "campaigns.help": "campaigns and their state",
     "campaigns.usage": "[client]",
     "campaigns.none": "No campaigns yet. Create one with /campaign new.",
@@ -45,6 +49,10 @@ EN: dict[str, str] = {
 }
 
 ES: dict[str, str] = {
+    "pacing.help": "el ritmo de un número para campañas: verlo o cambiar claves (el valor 'default' quita un ajuste)",
+    "pacing.usage": "<cliente> [sesión] [gap_s=20-60 long_pause_every=25 long_pause_s=300-900 hourly_cap=… daily_cap=… warmup=20,40,80 window=09:00-20:00]",
+    "pacing.bad_item": "'{value}' no es clave=valor; por ejemplo gap_s=30-90 o daily_cap=200.",
+    "pacing.header": "Ritmo de {client}/{session} (todas las campañas de este número lo comparten):",
     "campaigns.help": "campañas y su estado",
     "campaigns.usage": "[cliente]",
     "campaigns.none": "Todavía no hay campañas. Creá una con /campaign new.",

@@ -310,3 +310,16 @@ async def test_every_command_answers_random_arguments_clearly(ops: Ops) -> None:
                 )
                 assert "Traceback" not in reply.said
     assert ops.incidents == [], [i.traceback for i in ops.incidents[:1]]
+
+
+async def test_number_pacing_is_shown_validated_and_saved(ops: Ops) -> None:
+    shown = await ops.run(OWNER, "/pacing haby")
+    assert "Pace of haby/main" in shown.said and "gap_s = 0-0" in shown.said
+    changed = await ops.run(OWNER, "/pacing haby main gap_s=30-90 daily_cap=200")
+    assert "gap_s = 30-90" in changed.said and "daily_cap = 200" in changed.said
+    bad = await ops.run(OWNER, "/pacing haby gap=3")
+    assert "unknown pacing key 'gap'" in bad.said
+    assert "not key=value" in (await ops.run(OWNER, "/pacing haby main daily_cap")).said
+    back = await ops.run(OWNER, "/pacing haby main gap_s=default")
+    assert "gap_s = 0-0" in back.said and "daily_cap = 200" in back.said
+    assert "admin" in (await ops.run(OPERATOR, "/pacing haby")).said
