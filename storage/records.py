@@ -306,5 +306,3 @@ class Recipient:
     sent_at: datetime | None
     replied_at: datetime | None
     opted_out: bool
-
-
