@@ -18,15 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, text
+from baseline import fresh_database, raw_insert_rate
 
 from engine.campaigns import CampaignEngine, CampaignService
 from engine.events import EventBus
 from engine.pacing import PacingPolicy
 from engine.whatsapp.types import SentMessage
 from storage.db import Database
-from storage.migrate import upgrade
-from storage.models import Base
 from storage.records import CampaignStatus, ContactInput, SessionState
 from storage.repos import ClientRepo, ContactRepo, SessionRepo
 
@@ -47,32 +45,6 @@ class InstantNumber:
 
     async def check_number(self, session_id: int, digits: str) -> str:
         return f"{digits}@c.us"
-
-
-async def _fresh(db: Database) -> None:
-    async with db.engine.begin() as connection:
-        if db.dialect != "sqlite":
-            await connection.execute(text("SET FOREIGN_KEY_CHECKS=0"))
-        await connection.run_sync(Base.metadata.drop_all)
-        await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        await connection.execute(text("DROP TABLE IF EXISTS bench_rows"))
-        if db.dialect != "sqlite":
-            await connection.execute(text("SET FOREIGN_KEY_CHECKS=1"))
-    await upgrade(db)
-
-
-async def raw_insert_rate(db: Database, rows: int) -> float:
-    """Single-row INSERT transactions per second (the unit of work a send needs a few of)."""
-    table = Table(
-        "bench_rows", MetaData(), Column("id", Integer, primary_key=True), Column("v", String(40))
-    )
-    async with db.engine.begin() as connection:
-        await connection.run_sync(table.metadata.create_all)
-    start = time.perf_counter()
-    for i in range(rows):
-        async with db.engine.begin() as connection:
-            await connection.execute(insert(table).values(v=f"row {i}"))
-    return rows / (time.perf_counter() - start)
 
 
 async def dispatch_rate(db: Database, recipients: int) -> float:
@@ -104,7 +76,7 @@ async def dispatch_rate(db: Database, recipients: int) -> float:
 
 async def measure(url: str, recipients: int) -> tuple[float, float]:
     async with Database(url) as db:
-        await _fresh(db)
+        await fresh_database(db)
         baseline = await raw_insert_rate(db, min(recipients, 5000))
         sends = await dispatch_rate(db, recipients)
     return baseline, sends

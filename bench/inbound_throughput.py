@@ -27,7 +27,8 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, event, insert, text
+from baseline import fresh_database, raw_insert_rate
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 from bot.app import App
@@ -37,8 +38,6 @@ from engine.listener import ListenerPolicy
 from engine.settings import load_settings
 from engine.whatsapp.simulator import Simulator, SimulatorClient
 from storage.db import Database
-from storage.migrate import upgrade
-from storage.models import Base
 from storage.records import Direction, Origin, SessionState
 from storage.repos import AISettingsRepo, ClientRepo
 
@@ -130,36 +129,6 @@ class Run:
         )
 
 
-async def _fresh(db: Database) -> None:
-    """Drop every waops table (and the baseline's) and migrate to head."""
-    async with db.engine.begin() as connection:
-        if db.dialect != "sqlite":
-            await connection.execute(text("SET FOREIGN_KEY_CHECKS=0"))
-        await connection.run_sync(Base.metadata.drop_all)
-        await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        await connection.execute(text("DROP TABLE IF EXISTS bench_rows"))
-        if db.dialect != "sqlite":
-            await connection.execute(text("SET FOREIGN_KEY_CHECKS=1"))
-    await upgrade(db)
-
-
-async def raw_insert_rate(db: Database, rows: int) -> float:
-    """Single-row INSERT transactions per second on this database."""
-    table = Table(
-        "bench_rows", MetaData(), Column("id", Integer, primary_key=True), Column("v", String(40))
-    )
-    async with db.engine.begin() as connection:
-        await connection.run_sync(table.metadata.create_all)
-    start = time.perf_counter()
-    for i in range(rows):
-        async with db.engine.begin() as connection:
-            await connection.execute(insert(table).values(v=f"row {i}"))
-    elapsed = time.perf_counter() - start
-    async with db.engine.begin() as connection:
-        await connection.run_sync(table.metadata.drop_all)
-    return rows / elapsed
-
-
 async def post_all(control: SimulatorClient, phones: Sequence[str], posters: int) -> float:
     """Post one message from each phone with `posters` concurrent callers; seconds it took."""
     queue: Iterator[tuple[int, str]] = iter(enumerate(phones))
@@ -222,7 +191,7 @@ async def measure(url: str, messages: int, posters: int, chromium: Path) -> tupl
         if url.startswith("sqlite"):
             url = url.replace("{tmp}", tmp)
         async with Database(url) as db:
-            await _fresh(db)
+            await fresh_database(db)
             baseline = await raw_insert_rate(db, 2000)
             client = await ClientRepo(db).add(
                 CLIENT, "Bench", "AR", "America/Argentina/Buenos_Aires"
