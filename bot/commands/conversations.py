@@ -42,9 +42,10 @@ class ConversationCommands:
             raise CommandError("chats.bad_filter", value=kind, choices=", ".join(CHAT_FILTERS))
         found = await self._conversations.chats(client, kind)
         if not found:
-            await ctx.say("chats.none", client=client, kind=kind)
+            await ctx.say("chats.none", client=client, kind=ctx.t(f"chats.kind.{kind}"))
             return None
-        lines = [ctx.t("chats.header", client=client, kind=kind, count=len(found))]
+        label = ctx.t(f"chats.kind.{kind}")
+        lines = [ctx.t("chats.header", client=client, kind=label, count=len(found))]
         for chat in found:
             arrow = "←" if chat.last_direction is Direction.IN else "→"
             who = f"{chat.name} " if chat.name else ""
