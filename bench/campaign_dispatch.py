@@ -20,7 +20,8 @@ from pathlib import Path
 
 from baseline import fresh_database, raw_insert_rate
 
-from engine.campaigns import CampaignEngine, CampaignService
+from engine.campaign_service import CampaignService
+from engine.campaigns import CampaignEngine
 from engine.events import EventBus
 from engine.pacing import PacingPolicy
 from engine.whatsapp.types import SentMessage

@@ -28,7 +28,8 @@ from bot.slack import SlackAdapter
 from bot.telegram import TelegramAdapter
 from bot.telegram_updates import DocumentUpload
 from bot.texts import pick_language
-from engine.campaigns import CampaignEngine, CampaignService
+from engine.campaign_service import CampaignService
+from engine.campaigns import CampaignEngine
 from engine.clock import Clock, SystemClock
 from engine.conversations import AIControl, Conversations
 from engine.digest_data import DigestBuilder

@@ -18,7 +18,7 @@ from bot.commands.identity import IdentityCommands, StartHook
 from bot.commands.prospects import ProspectCommands
 from bot.commands.registry import CommandRegistry
 from bot.commands.sessions import SessionCommands
-from engine.campaigns import CampaignService
+from engine.campaign_service import CampaignService
 from engine.conversations import AIControl, Conversations
 from engine.directory import Directory
 from engine.events import EventBus

@@ -17,7 +17,7 @@ from bot.commands.base import (
     Proposal,
 )
 from bot.texts import Language, t
-from engine.campaigns import CampaignService
+from engine.campaign_service import CampaignService
 from engine.events import CampaignProgress, EventBus
 from storage.records import Campaign, CampaignStatus, Role
 from storage.repos import ClientRepo

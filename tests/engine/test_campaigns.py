@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.campaigns import CampaignEngine, CampaignService
+from engine.campaign_service import CampaignService
+from engine.campaigns import CampaignEngine
 from engine.clock import VirtualClock
 from engine.errors import InvalidInput
 from engine.events import (

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.campaigns import CampaignEngine, CampaignService
+from engine.campaign_service import CampaignService
+from engine.campaigns import CampaignEngine
 from engine.events import InboundReceived
 from engine.ia.openai_client import OpenAIClient
 from engine.inbox import InboundSpool

@@ -19,7 +19,8 @@ import pytest
 from bot.commands.assembly import EngineServices, build_registry
 from bot.commands.dispatcher import Dispatcher, Incident
 from bot.commands.parsing import parse_request
-from engine.campaigns import CampaignEngine, CampaignService
+from engine.campaign_service import CampaignService
+from engine.campaigns import CampaignEngine
 from engine.clock import VirtualClock
 from engine.conversations import AIControl, Conversations
 from engine.directory import Directory
