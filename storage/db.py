@@ -34,6 +34,10 @@ class AlreadyExists(StorageError):
     """A record with the same unique key exists already."""
 
 
+class LastOwner(StorageError):
+    """The change would leave no owner: someone must always be able to administer waops."""
+
+
 class StorageUnavailable(StorageError):
     """The database could not be reached or answered with an operational error: retry later."""
 

@@ -12,7 +12,7 @@ from bot.commands.base import Command, CommandContext, CommandError, Denied, Pro
 from bot.commands.identity import scope_text
 from engine.directory import Directory, check_platform_id
 from engine.errors import InvalidInput
-from storage.db import AlreadyExists, NotFound
+from storage.db import AlreadyExists, LastOwner, NotFound
 from storage.records import AuditEntry, Operator, Role
 from storage.repos import AuditRepo
 
@@ -136,7 +136,10 @@ class AdminCommands:
         async def remove_now(confirmed: CommandContext) -> None:
             again = await self._manageable(confirmed, target.platform_id)
             await self._keep_an_owner(again)
-            await self._directory.operators.remove(again.platform_id)
+            try:
+                await self._directory.operators.remove(again.platform_id, keep_an_owner=True)
+            except LastOwner:
+                raise Denied("operator.last_owner", id=again.platform_id) from None
             await confirmed.say("operator.removed", id=again.platform_id)
 
         text = ctx.t(
@@ -157,7 +160,12 @@ class AdminCommands:
             return None
         if role is not Role.OWNER:
             await self._keep_an_owner(target)
-        await self._directory.operators.update(target.platform_id, role=role)
+        try:
+            await self._directory.operators.update(
+                target.platform_id, role=role, keep_an_owner=True
+            )
+        except LastOwner:
+            raise Denied("operator.last_owner", id=target.platform_id) from None
         await ctx.say("operator.role_set", id=target.platform_id, role=role.value)
         return None
 

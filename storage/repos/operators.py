@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import AlreadyExists, Database, NotFound
+from storage.db import AlreadyExists, Database, LastOwner, NotFound
 from storage.models import ClientRow, OperatorClientRow, OperatorRow
 from storage.records import Operator, Role
 
@@ -42,6 +42,20 @@ async def _to_operator(session: AsyncSession, row: OperatorRow) -> Operator:
         display_name=row.display_name,
         created_at=row.created_at,
     )
+
+
+async def _check_not_last_owner(session: AsyncSession, row: OperatorRow) -> None:
+    """In the caller's transaction, with the owners locked, so two owners demoting each other
+    at once cannot both succeed."""
+    if row.role != Role.OWNER.value:
+        return
+    owners = list(
+        await session.scalars(
+            select(OperatorRow.id).where(OperatorRow.role == Role.OWNER.value).with_for_update()
+        )
+    )
+    if len(owners) <= 1:
+        raise LastOwner(f"{row.platform_id} is the last owner")
 
 
 class OperatorRepo:
@@ -97,6 +111,7 @@ class OperatorRepo:
         role: Role | None = None,
         client_slugs: Sequence[str] | None = None,
         language: str | None = None,
+        keep_an_owner: bool = False,
     ) -> Operator:
         async with self._db.session() as session:
             row = await session.scalar(
@@ -104,6 +119,8 @@ class OperatorRepo:
             )
             if row is None:
                 raise NotFound(f"no operator {platform_id!r}")
+            if keep_an_owner and role is not None and role is not Role.OWNER:
+                await _check_not_last_owner(session, row)
             if role is not None:
                 row.role = role.value
             if language is not None:
@@ -119,11 +136,13 @@ class OperatorRepo:
             await session.flush()
             return await _to_operator(session, row)
 
-    async def remove(self, platform_id: str) -> None:
+    async def remove(self, platform_id: str, *, keep_an_owner: bool = False) -> None:
         async with self._db.session() as session:
             row = await session.scalar(
                 select(OperatorRow).where(OperatorRow.platform_id == platform_id)
             )
             if row is None:
                 raise NotFound(f"no operator {platform_id!r}")
+            if keep_an_owner:
+                await _check_not_last_owner(session, row)
             await session.delete(row)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from storage.db import AlreadyExists, Database, NotFound
+from storage.db import AlreadyExists, Database, LastOwner, NotFound
 from storage.records import (
     AuditResult,
     Client,
@@ -223,3 +223,16 @@ async def test_audit_log_newest_first(db: Database) -> None:
         ("tg:1", "pause", AuditResult.OK),
     ]
     assert [e.actor for e in await repo.recent(10, actor="tg:1")] == ["tg:1"]
+
+
+async def test_the_last_owner_stays_an_owner(db: Database) -> None:
+    repo = OperatorRepo(db)
+    await repo.add("tg:1", Role.OWNER)
+    await repo.add("tg:2", Role.OWNER)
+    await repo.update("tg:2", role=Role.ADMIN, keep_an_owner=True)
+    with pytest.raises(LastOwner):
+        await repo.update("tg:1", role=Role.ADMIN, keep_an_owner=True)
+    with pytest.raises(LastOwner):
+        await repo.remove("tg:1", keep_an_owner=True)
+    await repo.remove("tg:2", keep_an_owner=True)  # not an owner any more
+    assert [o.platform_id for o in await repo.list()] == ["tg:1"]
