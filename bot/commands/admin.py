@@ -171,13 +171,9 @@ class AdminCommands:
 
     async def audit(self, ctx: CommandContext) -> Proposal | None:
         count = _audit_count(ctx.args)
-        scoped = bool(ctx.operator.client_slugs)
-        # Scoped admins see only their clients' entries; read more and filter here until
-        # AuditRepo.recent can filter by client itself.
-        entries = await self._audit.recent(count * 5 if scoped else count)
-        if scoped:
-            entries = [e for e in entries if e.client_slug and ctx.operator.may_see(e.client_slug)]
-        entries = entries[:count]
+        # Scoped admins see only their clients' entries.
+        scope = ctx.operator.client_slugs or None
+        entries = await self._audit.recent(count, client_slugs=scope)
         if not entries:
             await ctx.say("audit.none")
             return None

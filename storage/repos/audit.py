@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 
 from storage.db import Database
@@ -52,9 +54,18 @@ class AuditRepo:
             await session.flush()
             return _to_entry(row)
 
-    async def recent(self, limit: int = 20, *, actor: str | None = None) -> list[AuditEntry]:
+    async def recent(
+        self,
+        limit: int = 20,
+        *,
+        actor: str | None = None,
+        client_slugs: Sequence[str] | None = None,
+    ) -> list[AuditEntry]:
+        """Newest first; `client_slugs` keeps entries about those clients (for scoped admins)."""
         query = select(AuditRow).order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
         if actor is not None:
             query = query.where(AuditRow.actor == actor)
+        if client_slugs is not None:
+            query = query.where(AuditRow.client_slug.in_(list(client_slugs)))
         async with self._db.session() as session:
             return [_to_entry(row) for row in await session.scalars(query)]
