@@ -1,39 +1,20 @@
-"""Campaigns and their recipients. One recipient row per (campaign, contact), UNIQUE.
-
-The at-most-once protocol lives here as single-row transitions: `queued -> sending` is committed
-before the network call, `sending -> sent` after it; `sending` rows left by a crash become
-`unknown`, never `queued` again.
-"""
+"""Campaigns: their definition and status. Recipients are in storage/repos/recipients.py;
+`CampaignRepo` offers both, as callers mostly need both."""
 
 from __future__ import annotations
 
-import builtins
-from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, literal, select, update
-from sqlalchemy.sql import Select
+from sqlalchemy import select
 
-from storage.db import Database, NotFound
-from storage.models import (
-    CampaignRecipientRow,
-    CampaignRow,
-    ContactRow,
-    ContactTagRow,
-    WaSessionRow,
-    utcnow,
-)
-from storage.records import Campaign, CampaignStatus, NewMessage, Recipient, RecipientState
-from storage.repos.messages import message_row
+from storage.db import NotFound
+from storage.models import CampaignRow, WaSessionRow, utcnow
+from storage.records import Campaign, CampaignStatus
+from storage.repos.recipients import RecipientRepo, selection_query
 
-# Receipts move a recipient forward along this order, never back.
-_FORWARD = {
-    RecipientState.SENT: (RecipientState.UNKNOWN,),
-    RecipientState.DELIVERED: (RecipientState.SENT, RecipientState.UNKNOWN),
-    RecipientState.READ: (RecipientState.SENT, RecipientState.DELIVERED, RecipientState.UNKNOWN),
-}
+__all__ = ["CampaignRepo", "selection_query"]
 
 
 def _to_campaign(row: CampaignRow) -> Campaign:
@@ -55,44 +36,8 @@ def _to_campaign(row: CampaignRow) -> Campaign:
     )
 
 
-def _to_recipient(row: CampaignRecipientRow, contact: ContactRow) -> Recipient:
-    return Recipient(
-        id=row.id,
-        campaign_id=row.campaign_id,
-        contact_id=row.contact_id,
-        phone=contact.phone,
-        wa_id=contact.wa_id,
-        name=contact.name,
-        fields=dict(contact.fields or {}),
-        state=RecipientState(row.state),
-        reason=row.reason,
-        body=row.body,
-        wa_message_id=row.wa_message_id,
-        sent_at=row.sent_at,
-        replied_at=row.replied_at,
-        opted_out=contact.opted_out_at is not None,
-    )
-
-
-def selection_query(client_id: int, selection: dict[str, Any]) -> Select[Any]:
-    """Contact ids a selection means: `{"all": true}`, `{"tag": "feria"}` or
-    `{"field": "ciudad", "value": "Rosario"}` (custom field, case-insensitive)."""
-    query = select(ContactRow.id).where(ContactRow.client_id == client_id)
-    if "tag" in selection:
-        query = query.where(
-            ContactRow.id.in_(
-                select(ContactTagRow.contact_id).where(ContactTagRow.tag == selection["tag"])
-            )
-        )
-    if "field" in selection:
-        value = ContactRow.fields[str(selection["field"])].as_string()
-        query = query.where(func.lower(value) == str(selection.get("value", "")).lower())
-    return query.order_by(ContactRow.id)
-
-
-class CampaignRepo:
-    def __init__(self, db: Database) -> None:
-        self._db = db
+class CampaignRepo(RecipientRepo):
+    """Campaigns, and (inherited) their recipients."""
 
     async def create(
         self,
@@ -172,250 +117,6 @@ class CampaignRepo:
             if status in (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED):
                 row.finished_at = now
             return _to_campaign(row)
-
-    async def materialize(
-        self, campaign: Campaign, contact_ids: Sequence[int] | None = None
-    ) -> int:
-        """Create the queued recipient rows (idempotent); returns how many were added."""
-        now = utcnow()
-        source = selection_query(campaign.client_id, campaign.selection)
-        if contact_ids is not None:
-            source = source.where(ContactRow.id.in_(contact_ids))
-        already = select(CampaignRecipientRow.contact_id).where(
-            CampaignRecipientRow.campaign_id == campaign.id
-        )
-        rows = source.where(ContactRow.id.not_in(already)).with_only_columns(
-            literal(campaign.id), ContactRow.id, literal(RecipientState.QUEUED.value), literal(now)
-        )
-        async with self._db.session() as session:
-            result = await session.execute(
-                insert(CampaignRecipientRow).from_select(
-                    ["campaign_id", "contact_id", "state", "updated_at"], rows
-                )
-            )
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-    async def next_queued(self, campaign_id: int) -> Recipient | None:
-        query = (
-            select(CampaignRecipientRow, ContactRow)
-            .join(ContactRow, ContactRow.id == CampaignRecipientRow.contact_id)
-            .where(
-                CampaignRecipientRow.campaign_id == campaign_id,
-                CampaignRecipientRow.state == "queued",
-            )
-            .order_by(CampaignRecipientRow.id)
-            .limit(1)
-        )
-        async with self._db.session() as session:
-            found = (await session.execute(query)).first()
-            return None if found is None else _to_recipient(found[0], found[1])
-
-    async def _move(
-        self,
-        recipient_id: int,
-        to: RecipientState,
-        allowed_from: Sequence[RecipientState],
-        **values: Any,
-    ) -> bool:
-        async with self._db.session() as session:
-            result = await session.execute(
-                update(CampaignRecipientRow)
-                .where(
-                    CampaignRecipientRow.id == recipient_id,
-                    CampaignRecipientRow.state.in_([s.value for s in allowed_from]),
-                )
-                .values(state=to.value, updated_at=utcnow(), **values)
-            )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    async def mark_sending(self, recipient_id: int, body: str) -> bool:
-        """Commit `sending` before the network call; False when the row is not queued."""
-        return await self._move(
-            recipient_id,
-            RecipientState.SENDING,
-            [RecipientState.QUEUED],
-            body=body,
-            sending_at=utcnow(),
-        )
-
-    async def record_sent(self, recipient_id: int, message: NewMessage) -> bool:
-        """`sending -> sent` and the campaign message stored, in one transaction."""
-        assert message.wa_message_id is not None
-        async with self._db.session() as session:
-            result = await session.execute(
-                update(CampaignRecipientRow)
-                .where(
-                    CampaignRecipientRow.id == recipient_id,
-                    CampaignRecipientRow.state == RecipientState.SENDING.value,
-                )
-                .values(
-                    state=RecipientState.SENT.value,
-                    wa_message_id=message.wa_message_id,
-                    sent_at=message.sent_at,
-                    updated_at=utcnow(),
-                )
-            )
-            if not result.rowcount:  # type: ignore[attr-defined]
-                return False
-            session.add(message_row(message))
-            await session.execute(
-                update(ContactRow)
-                .where(ContactRow.id == message.contact_id)
-                .values(last_message_at=message.sent_at, last_direction=message.direction.value)
-            )
-            return True
-
-    async def mark_failed(self, recipient_id: int, error: str) -> bool:
-        return await self._move(
-            recipient_id, RecipientState.FAILED, [RecipientState.SENDING], error=error
-        )
-
-    async def mark_unknown(self, recipient_id: int, error: str) -> bool:
-        return await self._move(
-            recipient_id, RecipientState.UNKNOWN, [RecipientState.SENDING], error=error
-        )
-
-    async def requeue(self, recipient_id: int, error: str) -> bool:
-        """Back to queued: only when the message certainly did not leave."""
-        return await self._move(
-            recipient_id, RecipientState.QUEUED, [RecipientState.SENDING], error=error
-        )
-
-    async def skip(self, recipient_id: int, reason: str) -> bool:
-        return await self._move(
-            recipient_id,
-            RecipientState.SKIPPED,
-            [RecipientState.QUEUED, RecipientState.SENDING],
-            reason=reason,
-        )
-
-    async def skip_all_queued(self, campaign_id: int, reason: str) -> int:
-        async with self._db.session() as session:
-            result = await session.execute(
-                update(CampaignRecipientRow)
-                .where(
-                    CampaignRecipientRow.campaign_id == campaign_id,
-                    CampaignRecipientRow.state == "queued",
-                )
-                .values(state=RecipientState.SKIPPED.value, reason=reason, updated_at=utcnow())
-            )
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-    async def stale_sending_to_unknown(self) -> dict[int, int]:
-        """After a crash: every `sending` row becomes `unknown`. Returns counts per campaign."""
-        async with self._db.session() as session:
-            rows = (
-                await session.execute(
-                    select(CampaignRecipientRow.id, CampaignRecipientRow.campaign_id).where(
-                        CampaignRecipientRow.state == RecipientState.SENDING.value
-                    )
-                )
-            ).all()
-            if rows:
-                await session.execute(
-                    update(CampaignRecipientRow)
-                    .where(CampaignRecipientRow.id.in_([r[0] for r in rows]))
-                    .values(
-                        state=RecipientState.UNKNOWN.value,
-                        updated_at=utcnow(),
-                        error="interrupted during the send: it may or may not have been delivered",
-                    )
-                )
-            return dict(Counter(campaign_id for _id, campaign_id in rows))
-
-    async def advance_by_message(self, wa_message_id: str, to: RecipientState) -> bool:
-        """A receipt for a campaign message: move forward only."""
-        allowed = _FORWARD.get(to)
-        if allowed is None:
-            return False
-        async with self._db.session() as session:
-            result = await session.execute(
-                update(CampaignRecipientRow)
-                .where(
-                    CampaignRecipientRow.wa_message_id == wa_message_id,
-                    CampaignRecipientRow.state.in_([s.value for s in allowed]),
-                )
-                .values(state=to.value, updated_at=utcnow())
-            )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    async def link_reply(self, contact_id: int, at: datetime) -> int:
-        """Mark the contact's latest received campaign message as replied to."""
-        async with self._db.session() as session:
-            result = await session.execute(
-                update(CampaignRecipientRow)
-                .where(
-                    CampaignRecipientRow.contact_id == contact_id,
-                    CampaignRecipientRow.replied_at.is_(None),
-                    CampaignRecipientRow.sent_at.is_not(None),
-                    CampaignRecipientRow.sent_at <= at,
-                )
-                .values(replied_at=at)
-            )
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-    async def counts(self, campaign_id: int) -> dict[str, int]:
-        """Recipients per state, plus `skipped:<reason>` and `replied` entries."""
-        async with self._db.session() as session:
-            rows = (
-                await session.execute(
-                    select(CampaignRecipientRow.state, CampaignRecipientRow.reason, func.count())
-                    .where(CampaignRecipientRow.campaign_id == campaign_id)
-                    .group_by(CampaignRecipientRow.state, CampaignRecipientRow.reason)
-                )
-            ).all()
-            replied = await session.scalar(
-                select(func.count())
-                .select_from(CampaignRecipientRow)
-                .where(
-                    CampaignRecipientRow.campaign_id == campaign_id,
-                    CampaignRecipientRow.replied_at.is_not(None),
-                )
-            )
-        counts: Counter[str] = Counter()
-        for state, reason, n in rows:
-            counts[state] += n
-            if state == RecipientState.SKIPPED.value and reason:
-                counts[f"skipped:{reason}"] += n
-        counts["replied"] = int(replied or 0)
-        return dict(counts)
-
-    async def recipients(self, campaign_id: int, *, batch: int = 1000) -> AsyncIterator[Recipient]:
-        """Every recipient in id order, read in batches (for the CSV report)."""
-        last_id = 0
-        while True:
-            query = (
-                select(CampaignRecipientRow, ContactRow)
-                .join(ContactRow, ContactRow.id == CampaignRecipientRow.contact_id)
-                .where(
-                    CampaignRecipientRow.campaign_id == campaign_id,
-                    CampaignRecipientRow.id > last_id,
-                )
-                .order_by(CampaignRecipientRow.id)
-                .limit(batch)
-            )
-            async with self._db.session() as session:
-                rows = (await session.execute(query)).all()
-            if not rows:
-                return
-            for recipient, contact in rows:
-                yield _to_recipient(recipient, contact)
-            last_id = rows[-1][0].id
-
-    async def sends_since(self, session_id: int, since: datetime) -> builtins.list[datetime]:
-        """When this number sent campaign messages since `since` (to seed its pacer)."""
-        query = (
-            select(CampaignRecipientRow.sent_at)
-            .join(CampaignRow, CampaignRow.id == CampaignRecipientRow.campaign_id)
-            .where(
-                CampaignRow.session_id == session_id,
-                CampaignRecipientRow.sent_at.is_not(None),
-                CampaignRecipientRow.sent_at >= since,
-            )
-            .order_by(CampaignRecipientRow.sent_at)
-        )
-        async with self._db.session() as session:
-            return [at for at in await session.scalars(query) if at is not None]
 
     async def paired_at(self, session_id: int) -> datetime | None:
         async with self._db.session() as session:
