@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 from bot.commands.assembly import build_registry
@@ -14,6 +13,7 @@ from engine.directory import Directory
 from storage.db import Database
 from storage.records import Role
 from storage.repos import AuditRepo, ClientRepo, OperatorRepo
+from tests.fakes.stepping_clock import SteppingClock
 from tests.fakes.telegram_server import FakeTelegram
 
 OWNER = 1  # Spanish
@@ -22,22 +22,6 @@ OPERATOR = 3  # haby only, no language: the dispatcher's default (English)
 VIEWER = 5
 STRANGER = 999
 GROUP = -1001
-
-
-class VirtualTime:
-    """The rate limiter's clock: sleeping moves it forward at once and is recorded."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 @dataclass(frozen=True)
@@ -52,7 +36,7 @@ class TelegramWorld:
     tg: FakeTelegram
     adapter: TelegramAdapter
     db: Database
-    time: VirtualTime
+    time: SteppingClock
     reachable: list[tuple[str, str]] = field(default_factory=list)
     uploads: list[Upload] = field(default_factory=list)
 
@@ -82,7 +66,7 @@ async def seed(db: Database) -> None:
 
 def build(db: Database, tg: FakeTelegram) -> TelegramWorld:
     """A world whose adapter is built but not started."""
-    time = VirtualTime()
+    time = SteppingClock()
     reachable: list[tuple[str, str]] = []
     uploads: list[Upload] = []
 

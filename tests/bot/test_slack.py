@@ -28,25 +28,11 @@ from storage.repos import AuditRepo, ClientRepo, OperatorRepo
 from tests.bot.commands.world import Clock
 from tests.bot.slack_requests import SignedSender, dm_event, press_payload, slash_payload
 from tests.fakes.slack_server import Failure, FakeSlack, Message
+from tests.fakes.stepping_clock import SteppingClock
 
 SECRET = "signing-secret-for-tests"
 OWNER, ADMIN, VIEWER, STRANGER = "UOWNER", "UADMIN", "UVIEWER", "USTRANGER"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-class PaceClock:
-    """The pacing clock: `sleep` only moves time forward and remembers how long it was."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -69,13 +55,13 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 
 @pytest.fixture
-def pace() -> PaceClock:
-    return PaceClock()
+def pace() -> SteppingClock:
+    return SteppingClock()
 
 
 @pytest.fixture
 async def adapter(
-    fake: FakeSlack, dispatcher: Dispatcher, pace: PaceClock
+    fake: FakeSlack, dispatcher: Dispatcher, pace: SteppingClock
 ) -> AsyncIterator[SlackAdapter]:
     """HTTP mode on an ephemeral port of 127.0.0.1."""
     slack = SlackAdapter(
@@ -341,7 +327,7 @@ async def test_an_unreachable_slack_is_unavailable(adapter: SlackAdapter, fake: 
 
 
 async def test_messages_to_one_channel_are_paced(
-    adapter: SlackAdapter, fake: FakeSlack, pace: PaceClock
+    adapter: SlackAdapter, fake: FakeSlack, pace: SteppingClock
 ) -> None:
     for text in ("one", "two", "three"):
         await adapter.deliver("C1", Outgoing(text))
@@ -376,7 +362,7 @@ def test_http_mode_needs_a_signing_secret_and_a_port(dispatcher: Dispatcher) -> 
 
 
 async def test_socket_mode_acks_the_envelope_and_answers(
-    fake: FakeSlack, dispatcher: Dispatcher, pace: PaceClock, db: Database
+    fake: FakeSlack, dispatcher: Dispatcher, pace: SteppingClock, db: Database
 ) -> None:
     slack = SlackAdapter(
         fake.bot_token,
