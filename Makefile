@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`. Both set up what is missing first.
-.PHONY: setup demo test lint typecheck pytest
+.PHONY: setup demo test lint typecheck typecheck-js pytest
 
 setup:
 	@scripts/setup.sh
@@ -7,7 +7,7 @@ setup:
 demo: setup
 	.venv/bin/waops demo
 
-test: setup lint typecheck pytest
+test: setup lint typecheck typecheck-js pytest
 
 lint:
 	.venv/bin/ruff check .
@@ -15,6 +15,10 @@ lint:
 
 typecheck:
 	.venv/bin/mypy
+
+# The page bridge against the .d.ts files of the pinned WA-JS (a wrong call or option fails).
+typecheck-js:
+	node_modules/.bin/tsc -p engine/whatsapp/tsconfig.json
 
 pytest:
 	.venv/bin/pytest

@@ -23,13 +23,15 @@ from engine.events import (
     EventBus,
     HandoffRequested,
     HotLeadDetected,
+    InboundSpoolFailed,
+    NumberWorkerFailed,
     QrExpired,
     SessionRef,
     SessionStateChanged,
 )
 from engine.tasks import TaskOwner
 from storage.db import Database, StorageError
-from storage.records import CampaignStatus, SessionState
+from storage.records import CampaignStatus, SessionState, contact_label
 from storage.repos import CampaignRepo
 from storage.repos.alerts import NewAlert
 
@@ -37,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 _TROUBLE = {
     SessionState.LOGGED_OUT: AlertKind.SESSION_LOGGED_OUT,
+    SessionState.CONFLICT: AlertKind.SESSION_CONFLICT,  # open elsewhere: take over or leave it
     SessionState.BANNED: AlertKind.SESSION_BANNED,
     SessionState.FAILED: AlertKind.SESSION_FAILED,
 }
@@ -73,6 +76,8 @@ class AlertRules:
         bus.subscribe(HotLeadDetected, self.on_hot_lead)
         bus.subscribe(CampaignStatusChanged, self.on_campaign_status)
         bus.subscribe(CampaignRecovered, self.on_campaign_recovered)
+        bus.subscribe(NumberWorkerFailed, self.on_worker_failed)
+        bus.subscribe(InboundSpoolFailed, self.on_spool_failed)
 
     async def start(self) -> None:
         """Start repeating the alerts that keep firing."""
@@ -196,14 +201,16 @@ class AlertRules:
         )
 
     async def on_handoff(self, event: HandoffRequested) -> None:
-        await self._contact_alert(AlertKind.HANDOFF, event.session, event.phone, event.text)
+        who = contact_label(event.phone, event.lid)
+        await self._contact_alert(AlertKind.HANDOFF, event.session, who, event.text)
 
     async def on_hot_lead(self, event: HotLeadDetected) -> None:
-        await self._contact_alert(AlertKind.HOT_LEAD, event.session, event.phone, event.text)
+        who = contact_label(event.phone, event.lid)
+        await self._contact_alert(AlertKind.HOT_LEAD, event.session, who, event.text)
 
-    async def _contact_alert(self, kind: AlertKind, ref: SessionRef, phone: str, text: str) -> None:
-        key = contact_key(kind, ref.client_id, phone)
-        detail = f"+{phone}: «{_clip(text, 200)}»"
+    async def _contact_alert(self, kind: AlertKind, ref: SessionRef, who: str, text: str) -> None:
+        key = contact_key(kind, ref.client_id, who.lstrip("+"))
+        detail = f"{who}: «{_clip(text, 200)}»"
         new = NewAlert(ref.client_id, ref.session_id, kind.value, key, detail, one_shot=True)
         await self._alerts.fire(new)
 
@@ -248,4 +255,18 @@ class AlertRules:
             detail,
             one_shot=True,
         )
+        await self._alerts.fire(new)
+
+    async def on_worker_failed(self, event: NumberWorkerFailed) -> None:
+        """A number's campaigns stalled (grouped per number: each failure bumps one alert)."""
+        key = f"campaigns:{event.session_id}"
+        kind = AlertKind.CAMPAIGNS_STALLED.value
+        detail = _clip(event.detail, 200)
+        await self._alerts.fire(NewAlert(event.client_id, event.session_id, kind, key, detail))
+
+    # -- the engine itself -------------------------------------------------------------------
+
+    async def on_spool_failed(self, event: InboundSpoolFailed) -> None:
+        detail = _clip(event.detail, 200)
+        new = NewAlert(None, None, AlertKind.SPOOL_FAILED.value, "spool", detail, one_shot=True)
         await self._alerts.fire(new)

@@ -35,6 +35,7 @@ class AlertKind(StrEnum):
     SESSION_LOGGED_OUT = "session_logged_out"
     SESSION_BANNED = "session_banned"
     SESSION_FAILED = "session_failed"
+    SESSION_CONFLICT = "session_conflict"
     QR_EXPIRED = "qr_expired"
     CAMPAIGN_STARTED = "campaign_started"
     CAMPAIGN_FINISHED = "campaign_finished"
@@ -43,6 +44,8 @@ class AlertKind(StrEnum):
     AI_FAILING = "ai_failing"
     HANDOFF = "handoff"
     HOT_LEAD = "hot_lead"
+    CAMPAIGNS_STALLED = "campaigns_stalled"
+    SPOOL_FAILED = "spool_failed"
     DIGEST = "digest"
 
 
@@ -55,7 +58,8 @@ REPEATING = frozenset(
         AlertKind.CAMPAIGN_PAUSED,
     }
 )
-"""Kinds told again while they fire; a ban is final and AI failures repeat as they recur."""
+"""Kinds told again while they fire; a ban is final and AI failures repeat as they recur. A
+conflict is told once: leaving WhatsApp to whoever opened it elsewhere is a valid answer."""
 
 _PAIR_KINDS = {AlertKind.SESSION_LOGGED_OUT, AlertKind.SESSION_FAILED, AlertKind.QR_EXPIRED}
 _CONTACT_KINDS = {AlertKind.HANDOFF, AlertKind.HOT_LEAD}
@@ -125,12 +129,16 @@ def alert_text(alert: Alert, notice: Notice, lang: Language) -> str:
 
 
 def alert_buttons(alert: Alert, notice: Notice, lang: Language) -> tuple[Button, ...]:
-    """A pairing action for sessions that need a QR, a forward action for contacts."""
+    """A pairing action for sessions that need a QR, a take-over for one open elsewhere, a
+    forward action for contacts."""
     if notice is Notice.RESOLVED or not alert.client_slug:
         return ()
     if alert.kind in _PAIR_KINDS and alert.session_name:
         command = f"/pair {alert.client_slug} {alert.session_name}"
         return (Button(t(lang, "alerts.button.pair"), command),)
+    if alert.kind == AlertKind.SESSION_CONFLICT and alert.session_name:
+        command = f"/usehere {alert.client_slug} {alert.session_name}"  # it asks to confirm
+        return (Button(t(lang, "alerts.button.usehere"), command),)
     if alert.kind in _CONTACT_KINDS:
         phone = alert.dedupe_key.rsplit(":", 1)[-1]
         command = f"/forward {alert.client_slug} {phone}"

@@ -64,8 +64,8 @@ class DigestSchedule:
         )
 
 
-def _contact(phone: str, name: str | None) -> str:
-    return f"+{phone} ({name})" if name else f"+{phone}"
+def _contact(label: str, name: str | None) -> str:
+    return f"{label} ({name})" if name else label
 
 
 def _clip(text: str, limit: int = _BODY_CHARS) -> str:
@@ -75,13 +75,25 @@ def _clip(text: str, limit: int = _BODY_CHARS) -> str:
 
 def message_line(message: Message, zone: ZoneInfo) -> str:
     arrow = "←" if message.direction is Direction.IN else f"→ [{message.origin.value}]"
-    return f"{message.sent_at.astimezone(zone):%d/%m %H:%M} {arrow} {_clip(message.body)}"
+    return f"{message.sent_at.astimezone(zone):%d/%m %H:%M} {arrow} {_clip(shown_body(message))}"
+
+
+def file_key(label: str) -> str:
+    """A file-name part for a contact label (``+549…`` -> ``549…``, ``lid:1…`` -> ``lid-1…``)."""
+    return label.lstrip("+").replace(":", "-")
+
+
+def shown_body(message: Message) -> str:
+    """The text of a message as operators read it; media show their kind before the caption."""
+    if message.type == "chat":
+        return message.body
+    return f"[{message.type}] {message.body}".rstrip()
 
 
 def _conversation_lines(c: ConversationDigest, lang: Language, zone: ZoneInfo) -> list[str]:
     flags = (("new", c.new), ("unanswered", c.unanswered), ("hot", c.hot_lead))
     tags = [t(lang, f"digest.tag.{name}") for name, on in (*flags, ("handoff", c.handoff)) if on]
-    head = f"• {_contact(c.phone, c.name)} ↓{c.inbound} ↑{c.outbound}"
+    head = f"• {_contact(c.label, c.name)} ↓{c.inbound} ↑{c.outbound}"
     lines = [f"{head} [{', '.join(tags)}]" if tags else head]
     if c.summary:
         lines.append(f"  {c.summary}")
@@ -152,7 +164,7 @@ def conversation_text(
 ) -> str:
     """A chat as forwarded to an operator: title, optional summary, one line per message."""
     zone = ZoneInfo(client.timezone)
-    who = _contact(contact.phone, contact.name)
+    who = _contact(contact.label, contact.name)
     lines = [t(lang, "forward.title", contact=who, client=client.slug, count=len(messages))]
     if summary:
         lines.append(t(lang, "forward.summary", summary=summary))

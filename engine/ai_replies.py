@@ -165,6 +165,7 @@ class AIReplies:
                     decision.failed.value,
                     decision.detail,
                     fallback_sent=decision.text is not None,
+                    lid=contact.lid,
                 )
             )
         if decision.text is None:
@@ -172,7 +173,7 @@ class AIReplies:
         paused = contact.ai_paused_until is not None and contact.ai_paused_until > self._clock()
         if paused or contact.opted_out_at is not None:
             logger.info(
-                "AI reply to %s dropped: the chat was paused or opted out meanwhile", contact.phone
+                "AI reply to %s dropped: the chat was paused or opted out meanwhile", contact.label
             )
             return
         await self._outbound.send(

@@ -4,8 +4,6 @@ launch now or at a time, pause, resume, cancel, report. The sending is `Campaign
 from __future__ import annotations
 
 import builtins
-import csv
-import io
 import random
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,8 +11,9 @@ from typing import Any
 
 from engine.campaigns import ACTIVE, CampaignEngine
 from engine.errors import InvalidInput
+from engine.exports import csv_bytes
 from engine.pacing import PacingPolicy, merged
-from engine.templates import Template
+from engine.templates import MAX_TEMPLATE_CHARS, FieldWarning, Template
 from storage.db import Database
 from storage.records import Campaign, CampaignStatus, SkipReason, WaSession
 from storage.repos import CampaignRepo, ClientRepo, ContactRepo, SessionRepo
@@ -45,6 +44,22 @@ class LaunchPlan:
     recipients: int
     opted_out: int
     policy: PacingPolicy
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A campaign just created, and what its template may have meant otherwise."""
+
+    campaign: Campaign
+    warnings: tuple[FieldWarning, ...]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """(phone, text) for a few recipients, and the template's warnings."""
+
+    samples: list[tuple[str, str]]
+    warnings: tuple[FieldWarning, ...]
 
 
 @dataclass(frozen=True)
@@ -85,14 +100,39 @@ class CampaignService:
         pacing: dict[str, Any] | None = None,
         created_by: str | None = None,
     ) -> Campaign:
+        draft = await self.create_draft(
+            client_slug,
+            session_name,
+            selection,
+            template,
+            name=name,
+            pacing=pacing,
+            created_by=created_by,
+        )
+        return draft.campaign
+
+    async def create_draft(
+        self,
+        client_slug: str,
+        session_name: str,
+        selection: str,
+        template: str,
+        *,
+        name: str | None = None,
+        pacing: dict[str, Any] | None = None,
+        created_by: str | None = None,
+    ) -> Draft:
+        """Create a draft campaign; its template is checked (errors explain, warnings return)."""
         client = await self._clients.get(client_slug)
         session = await self._sessions.get(client_slug, session_name)
-        Template.parse(template, await self._contacts.field_keys(client.id))  # explains errors
+        parsed = Template.parse(
+            template, await self._contacts.field_keys(client.id), max_chars=MAX_TEMPLATE_CHARS
+        )
         if pacing:
             PacingPolicy.from_dict(pacing)
         chosen = parse_selection(selection)
         label = name or f"{client_slug} {selection.strip()}"
-        return await self._repo.create(
+        campaign = await self._repo.create(
             client.id,
             session.id,
             label[:200],
@@ -101,6 +141,7 @@ class CampaignService:
             pacing=pacing,
             created_by=created_by,
         )
+        return Draft(campaign, parsed.warnings)
 
     async def sessions_of(self, client_slug: str) -> builtins.list[WaSession]:
         """The numbers a client's campaign can go out from."""
@@ -139,6 +180,10 @@ class CampaignService:
 
     async def preview(self, campaign_id: int, count: int = 3) -> list[tuple[str, str]]:
         """(phone, text) rendered for the first `count` recipients the selection matches."""
+        return (await self.preview_checked(campaign_id, count)).samples
+
+    async def preview_checked(self, campaign_id: int, count: int = 3) -> Preview:
+        """The preview with the template's warnings (fields may have been imported since)."""
         campaign = await self._repo.get(campaign_id)
         template = Template.parse(
             campaign.template, await self._contacts.field_keys(campaign.client_id)
@@ -152,9 +197,10 @@ class CampaignService:
         rendered = []
         for contact_id in ids:
             contact = await self._contacts.get_by_id(contact_id)
-            fields = {**contact.fields, "name": contact.name or "", "phone": contact.phone}
-            rendered.append((contact.phone, template.render(fields, self._rng)))
-        return rendered
+            phone = contact.phone or ""  # audiences hold only contacts with a phone
+            fields = {**contact.fields, "name": contact.name or "", "phone": phone}
+            rendered.append((phone, template.render(fields, self._rng)))
+        return Preview(rendered, template.warnings)
 
     async def plan(self, campaign_id: int) -> LaunchPlan:
         campaign = await self._repo.get(campaign_id)
@@ -220,26 +266,23 @@ class CampaignService:
         campaign = await self._repo.get(campaign_id)
         counts = await self._repo.counts(campaign_id)
         delivered = sum(counts.get(state, 0) for state in ("sent", "delivered", "read"))
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(
-            ["phone", "name", "state", "reason", "sent_at", "replied_at", "message_id", "text"]
-        )
-        async for r in self._repo.recipients(campaign_id):
-            writer.writerow(
-                [
-                    r.phone,
-                    r.name or "",
-                    r.state,
-                    r.reason or "",
-                    _iso(r.sent_at),
-                    _iso(r.replied_at),
-                    r.wa_message_id or "",
-                    r.body or "",
-                ]
-            )
+        rows = [
+            [
+                r.phone,
+                r.name,
+                r.state,
+                r.reason,
+                _iso(r.sent_at),
+                _iso(r.replied_at),
+                r.wa_message_id,
+                r.body,
+            ]
+            async for r in self._repo.recipients(campaign_id)
+        ]
+        header = ["phone", "name", "state", "reason", "sent_at", "replied_at", "message_id", "text"]
         rate = counts.get("replied", 0) / delivered if delivered else 0.0
-        return CampaignReport(campaign, counts, rate, buffer.getvalue().encode("utf-8"))
+        # Names and texts come from contacts: csv_bytes keeps them from starting a formula.
+        return CampaignReport(campaign, counts, rate, csv_bytes(header, rows))
 
 
 def _iso(moment: datetime | None) -> str:

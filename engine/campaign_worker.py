@@ -18,8 +18,14 @@ from engine.clock import Clock
 from engine.events import CampaignProgress, EventBus, MessageSent
 from engine.pacing import NumberPacer, PacingPolicy, estimate_finish, merged, recipient_timezone
 from engine.templates import Template
-from engine.whatsapp.errors import NotLoggedIn, SendFailed, SessionLost, WhatsAppError
-from engine.whatsapp.types import SentMessage
+from engine.whatsapp.errors import (
+    NotLoggedIn,
+    NumberCheckUnavailable,
+    SendFailed,
+    SessionLost,
+    WhatsAppError,
+)
+from engine.whatsapp.types import NumberInfo, SentMessage
 from storage.db import Database, NotFound
 from storage.records import (
     Campaign,
@@ -41,6 +47,7 @@ logger = logging.getLogger(__name__)
 DAY = timedelta(days=1)
 FINISH_ESTIMATE_LIMIT = 2000  # simulate at most this many sends, extrapolate the rest
 ESTIMATE_EVERY = 25  # sends between two re-estimates of the finish time
+CHECK_HOLD = timedelta(seconds=30)  # before asking again when WhatsApp could not say
 
 
 class CampaignTransport(Protocol):
@@ -52,7 +59,7 @@ class CampaignTransport(Protocol):
         self, session_id: int, chat_id: str, text: str, *, typing_ms: int = 0
     ) -> SentMessage: ...
 
-    async def check_number(self, session_id: int, digits: str) -> str | None: ...
+    async def check_number(self, session_id: int, digits: str) -> NumberInfo | None: ...
 
 
 class NumberWorker:
@@ -101,6 +108,9 @@ class NumberWorker:
         self.wake.set()
 
     async def run(self) -> None:
+        """Send until stopped; raises what it cannot handle (the engine restarts it)."""
+        self._stale = True
+        self._counts.clear()  # read again: the failure may have come between two counts
         self.session = await self._sessions.get_by_id(self.session_id)
         since = self._clock.now() - DAY
         self._pacer = NumberPacer(
@@ -175,17 +185,9 @@ class NumberWorker:
         if recipient.opted_out:
             await self._skip(campaign, recipient, SkipReason.OPTED_OUT)
             return
-        chat_id = recipient.wa_id
+        chat_id = recipient.wa_id or await self._check_number(campaign, recipient)
         if chat_id is None:
-            try:
-                chat_id = await self._transport.check_number(self.session_id, recipient.phone)
-            except (NotLoggedIn, SessionLost) as exc:
-                logger.info("number check for %s postponed: %s", recipient.phone, exc)
-                return
-            if chat_id is None:
-                await self._skip(campaign, recipient, SkipReason.NOT_ON_WHATSAPP)
-                return
-            await self._contacts.set_wa_id(recipient.contact_id, chat_id)
+            return
         fields = {**recipient.fields, "name": recipient.name or "", "phone": recipient.phone}
         body = (await self._template(campaign)).render(fields, self._rng)
         if not await self._campaigns.mark_sending(recipient.id, body):
@@ -204,6 +206,8 @@ class NumberWorker:
                 await self._campaigns.requeue(recipient.id, str(exc))
                 return
         except WhatsAppError as exc:
+            # SendUnknown (ERROR_NETWORK: WhatsApp Web may still send it) and anything else
+            # after the call started: it may have left, so it is never sent again on its own.
             outcome = RecipientState.UNKNOWN
             await self._campaigns.mark_unknown(recipient.id, str(exc))
         else:
@@ -215,6 +219,34 @@ class NumberWorker:
             )
         )
         await self._progress(campaign, outcome.value, policy, zone, age_days)
+
+    async def _check_number(self, campaign: Campaign, recipient: Recipient) -> str | None:
+        """The recipient's WhatsApp id (asked once, then kept with the LID on the contact);
+        None when the recipient was skipped or must wait for an answer WhatsApp cannot give
+        now (offline, a server error), which holds the recipient, never skips it."""
+        try:
+            info = await self._transport.check_number(self.session_id, recipient.phone)
+        except (NotLoggedIn, SessionLost, NumberCheckUnavailable) as exc:
+            logger.info("number check for %s held: %s", recipient.phone, exc)
+            await self._hold()
+            return None
+        except WhatsAppError as exc:
+            logger.warning("number check for %s failed, held: %s", recipient.phone, exc)
+            await self._hold()
+            return None
+        if info is None:
+            await self._skip(campaign, recipient, SkipReason.NOT_ON_WHATSAPP)
+            return None
+        contact = await self._contacts.learn_ids(recipient.contact_id, wa_id=info.wid, lid=info.lid)
+        if contact.opted_out_at is not None:
+            # They had written STOP from their LID before WhatsApp told us it was them.
+            await self._skip(campaign, recipient, SkipReason.OPTED_OUT)
+            return None
+        return info.wid
+
+    async def _hold(self) -> None:
+        """Wait before asking WhatsApp again (a poke ends the wait early)."""
+        await self._clock.sleep_until(self._clock.now() + CHECK_HOLD, self.wake)
 
     async def _record_sent(
         self, campaign: Campaign, recipient: Recipient, body: str, sent: SentMessage

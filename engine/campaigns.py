@@ -8,8 +8,10 @@ when it is back; a banned number stops its campaigns.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
+import time
 from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -22,11 +24,13 @@ from engine.events import (
     CampaignStatusChanged,
     EventBus,
     MessageStored,
+    NumberWorkerFailed,
     SessionStateChanged,
 )
 from engine.pacing import PacingPolicy
+from engine.retry import Backoff
 from engine.tasks import TaskOwner
-from storage.db import Database, NotFound
+from storage.db import Database, NotFound, StorageUnavailable
 from storage.records import Campaign, CampaignStatus, Direction, SessionState
 from storage.repos import CampaignRepo, SessionRepo
 
@@ -34,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 AUTO_PAUSE = "auto: "
 ACTIVE = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED)
+HEALTHY_RUN_S = 60.0  # a worker that ran this long before failing starts its backoff afresh
 
 
 class CampaignEngine:
@@ -48,6 +53,7 @@ class CampaignEngine:
         *,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        backoff: Backoff | None = None,
     ) -> None:
         self._db = db
         self._bus = bus
@@ -55,6 +61,7 @@ class CampaignEngine:
         self._defaults = defaults
         self.clock: Clock = clock or SystemClock()
         self._rng = rng or random.Random()
+        self._backoff = backoff or Backoff(initial_s=1.0, max_s=60.0)
         self._repo = CampaignRepo(db)
         self._sessions = SessionRepo(db)
         self._workers: dict[int, NumberWorker] = {}
@@ -64,12 +71,7 @@ class CampaignEngine:
 
     async def start(self) -> None:
         """Recover from a crash, re-arm schedules, start the numbers that have work."""
-        for campaign_id, unknown in (await self._repo.stale_sending_to_unknown()).items():
-            campaign = await self._repo.get(campaign_id)
-            logger.warning(
-                "campaign %s: %d sends were interrupted; they are 'unknown'", campaign_id, unknown
-            )
-            await self._bus.publish(CampaignRecovered(campaign, unknown))
+        await self._recover()
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._scheduler.start()
         for campaign in await self._repo.list(statuses=list(ACTIVE)):
@@ -109,8 +111,47 @@ class CampaignEngine:
                 self._rng,
             )
             self._workers[session_id] = worker
-            self._tasks.spawn(f"campaigns:session-{session_id}", worker.run())
+            self._tasks.spawn(f"campaigns:session-{session_id}", self._supervise(worker))
         worker.poke()
+
+    async def _supervise(self, worker: NumberWorker) -> None:
+        """Run a number's sender until the engine stops; on a storage outage or a bug it is
+        restarted with backoff (and operators hear of it), so its campaigns never stall while
+        they say `running`. A restart finds any `sending` row of its own: that send was cut
+        off mid-way, so it becomes `unknown`, never queued again."""
+        failures = 0
+        while not worker.stopping:
+            started = time.monotonic()
+            try:
+                await worker.run()
+                return
+            except Exception as exc:
+                if time.monotonic() - started > HEALTHY_RUN_S:
+                    failures = 0
+                delay_s = self._backoff.delay_s(failures)
+                failures += 1
+                if isinstance(exc, StorageUnavailable):
+                    logger.warning("campaigns of session %s: %s", worker.session_id, exc)
+                else:
+                    logger.exception("campaigns of session %s failed", worker.session_id)
+                client_id = worker.session.client_id if worker.session else None
+                await self._bus.publish(
+                    NumberWorkerFailed(worker.session_id, client_id, str(exc), failures, delay_s)
+                )
+            await asyncio.sleep(delay_s)
+            try:
+                await self._recover(worker.session_id)
+            except StorageUnavailable:
+                continue  # still away: the next run fails and waits longer
+
+    async def _recover(self, session_id: int | None = None) -> None:
+        """Sends cut off mid-way (a crash, a worker restart) become `unknown` for an operator."""
+        for campaign_id, unknown in (await self._repo.stale_sending_to_unknown(session_id)).items():
+            campaign = await self._repo.get(campaign_id)
+            logger.warning(
+                "campaign %s: %d sends were interrupted; they are 'unknown'", campaign_id, unknown
+            )
+            await self._bus.publish(CampaignRecovered(campaign, unknown))
 
     async def run_until_idle(self) -> None:
         """Wait until every worker has nothing it may send now (tests, benchmarks)."""
@@ -169,24 +210,38 @@ class CampaignEngine:
         session_id = event.session.session_id
         if event.new is SessionState.BANNED:
             for campaign in await self._repo.list(session_id=session_id, statuses=list(ACTIVE)):
-                await self.change(campaign.id, CampaignStatus.PAUSED, "number banned")
+                await self._follow(campaign, CampaignStatus.PAUSED, "number banned", list(ACTIVE))
         elif event.new is SessionState.CONNECTED:
             for campaign in await self._repo.list(
                 session_id=session_id, statuses=[CampaignStatus.PAUSED]
             ):
                 if (campaign.status_reason or "").startswith(AUTO_PAUSE):
-                    await self.change(
-                        campaign.id, CampaignStatus.RUNNING, None, expect=[CampaignStatus.PAUSED]
+                    await self._follow(
+                        campaign, CampaignStatus.RUNNING, None, [CampaignStatus.PAUSED]
                     )
         elif event.old is SessionState.CONNECTED:
             reason = f"{AUTO_PAUSE}the number is {event.new.value}"
             for campaign in await self._repo.list(
                 session_id=session_id, statuses=[CampaignStatus.RUNNING]
             ):
-                await self.change(
-                    campaign.id, CampaignStatus.PAUSED, reason, expect=[CampaignStatus.RUNNING]
+                await self._follow(
+                    campaign, CampaignStatus.PAUSED, reason, [CampaignStatus.RUNNING]
                 )
         self.poke(session_id)
+
+    async def _follow(
+        self,
+        campaign: Campaign,
+        status: CampaignStatus,
+        reason: str | None,
+        expect: list[CampaignStatus],
+    ) -> None:
+        """Follow the number's state; a campaign that moved meanwhile (it finished, an operator
+        paused it) is left as it is."""
+        try:
+            await self.change(campaign.id, status, reason, expect=expect)
+        except InvalidInput as exc:
+            logger.info("campaign %s left as it is: %s", campaign.id, exc)
 
     async def on_message_stored(self, event: MessageStored) -> None:
         """A recipient's reply counts for the campaign that wrote to them."""

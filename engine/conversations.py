@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from engine.errors import InvalidInput
-from engine.events import ChatPaused, EventBus
+from engine.events import ChatPaused, ContactForgotten, EventBus
 from engine.messaging import MessageSender, Outbound
 from engine.phones import InvalidPhone, parse_phone
 from storage.db import Database
@@ -64,13 +64,7 @@ class Conversations:
 
     async def contact(self, client_slug: str, phone: str) -> tuple[Client, Contact]:
         client = await self._clients.get(client_slug)
-        try:
-            digits = parse_phone(phone, client.region).digits
-        except InvalidPhone as exc:
-            raise InvalidInput(
-                f"{phone!r} is not a phone number ({exc.reason}): write it like +5491112345678"
-            ) from exc
-        return client, await self._contacts.get(client.id, digits)
+        return client, await lookup_contact(self._contacts, client, phone)
 
     async def read(
         self, client_slug: str, phone: str, limit: int = 20
@@ -100,7 +94,7 @@ class Conversations:
             client_id=client.id,
             session_id=session_id,
             contact_id=contact.id,
-            chat_id=contact.wa_id or f"{contact.phone}@c.us",
+            chat_id=contact.chat_id,
             text=text,
             origin=Origin.OPERATOR,
         )
@@ -108,6 +102,11 @@ class Conversations:
         if message.status is MessageStatus.FAILED:
             raise InvalidInput(
                 "WhatsApp did not take the message: check the session with /sessions and retry"
+            )
+        if message.status is MessageStatus.PENDING:
+            raise InvalidInput(
+                "WhatsApp took the message but did not confirm it: look with /conv before "
+                "sending it again, it may arrive twice"
             )
         return message
 
@@ -132,7 +131,8 @@ class Conversations:
     async def forget(self, client_slug: str, phone: str) -> None:
         """Delete the contact, its messages and data."""
         client, contact = await self.contact(client_slug, phone)
-        await self._contacts.forget(client.id, contact.phone)
+        await self._contacts.forget_by_id(contact.id)
+        await self._bus.publish(ContactForgotten(client.id, contact.id))
 
     async def _session_for(self, client: Client, contact: Contact) -> int:
         last = await self._messages.last_session_of(contact.id)
@@ -147,6 +147,24 @@ class Conversations:
                 f"pair one with /pair {client.slug}"
             )
         return connected[0].id
+
+
+async def lookup_contact(contacts: ContactRepo, client: Client, text: str) -> Contact:
+    """The contact an operator names: a phone in the client's region, or ``lid:<digits>`` for
+    someone WhatsApp has shown only by their LID (as /chats lists them)."""
+    raw = text.strip()
+    if raw.lower().startswith("lid:") or raw.lower().endswith("@lid"):
+        digits = raw[4:] if raw.lower().startswith("lid:") else raw[: -len("@lid")]
+        if not digits.isdigit():
+            raise InvalidInput(f"{text!r} is not a LID: write it as /chats shows it, lid:<digits>")
+        return await contacts.get_by_lid(client.id, f"{digits}@lid")
+    try:
+        digits = parse_phone(raw, client.region).digits
+    except InvalidPhone as exc:
+        raise InvalidInput(
+            f"{text!r} is not a phone number ({exc.reason}): write it like +5491112345678"
+        ) from exc
+    return await contacts.get(client.id, digits)
 
 
 class AIControl:

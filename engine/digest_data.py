@@ -1,24 +1,26 @@
 """The figures of a conversation digest: what happened with one client in a period.
 
 Read-only figures over messages, contacts and campaigns (storage.repos.digests), plus an
-optional one-line summary per conversation from the model. A period is [start, end); days are
-counted in the client's zone.
+optional one-line summary per conversation from the model (engine.ia.summaries: budgeted,
+recorded, cached, and rate-limited when asked for on demand). A period is [start, end); days
+are counted in the client's zone.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from engine.errors import InvalidInput
-from engine.ia.llm import AIError, ChatTurn, LLMClient
-from engine.phones import InvalidPhone, parse_phone
+from engine.conversations import lookup_contact
+from engine.ia.llm import LLMClient
+from engine.ia.summaries import SUMMARY_INTERVAL_S, Summarizer, Summary, Withheld
 from storage.db import Database
-from storage.records import Client, Contact, Direction, Message, Origin
+from storage.models import utcnow
+from storage.records import Client, Contact, Direction, Message, Origin, contact_label
 from storage.repos import ClientRepo, ContactRepo, MessageRepo
 from storage.repos.digests import DigestRepo
 
@@ -33,7 +35,7 @@ class ConversationDigest:
     """One contact who wrote in the period. `last` are its last messages of the period."""
 
     contact_id: int
-    phone: str
+    phone: str | None
     name: str | None
     new: bool
     unanswered: bool
@@ -43,6 +45,12 @@ class ConversationDigest:
     outbound: int
     last: tuple[Message, ...]
     summary: str | None = None
+    lid: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``+<phone>`` or ``lid:<digits>``."""
+        return contact_label(self.phone, self.lid)
 
     @property
     def last_at(self) -> datetime:
@@ -76,6 +84,9 @@ class DigestData:
     opt_outs: int
     campaigns: tuple[CampaignFigures, ...]
     days: tuple[DayCount, ...]
+    # Why some conversations have no summary, and when an on-demand request may ask again.
+    summaries_withheld: Withheld | None = None
+    summaries_retry_at: datetime | None = None
 
     def count(self, flag: str) -> int:
         """How many conversations have `flag` (new, unanswered, hot_lead, handoff) set."""
@@ -95,19 +106,30 @@ class DigestBuilder:
         last_messages: int = 3,
         max_summaries: int = 20,
         summary_timeout_s: float = 20.0,
+        summary_interval_s: float = SUMMARY_INTERVAL_S,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._clients = ClientRepo(db)
         self._digests = DigestRepo(db)
         self._contacts = ContactRepo(db)
         self._messages = MessageRepo(db)
-        self._llm = llm
-        self._model = model
-        self._language = language
+        self._summarizer = Summarizer(
+            db,
+            llm,
+            model=model,
+            language=language,
+            timeout_s=summary_timeout_s,
+            interval_s=summary_interval_s,
+            clock=clock,
+        )
         self._last_messages = last_messages
         self._max_summaries = max_summaries
-        self._timeout_s = summary_timeout_s
+        self.summary_interval_s = summary_interval_s
 
-    async def build(self, client_slug: str, start: datetime, end: datetime) -> DigestData:
+    async def build(
+        self, client_slug: str, start: datetime, end: datetime, *, on_demand: bool = False
+    ) -> DigestData:
+        """The digest of [start, end); `on_demand` (an operator asked) rate-limits summaries."""
         client = await self._clients.get(client_slug)
         zone = ZoneInfo(client.timezone)
         messages = await self._digests.messages(client.id, start, end)
@@ -125,6 +147,7 @@ class DigestBuilder:
                 ConversationDigest(
                     contact_id=contact_id,
                     phone=contact.phone,
+                    lid=contact.lid,
                     name=contact.name,
                     new=contact_id not in returning,
                     unanswered=_inbound(own[-1]),
@@ -136,10 +159,17 @@ class DigestBuilder:
                 )
             )
         conversations.sort(key=_importance)
-        summarized = [
-            await self._with_summary(c, by_contact[c.contact_id]) if n < self._max_summaries else c
-            for n, c in enumerate(conversations)
-        ]
+        request = self._summarizer.request(client, "digest", on_demand=on_demand)
+        summarized: list[ConversationDigest] = []
+        withheld = Summary(None)
+        for n, conversation in enumerate(conversations):
+            if n < self._max_summaries:
+                own = by_contact[conversation.contact_id]
+                summary = await self._summarizer.summarize(request, own)
+                withheld = withheld if summary.withheld is None else summary
+                if summary.text is not None:
+                    conversation = replace(conversation, summary=summary.text)
+            summarized.append(conversation)
         return DigestData(
             client=client,
             start=start,
@@ -149,6 +179,8 @@ class DigestBuilder:
             opt_outs=await self._digests.opt_outs(client.id, start, end),
             campaigns=tuple(await self._campaigns(client.id, start, end)),
             days=tuple(_per_day(messages, start, end, zone)),
+            summaries_withheld=withheld.withheld,
+            summaries_retry_at=withheld.retry_at,
         )
 
     async def conversation(
@@ -156,38 +188,16 @@ class DigestBuilder:
     ) -> tuple[Client, Contact, list[Message]]:
         """A contact's last `limit` messages, oldest first, for forwarding."""
         client = await self._clients.get(client_slug)
-        try:
-            digits = parse_phone(phone, client.region).digits
-        except InvalidPhone as exc:
-            raise InvalidInput(f"{phone!r} is not a phone number ({exc.reason})") from exc
-        contact = await self._contacts.get(client.id, digits)
+        contact = await lookup_contact(self._contacts, client, phone)
         return client, contact, list(reversed(await self._messages.conversation(contact.id, limit)))
 
-    async def summarize(self, messages: Sequence[Message]) -> str | None:
-        """One line on what the conversation is about, or None without a model or on failure."""
-        if self._llm is None or not messages:
-            return None
-        lines = "\n".join(
-            f"{'Contact' if _inbound(m) else 'Business'}: {m.body[:500]}" for m in messages[-20:]
-        )
-        turns = [
-            ChatTurn(
-                "system",
-                "Summarise this WhatsApp conversation between a business and a contact in one "
-                f"short line (at most 20 words), in the language with code '{self._language}'. "
-                "Say what the contact wants and whether it was solved.",
-            ),
-            ChatTurn("user", lines),
-        ]
-        try:
-            completion = await self._llm.complete(
-                turns, model=self._model, max_tokens=80, timeout_s=self._timeout_s
-            )
-        except AIError as exc:
-            logger.warning("digest summary skipped: %s", exc)
-            return None
-        line = " ".join(completion.text.split())
-        return line[:300] or None
+    async def summarize(
+        self, client: Client, messages: Sequence[Message], *, on_demand: bool = True
+    ) -> Summary:
+        """One line on what a forwarded conversation is about (`text` None without a model,
+        on failure, or when withheld by the budget or the on-demand rate limit)."""
+        request = self._summarizer.request(client, "forward", on_demand=on_demand)
+        return await self._summarizer.summarize(request, messages)
 
     async def _campaigns(
         self, client_id: int, start: datetime, end: datetime
@@ -198,12 +208,6 @@ class DigestBuilder:
             for a in await self._digests.campaign_activity(client_id, start, end)
             if a.sent or a.failed or a.replied
         ]
-
-    async def _with_summary(
-        self, conversation: ConversationDigest, messages: list[Message]
-    ) -> ConversationDigest:
-        summary = await self.summarize(messages)
-        return conversation if summary is None else replace(conversation, summary=summary)
 
 
 def _inbound(message: Message) -> bool:

@@ -60,9 +60,30 @@ class QrExpired:
 
 @dataclass(frozen=True)
 class PairingCodeIssued:
+    """A pairing code to type on the phone; `attempt` counts the codes of this request (WA-JS
+    renews a code on its own when it runs out), 1 being the one given with the `/pair` answer."""
+
     session: SessionRef
     phone: str
     code: str
+    attempt: int = 1
+
+
+@dataclass(frozen=True)
+class PairingCodeExpired:
+    """The managed pairing code ran out of renewals unused; the QR is still there."""
+
+    session: SessionRef
+    phone: str
+
+
+@dataclass(frozen=True)
+class PairingCodeFailed:
+    """WhatsApp refused or broke the pairing-code flow (`conn.link_code_error`)."""
+
+    session: SessionRef
+    phone: str
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -81,10 +102,30 @@ class ReceiptUpdated:
 
 
 @dataclass(frozen=True)
+class InboundSpoolFailed:
+    """The inbound spool could not be written (a full disk?): messages go on from memory, so
+    a crash now would lose them. Raised once per failing streak."""
+
+    path: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class ContactForgotten:
+    """An operator deleted a contact and its messages; copies elsewhere must go too."""
+
+    client_id: int
+    contact_id: int
+
+
+@dataclass(frozen=True)
 class ContactOptedOut:
+    """``phone`` (E.164 digits) is None for a contact WhatsApp showed only by its ``lid``."""
+
     session: SessionRef
     contact_id: int
-    phone: str
+    phone: str | None
+    lid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,16 +134,18 @@ class HandoffRequested:
 
     session: SessionRef
     contact_id: int
-    phone: str
+    phone: str | None
     text: str
+    lid: str | None = None
 
 
 @dataclass(frozen=True)
 class HotLeadDetected:
     session: SessionRef
     contact_id: int
-    phone: str
+    phone: str | None
     text: str
+    lid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,10 +154,11 @@ class AIFailed:
 
     session: SessionRef
     contact_id: int
-    phone: str
+    phone: str | None
     kind: str
     detail: str | None
     fallback_sent: bool
+    lid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,13 +216,29 @@ class CampaignRecovered:
     unknown: int
 
 
+@dataclass(frozen=True)
+class NumberWorkerFailed:
+    """A number's campaign sender stopped on an error and is restarted after `retry_in_s`;
+    repeated failures mean its campaigns are stalled (the database is away, or a bug)."""
+
+    session_id: int
+    client_id: int | None
+    detail: str
+    failures: int
+    retry_in_s: float
+
+
 Event = (
     SessionStateChanged
     | QrUpdated
     | QrExpired
     | PairingCodeIssued
+    | PairingCodeExpired
+    | PairingCodeFailed
     | InboundReceived
     | ReceiptUpdated
+    | InboundSpoolFailed
+    | ContactForgotten
     | ContactOptedOut
     | HandoffRequested
     | HotLeadDetected
@@ -189,6 +249,7 @@ Event = (
     | CampaignProgress
     | CampaignStatusChanged
     | CampaignRecovered
+    | NumberWorkerFailed
 )
 E = TypeVar("E")
 Handler = Callable[[Any], Awaitable[None]]

@@ -7,7 +7,7 @@ import logging
 from typing import Protocol
 
 from engine.events import EventBus, MessageSent
-from engine.whatsapp.errors import WhatsAppError
+from engine.whatsapp.errors import SendUnknown, SessionLost, WhatsAppError
 from engine.whatsapp.types import SentMessage
 from storage.db import Database
 from storage.models import utcnow
@@ -44,12 +44,18 @@ class Outbound:
         origin: Origin,
         typing_ms: int = 0,
     ) -> Message | None:
-        """Send `text`; the stored row says `sent` or `failed`. Raises nothing for WhatsApp
-        trouble (it is logged and stored); returns the stored message."""
+        """Send `text`; the stored row says `sent`, `pending` (handed to WhatsApp, outcome not
+        known) or `failed`. Raises nothing for WhatsApp trouble (it is logged and stored);
+        returns the stored message."""
         status, wa_id = MessageStatus.FAILED, None
         try:
             sent = await self._sender.send_text(session_id, chat_id, text, typing_ms=typing_ms)
             status, wa_id = MessageStatus.SENT, sent.id
+        except (SendUnknown, SessionLost) as exc:
+            if isinstance(exc, SendUnknown) or exc.maybe_sent:
+                status = MessageStatus.PENDING
+                wa_id = exc.message_id if isinstance(exc, SendUnknown) else None
+            logger.warning("a %s message to %s may not have gone: %s", origin, chat_id, exc)
         except WhatsAppError as exc:
             logger.warning("could not send a %s message to %s: %s", origin, chat_id, exc)
         record = NewMessage(

@@ -1,44 +1,59 @@
-"""Prospect lists: streaming CSV import with a line-by-line report.
+"""Prospect lists: CSV import with a line-by-line report, checked whole before any row is saved.
 
-The file is read row by row and written in batches, so its size does not bound memory (only
-the set of numbers seen, to report duplicates inside the file, grows with it).
+Two kinds of trouble, two answers:
+- The file cannot be read as a whole (an encoding it does not follow, a quote that never
+  closes, a cell past the csv module's limit, too many columns): nothing is imported, and the
+  error names the line. Saving the rows before that line would store text read with the wrong
+  encoding, or miss the rows a stray quote swallowed, and the operator could not tell which.
+  So a first pass reads the whole file without touching the database.
+- A row is wrong on its own (its phone, a duplicate, a cell over the size limits): that row is
+  rejected with its line and reason, and every other row is imported.
+The second pass writes in batches (so the file's size does not bound memory; only the numbers
+seen, to report duplicates, grow with it). If the database fails midway, `ImportInterrupted`
+says how many rows were saved; importing the file again is safe, since it is idempotent.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import asyncio
 import logging
-import re
-import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from engine.errors import InvalidInput
 from engine.phones import InvalidPhone, parse_phone
-from storage.db import Database
+from engine.prospect_file import (
+    NAME_COLUMNS,
+    PHONE_COLUMNS,
+    TAG_COLUMNS,
+    Draft,
+    column_key,
+    file_encoding,
+    read_rows,
+)
+from engine.templates import MAX_FIELD_CHARS
+from storage.db import Database, StorageError
 from storage.records import ContactInput
 from storage.repos import ClientRepo, ContactRepo
 
 logger = logging.getLogger(__name__)
 
-PHONE_COLUMNS = (
-    "phone",
-    "telefono",
-    "celular",
-    "movil",
-    "whatsapp",
-    "numero",
-    "number",
-    "mobile",
-    "tel",
-    "cel",
-)
-NAME_COLUMNS = ("name", "nombre", "full_name", "nombre_completo", "contacto", "contact")
-TAG_COLUMNS = ("tags", "etiquetas", "tag", "etiqueta")
+__all__ = [
+    "NAME_COLUMNS",
+    "PHONE_COLUMNS",
+    "TAG_COLUMNS",
+    "ImportInterrupted",
+    "ImportReport",
+    "RejectedRow",
+    "column_key",
+    "import_csv",
+]
+
 BATCH_ROWS = 1000
+MAX_NAME_CHARS = 200  # contacts.name is VARCHAR(200)
+MAX_TAG_CHARS = 64  # contact_tags.tag is VARCHAR(64)
+SHOWN_VALUE_CHARS = 40  # a rejected cell as quoted in the report
 
 
 @dataclass(frozen=True)
@@ -59,106 +74,48 @@ class ImportReport:
     foreign: int = 0
     rejected: list[RejectedRow] = field(default_factory=list)
 
-
-@dataclass(frozen=True)
-class ContactInputDraft:
-    """A CSV row's contact data before its phone is parsed."""
-
-    name: str | None
-    tags: tuple[str, ...]
-    fields: dict[str, str]
+    @property
+    def committed(self) -> int:
+        """Rows saved to the database (added, updated or already there unchanged)."""
+        return self.added + self.updated + self.unchanged
 
 
-def column_key(header: str) -> str:
-    """`Teléfono Móvil` -> `telefono_movil`: the name placeholders and look-ups use."""
-    plain = unicodedata.normalize("NFKD", header).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "_", plain.lower()).strip("_")
+class ImportInterrupted(Exception):
+    """The database failed midway; `report` counts what was saved before `line`."""
 
-
-def _pick(columns: dict[str, str], candidates: tuple[str, ...]) -> str | None:
-    return next((columns[key] for key in candidates if key in columns), None)
-
-
-class _CountingReader(io.RawIOBase):
-    """Wraps a binary file to report how many bytes have been read, for the progress bar."""
-
-    def __init__(self, raw: IO[bytes], on_read: Callable[[int], None] | None) -> None:
-        self._raw = raw
-        self._on_read = on_read
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self._raw.read(len(buffer))
-        buffer[: len(data)] = data
-        if self._on_read is not None and data:
-            self._on_read(len(data))
-        return len(data)
-
-
-def _encoding_of(path: Path) -> str:
-    with path.open("rb") as handle:
-        head = handle.read(65536)
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # A cut multi-byte character at the very end is still UTF-8.
-        if exc.start < len(head) - 3:
-            return "cp1252"
-    return "utf-8-sig"
-
-
-def _rows(
-    path: Path, phone_column: str | None, on_bytes: Callable[[int], None] | None
-) -> Iterator[tuple[int, str, ContactInputDraft]]:
-    encoding = _encoding_of(path)
-    with path.open("rb") as raw:
-        sample = raw.read(8192).decode(encoding, errors="ignore")
-        raw.seek(0)
-        try:
-            dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
-                sample, delimiters=",;\t|"
-            )
-        except csv.Error:
-            dialect = csv.excel
-        text = io.TextIOWrapper(
-            io.BufferedReader(_CountingReader(raw, on_bytes)), encoding=encoding, newline=""
+    def __init__(self, report: ImportReport, line: int, cause: StorageError) -> None:
+        super().__init__(
+            f"the database failed while saving the rows from line {line} ({cause}): "
+            f"{report.committed:,} rows were saved before it; import the same file again "
+            "to add the rest (nothing is added twice)"
         )
-        reader = csv.reader(text, dialect)
-        header = next(reader, None)
-        if not header:
-            raise InvalidInput(f"{path} is empty: the first line must name the columns")
-        keys = [column_key(name) for name in header]
-        columns = {key: name for key, name in zip(keys, header, strict=True) if key}
-        phone_header = (
-            columns.get(column_key(phone_column)) if phone_column else _pick(columns, PHONE_COLUMNS)
-        )
-        if phone_header is None:
-            wanted = repr(phone_column) if phone_column else "phone, telefono, celular or whatsapp"
-            raise InvalidInput(
-                f"{path.name} has no phone column (looked for {wanted}; found "
-                f"{', '.join(header)}): rename it or pass --phone-column"
-            )
-        name_header = _pick(columns, NAME_COLUMNS)
-        tag_header = _pick(columns, TAG_COLUMNS)
-        for record in reader:
-            if not any(cell.strip() for cell in record):
-                continue
-            values = dict(zip(header, record, strict=False))
-            phone = values.get(phone_header, "")
-            fields = {
-                column_key(name): value.strip()
-                for name, value in values.items()
-                if name not in (phone_header, name_header, tag_header) and value.strip()
-            }
-            tags = tuple(
-                tag.strip()
-                for tag in re.split(r"[;|,]", values.get(tag_header or "", ""))
-                if tag.strip()
-            )
-            name = (values.get(name_header or "", "") or "").strip() or None
-            yield reader.line_num, phone, ContactInputDraft(name, tags, fields)
+        self.report = report
+        self.line = line
+
+
+def _check_file(path: Path, phone_column: str | None) -> str:
+    """The first pass: the file's encoding, once every row of it reads; else InvalidInput."""
+    encoding = file_encoding(path)
+    for _ in read_rows(path, encoding, phone_column):
+        pass
+    return encoding
+
+
+def _shown(value: str) -> str:
+    return value if len(value) <= SHOWN_VALUE_CHARS else value[: SHOWN_VALUE_CHARS - 1] + "…"
+
+
+def _too_long(draft: Draft) -> str | None:
+    """Why a row's cells are over the limits, or None."""
+    for key, value in draft.fields.items():
+        if len(value) > MAX_FIELD_CHARS:
+            return f"the field {key} has {len(value):,} characters, at most {MAX_FIELD_CHARS:,}"
+    if draft.name is not None and len(draft.name) > MAX_NAME_CHARS:
+        return f"the name has {len(draft.name):,} characters, at most {MAX_NAME_CHARS}"
+    for tag in draft.tags:
+        if len(tag) > MAX_TAG_CHARS:
+            return f"a tag has {len(tag):,} characters, at most {MAX_TAG_CHARS}"
+    return None
 
 
 async def import_csv(
@@ -171,46 +128,67 @@ async def import_csv(
     on_bytes: Callable[[int], None] | None = None,
     batch_rows: int = BATCH_ROWS,
 ) -> ImportReport:
-    """Import a CSV of prospects for a client; idempotent (a second run adds nothing)."""
-    # Reading the CSV blocks briefly per chunk; rows are small and batches yield to the loop.
+    """Import a CSV of prospects for a client; idempotent (a second run adds nothing).
+
+    Raises InvalidInput, with nothing imported, when the file cannot be read whole;
+    ImportInterrupted when the database fails after some batches were saved.
+    """
+    # Reading the file blocks briefly per chunk; rows are small and batches yield to the loop.
     if not path.is_file():  # noqa: ASYNC240
         raise InvalidInput(f"no file at {path}: give the path of a .csv file")
-    if tag is not None and not 0 < len(tag) <= 64:
-        raise InvalidInput(f"tag {tag!r} must have 1 to 64 characters")
+    if tag is not None and not 0 < len(tag) <= MAX_TAG_CHARS:
+        raise InvalidInput(f"tag {tag!r} must have 1 to {MAX_TAG_CHARS} characters")
     client = await ClientRepo(db).get(client_slug)
+    # The first pass reads the whole file without a pause, so off the event loop.
+    encoding = await asyncio.to_thread(_check_file, path, phone_column)
     contacts = ContactRepo(db)
     report = ImportReport()
     seen: dict[str, int] = {}
     batch: list[ContactInput] = []
+    batch_line = 0
 
     async def flush() -> None:
-        counts = await contacts.upsert_many(client.id, batch)
+        try:
+            counts = await contacts.upsert_many(client.id, batch)
+        except StorageError as exc:
+            raise ImportInterrupted(report, batch_line, exc) from exc
         report.added += counts.added
         report.updated += counts.updated
         report.unchanged += counts.unchanged
         batch.clear()
 
-    for line, raw_phone, draft in _rows(path, phone_column, on_bytes):
-        report.rows += 1
-        try:
-            phone = parse_phone(raw_phone, client.region)
-        except InvalidPhone as exc:
-            report.rejected.append(RejectedRow(line, raw_phone, exc.reason))
-            continue
-        first_line = seen.setdefault(phone.digits, line)
-        if first_line != line:
-            report.rejected.append(
-                RejectedRow(line, raw_phone, f"duplicate of line {first_line} ({phone.e164})")
-            )
-            continue
-        if phone.region != client.region:
-            report.foreign += 1
-        tags = draft.tags + ((tag,) if tag and tag not in draft.tags else ())
-        batch.append(ContactInput(phone.digits, draft.name, tags, draft.fields))
-        if len(batch) >= batch_rows:
+    try:
+        for draft in read_rows(path, encoding, phone_column, on_bytes):
+            report.rows += 1
+            try:
+                phone = parse_phone(draft.phone, client.region)
+            except InvalidPhone as exc:
+                report.rejected.append(RejectedRow(draft.line, _shown(draft.phone), exc.reason))
+                continue
+            too_long = _too_long(draft)
+            if too_long is not None:
+                report.rejected.append(RejectedRow(draft.line, _shown(draft.phone), too_long))
+                continue
+            first_line = seen.setdefault(phone.digits, draft.line)
+            if first_line != draft.line:
+                reason = f"duplicate of line {first_line} ({phone.e164})"
+                report.rejected.append(RejectedRow(draft.line, _shown(draft.phone), reason))
+                continue
+            if phone.region != client.region:
+                report.foreign += 1
+            tags = draft.tags + ((tag,) if tag and tag not in draft.tags else ())
+            if not batch:
+                batch_line = draft.line
+            batch.append(ContactInput(phone.digits, draft.name, tags, draft.fields))
+            if len(batch) >= batch_rows:
+                await flush()
+        if batch:
             await flush()
-    if batch:
-        await flush()
+    except (InvalidInput, UnicodeDecodeError) as exc:  # the file changed since the first pass
+        raise InvalidInput(
+            f"{path.name} changed while it was imported ({exc}): {report.committed:,} rows "
+            "were saved; import it again"
+        ) from exc
     logger.debug(
         "imported %s into %s: %d added, %d updated, %d rejected",
         path.name,

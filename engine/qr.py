@@ -15,12 +15,7 @@ def qr_png(code: str, *, scale: int = 8) -> bytes:
 
 
 def qr_text(code: str) -> str:
-    """The QR of `code` drawn with block characters, two rows per line, for a terminal."""
-    matrix = [list(row) for row in segno.make(code, error="l", micro=False).matrix_iter(border=2)]
-    if len(matrix) % 2:
-        matrix.append([0] * len(matrix[0]))
-    glyphs = {(1, 1): "█", (1, 0): "▀", (0, 1): "▄", (0, 0): " "}
-    lines = []
-    for top, bottom in zip(matrix[0::2], matrix[1::2], strict=True):
-        lines.append("".join(glyphs[(bool(a), bool(b))] for a, b in zip(top, bottom, strict=True)))
-    return "\n".join(lines)
+    """The QR of `code` for a terminal: segno's compact output (two rows per line of blocks)."""
+    out = io.StringIO()
+    segno.make(code, error="l", micro=False).terminal(out=out, compact=True, border=2)
+    return out.getvalue().rstrip("\n")

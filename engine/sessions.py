@@ -1,12 +1,14 @@
 """SessionManager: every WhatsApp session of every client, each in its own supervised task.
 
-Chat commands and the CLI call `add`, `pair`, `restart`, `logout` and `remove`; the listener and
-the campaign runner call `send_text` and `check_number`. A session's profile is opened by one
-runner at a time (and the driver's profile lock guards against a second process).
+Chat commands and the CLI call `add`, `pair`, `take_over`, `restart`, `logout` and `remove`; the
+listener and the campaign runner call `send_text`, `check_number` and `resolve_contact`. A
+session's profile is opened by one runner at a time (and the driver's profile lock guards
+against a second process).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 import tarfile
@@ -18,14 +20,14 @@ from types import TracebackType
 from engine.errors import InvalidInput
 from engine.events import EventBus, SessionRef
 from engine.phones import InvalidPhone, parse_phone
-from engine.session_runner import SessionPolicy, SessionRunner
+from engine.session_runner import InConflict, SessionPolicy, SessionRunner
 from engine.settings import Settings
 from engine.tasks import TaskOwner
 from engine.whatsapp.driver import WhatsAppDriver
-from engine.whatsapp.errors import NotLoggedIn, ProfileInUse
+from engine.whatsapp.errors import NotInConflict, NotLoggedIn, ProfileInUse
 from engine.whatsapp.playwright_driver import PlaywrightDriver
 from engine.whatsapp.profile_lock import ProfileLock
-from engine.whatsapp.types import DriverConfig, SentMessage
+from engine.whatsapp.types import DriverConfig, NumberInfo, SentMessage
 from storage.db import Database, NotFound
 from storage.records import SessionState, WaSession
 from storage.repos import ClientRepo, SessionRepo
@@ -33,6 +35,7 @@ from storage.repos import ClientRepo, SessionRepo
 logger = logging.getLogger(__name__)
 
 DriverFactory = Callable[[WaSession], WhatsAppDriver]
+_NOT_STARTED = (SessionState.BANNED, SessionState.LOGGED_OUT, SessionState.CONFLICT)
 
 
 def profile_dir(data_dir: Path, client_slug: str, session_name: str) -> Path:
@@ -78,12 +81,14 @@ class SessionManager:
         self.policy = policy or SessionPolicy()
         self._pair_timeout_s = pair_timeout_s
         self._runners: dict[int, SessionRunner] = {}
+        self._run_tasks: dict[int, asyncio.Task[None]] = {}
         self._tasks = TaskOwner("sessions")
 
     async def start(self) -> None:
-        """Start every enabled session that is not banned or waiting for a pairing."""
+        """Start every enabled session that is not banned, waiting for a pairing, or open in
+        another window (starting that one would take WhatsApp from whoever uses it there)."""
         for session in await self._repo.list(enabled_only=True):
-            if session.state not in (SessionState.BANNED, SessionState.LOGGED_OUT):
+            if session.state not in _NOT_STARTED:
                 await self._launch(session)
 
     async def stop(self) -> None:
@@ -142,8 +147,23 @@ class SessionManager:
                 digits = parse_phone(phone, client.region).digits
             except InvalidPhone as exc:
                 raise InvalidInput(f"{phone!r} is not a phone number ({exc.reason})") from exc
-        runner = self._runners.get(session.id) or await self._launch(session)
+        runner = self._runners.get(session.id)
+        if runner is None:
+            if session.state is SessionState.CONFLICT:
+                raise InConflict(f"{session.key} is open in another window; take it over instead")
+            runner = await self._launch(session)
         return await runner.pair(digits, self._pair_timeout_s)
+
+    async def take_over(self, client_slug: str, name: str = "main") -> SessionState:
+        """Use WhatsApp here while it is open in another window (that window loses it);
+        returns the state reached, ``connected`` when it worked. ``NotInConflict`` otherwise."""
+        session = await self._repo.get(client_slug, name)
+        runner = self._runners.get(session.id)
+        if runner is None:
+            if session.state is not SessionState.CONFLICT:
+                raise NotInConflict(f"{session.key} is not open in another window")
+            runner = await self._launch(session)
+        return await runner.take_over(self.policy.take_over_timeout_s)
 
     async def list(self, client_slug: str | None = None) -> list[WaSession]:
         """Every session (of one client), with its stored state."""
@@ -158,9 +178,9 @@ class SessionManager:
         """Unlink the device from the phone; the session then waits for a new pairing."""
         session = await self._repo.get(client_slug, name)
         runner = self._runners.get(session.id)
-        if runner is None or runner.driver is None:
+        if runner is None:
             raise NotLoggedIn(f"{client_slug}/{name} is not running; nothing to log out")
-        await runner.driver.logout()
+        await runner.logout()
 
     async def remove(
         self, client_slug: str, name: str = "main", *, delete_profile: bool = True
@@ -182,11 +202,22 @@ class SessionManager:
             raise NotLoggedIn(f"session {session_id} cannot send: it is {state}")
         return await runner.driver.send_text(chat_id, text, typing_ms=typing_ms)
 
-    async def check_number(self, session_id: int, digits: str) -> str | None:
+    async def check_number(self, session_id: int, digits: str) -> NumberInfo | None:
+        """``queryWidExists`` through a connected session (see `WhatsAppDriver.check_number`)."""
+        return await self._connected(session_id, "check numbers").check_number(digits)
+
+    async def resolve_contact(
+        self, session_id: int, contact_id: str
+    ) -> tuple[str | None, str | None]:
+        """The (phone id, LID) of a person through a connected session (``getPnLidEntry``)."""
+        return await self._connected(session_id, "resolve contacts").resolve_contact(contact_id)
+
+    def _connected(self, session_id: int, what: str) -> WhatsAppDriver:
         runner = self._runners.get(session_id)
-        if runner is None or runner.driver is None or runner.state is not SessionState.CONNECTED:
-            raise NotLoggedIn(f"session {session_id} cannot check numbers: it is not connected")
-        return await runner.driver.check_number(digits)
+        driver = None if runner is None else runner.driver
+        if runner is None or driver is None or runner.state is not SessionState.CONNECTED:
+            raise NotLoggedIn(f"session {session_id} cannot {what}: it is not connected")
+        return driver
 
     # -- internals ------------------------------------------------------------------------
 
@@ -205,22 +236,29 @@ class SessionManager:
         )
         self._runners[session.id] = runner
         task = self._tasks.spawn(f"session:{session.client_slug}/{session.name}", runner.run())
-        task.add_done_callback(lambda _t: self._forget(session.id, runner))
+        self._run_tasks[session.id] = task
+        task.add_done_callback(lambda _t: self._forget(session.id, runner, task))
         return runner
 
-    def _forget(self, session_id: int, runner: SessionRunner) -> None:
+    def _forget(self, session_id: int, runner: SessionRunner, task: asyncio.Task[None]) -> None:
         if self._runners.get(session_id) is runner:
             del self._runners[session_id]
+        if self._run_tasks.get(session_id) is task:
+            del self._run_tasks[session_id]
 
     async def _halt(self, session_id: int) -> None:
+        """Stop a runner and wait until its browser is closed (its profile is free again)."""
         runner = self._runners.pop(session_id, None)
+        task = self._run_tasks.pop(session_id, None)
         if runner is None:
             return
         runner.stop()
-        await runner.wait_for(
-            {SessionState.STOPPED, SessionState.LOGGED_OUT, SessionState.BANNED},
-            self.policy.stop_timeout_s,
-        )
+        if task is None:
+            return
+        _done, pending = await asyncio.wait({task}, timeout=self.policy.stop_timeout_s)
+        if pending:
+            task.cancel()
+            await asyncio.wait(pending)
 
 
 def backup_profile(

@@ -12,13 +12,30 @@ from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_WA_JS_PATH = (
-    PROJECT_ROOT / "node_modules" / "@wppconnect" / "wa-js" / "dist" / "wppconnect-wa.js"
-)
+WA_JS_BUNDLE = Path("node_modules") / "@wppconnect" / "wa-js" / "dist" / "wppconnect-wa.js"
+"""Where `npm ci` (package.json pins @wppconnect/wa-js) puts the bundle, under its directory."""
+DEFAULT_DATA_DIR = Path("./data")
+
+
+def wa_js_candidates(data_dir: Path) -> list[Path]:
+    """Where the WA-JS bundle is looked for when WAOPS_WA_JS_PATH is not set, in order: the
+    working directory's node_modules, `<data dir>/wa-js/wppconnect-wa.js`, and a source
+    checkout's node_modules (for `pip install -e .`). An installed package never holds it."""
+    candidates = [Path.cwd() / WA_JS_BUNDLE, data_dir / "wa-js" / WA_JS_BUNDLE.name]
+    if (PROJECT_ROOT / "pyproject.toml").is_file():
+        candidates.append(PROJECT_ROOT / WA_JS_BUNDLE)
+    return candidates
+
+
+def find_wa_js(data_dir: Path) -> Path:
+    """The first candidate that exists, else the first one (start-up then names it)."""
+    candidates = wa_js_candidates(data_dir)
+    return next((path for path in candidates if path.is_file()), candidates[0])
+
 
 _RANGE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:-\s*(\d+(?:\.\d+)?)\s*)?$")
 _DIGEST_RE = re.compile(r"^(off|daily ([01]?\d|2[0-3]):[0-5]\d|business(/([1-9]|1[0-2]))?)$")
@@ -96,10 +113,11 @@ class Settings(BaseSettings):
     )
 
     database_url: str = "sqlite+aiosqlite:///./data/waops.db"
-    data_dir: Path = Path("./data")
+    data_dir: Path = DEFAULT_DATA_DIR
     chromium_path: Path = Path("/usr/bin/chromium")
     whatsapp_url: str = "https://web.whatsapp.com"
-    wa_js_path: Path = DEFAULT_WA_JS_PATH
+    wa_js_path: Path = Path(WA_JS_BUNDLE)
+    """Filled in from `wa_js_candidates()` when not set."""
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o-mini"
@@ -111,12 +129,55 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str | None = None
     slack_http_port: int | None = None
+    slack_team_id: str | None = None
     language: Literal["es", "en"] = "es"
     send_gap_s: Annotated[SecondsRange, NoDecode] = SecondsRange(20, 60)
     send_window: Annotated[SendWindow | None, NoDecode] = SendWindow(time(9), time(20))
     alert_grace_s: float = 60.0
     digest_schedule: str = "daily 09:00"
     health_port: int = 9108
+    health_host: str = "127.0.0.1"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("slack_team_id")
+    @classmethod
+    def _team_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"T[A-Z0-9]{2,}", value.strip()):
+            raise ValueError("a Slack team id looks like T0123ABCD (auth.test's team_id)")
+        return None if value is None else value.strip()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _find_wa_js(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("wa_js_path") in (None, ""):
+            data_dir = Path(str(data.get("data_dir") or DEFAULT_DATA_DIR))
+            data = {**data, "wa_js_path": find_wa_js(data_dir)}
+        return data
+
+    def wa_js_problem(self) -> str | None:
+        """Why the WA-JS bundle cannot be used, naming where it was looked for; None if it can."""
+        if self.wa_js_path.is_file():
+            return None
+        candidates = wa_js_candidates(self.data_dir)
+        if self.wa_js_path not in candidates:
+            return f"WAOPS_WA_JS_PATH is {self.wa_js_path}, which is not a file"
+        looked = ", ".join(str(path) for path in candidates)
+        return (
+            f"the WA-JS bundle was not found (looked at {looked}). Run `npm ci` in the directory "
+            "you start waops from (package.json pins @wppconnect/wa-js), copy the bundle to "
+            "<data dir>/wa-js/wppconnect-wa.js, or set WAOPS_WA_JS_PATH to it"
+        )
 
     @field_validator("database_url")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -25,14 +26,42 @@ def alembic_config() -> Config:
 
 async def upgrade(db: Database, revision: str = "head") -> None:
     """Bring the database to `revision` (head by default)."""
+    await _migrate(db, lambda config: command.upgrade(config, revision))
+
+
+async def downgrade(db: Database, revision: str) -> None:
+    """Take the database back to `revision` (tests and operators undoing a release)."""
+    await _migrate(db, lambda config: command.downgrade(config, revision))
+
+
+async def _migrate(db: Database, step: Callable[[Config], None]) -> None:
+    """Run migrations in one transaction. On SQLite, foreign keys are off meanwhile: batch
+    migrations rebuild a table by dropping it, and with foreign keys on that DROP cascades to
+    every child row (sqlite.org/lang_altertable.html, "Making Other Kinds Of Table Schema
+    Changes", step 1). The PRAGMA only works outside a transaction; the check runs before the
+    commit, so a migration that breaks a reference fails instead of committing."""
 
     def run(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        step(config)
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if broken:
+                raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
 
-    async with db.engine.begin() as connection:
-        await connection.run_sync(run)
+    sqlite = db.engine.dialect.name == "sqlite"
+    async with db.engine.connect() as connection:
+        if sqlite:
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await connection.commit()
+        try:
+            async with connection.begin():
+                await connection.run_sync(run)
+        finally:
+            if sqlite:
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await connection.commit()
 
 
 async def current_revision(db: Database) -> str | None:

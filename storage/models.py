@@ -96,13 +96,16 @@ class ContactRow(Base):
     __tablename__ = "contacts"
     __table_args__ = (
         UniqueConstraint("client_id", "phone"),
+        UniqueConstraint("client_id", "lid"),
         Index(None, "client_id", "last_message_at"),
         Index(None, "client_id", "last_direction", "last_message_at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
-    phone: Mapped[str] = mapped_column(String(20))
+    # E.164 digits; NULL for a contact WhatsApp showed only by its LID (merged once known).
+    phone: Mapped[str | None] = mapped_column(String(20))
     wa_id: Mapped[str | None] = mapped_column(String(64))
+    lid: Mapped[str | None] = mapped_column(String(64))
     name: Mapped[str | None] = mapped_column(String(200))
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -127,6 +130,8 @@ class MessageRow(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("session_id", "wa_message_id"),
+        # The key's own id, whichever form (@c.us or @lid) of the chat a receipt names.
+        UniqueConstraint("session_id", "wa_key_id"),
         Index(None, "contact_id", "sent_at"),
         Index(None, "client_id", "sent_at"),
         Index(None, "client_id", "intent", "contact_id"),
@@ -140,6 +145,7 @@ class MessageRow(Base):
     direction: Mapped[str] = mapped_column(String(3))
     origin: Mapped[str] = mapped_column(String(10))
     wa_message_id: Mapped[str | None] = mapped_column(String(128))
+    wa_key_id: Mapped[str | None] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(LongText)
     type: Mapped[str] = mapped_column(String(20), default="chat")
     status: Mapped[str] = mapped_column(String(10))
@@ -174,6 +180,7 @@ class CampaignRecipientRow(Base):
         UniqueConstraint("campaign_id", "contact_id"),
         Index(None, "campaign_id", "state"),
         Index(None, "wa_message_id"),
+        Index(None, "wa_key_id"),
         Index(None, "contact_id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -183,6 +190,7 @@ class CampaignRecipientRow(Base):
     reason: Mapped[str | None] = mapped_column(String(32))
     body: Mapped[str | None] = mapped_column(Text)
     wa_message_id: Mapped[str | None] = mapped_column(String(128))
+    wa_key_id: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
     sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -32,6 +32,7 @@ class SessionState(StrEnum):
     DISCONNECTED = "disconnected"
     RECONNECTING = "reconnecting"
     LOGGED_OUT = "logged_out"
+    CONFLICT = "conflict"  # WhatsApp is open in another window; an operator takes over or not
     BANNED = "banned"
     FAILED = "failed"
 
@@ -136,9 +137,15 @@ class WaSession:
 
 @dataclass(frozen=True)
 class Contact:
+    """A person a client talks to: by phone (E.164 digits) and, once WhatsApp tells it, by LID.
+
+    ``phone`` is None for someone WhatsApp has shown only by their LID so far; such a contact
+    is merged into the phone's contact as soon as the phone becomes known.
+    """
+
     id: int
     client_id: int
-    phone: str
+    phone: str | None
     wa_id: str | None
     name: str | None
     tags: tuple[str, ...]
@@ -147,6 +154,47 @@ class Contact:
     created_at: datetime
     updated_at: datetime
     ai_paused_until: datetime | None = None
+    lid: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How operators see the contact: ``+5491112345678`` or ``lid:123456789012345``."""
+        return contact_label(self.phone, self.lid)
+
+    @property
+    def chat_id(self) -> str:
+        """Where to write to this contact: the phone id WhatsApp confirmed, the LID, or the
+        phone as ``@c.us`` (WA-JS ``chat.find`` resolves either form to the same chat)."""
+        if self.wa_id:
+            return self.wa_id
+        if self.phone:
+            return f"{self.phone}@c.us"
+        assert self.lid is not None, "a contact has a phone or a lid"
+        return self.lid
+
+
+@dataclass(frozen=True)
+class WaIdentity:
+    """What WhatsApp says about a person: phone digits, the confirmed ``@c.us`` id, the LID."""
+
+    phone: str | None = None
+    wa_id: str | None = None
+    lid: str | None = None
+
+
+def contact_label(phone: str | None, lid: str | None) -> str:
+    """``+<phone>`` when the phone is known, else ``lid:<digits>``."""
+    if phone:
+        return f"+{phone}"
+    return f"lid:{(lid or '?').split('@', 1)[0]}"
+
+
+def key_id_of(serialized: str | None) -> str | None:
+    """The message's own id in a serialised WhatsApp key ``<fromMe>_<remote>_<id>[_<part>]``."""
+    if not serialized:
+        return None
+    parts = serialized.split("_")
+    return parts[2] if len(parts) >= 3 and parts[2] else serialized
 
 
 @dataclass(frozen=True)
@@ -200,16 +248,27 @@ class NewMessage:
     campaign_id: int | None = None
     intent: str | None = None
 
+    @property
+    def wa_key_id(self) -> str | None:
+        """The key's own id, the same whatever form (@c.us or @lid) of the chat it names."""
+        return key_id_of(self.wa_message_id)
+
 
 @dataclass(frozen=True)
 class ConversationSummary:
     contact_id: int
-    phone: str
+    phone: str | None
     name: str | None
     last_at: datetime
     last_body: str
     last_direction: Direction
     messages: int
+    lid: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``+<phone>`` or ``lid:<digits>``."""
+        return contact_label(self.phone, self.lid)
 
 
 @dataclass(frozen=True)

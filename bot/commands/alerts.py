@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.admin_channels import AdminChannels
 from bot.alerts import AlertKind, Alerts, alert_text
 from bot.channel import Outgoing, split_chat
 from bot.commands.base import Command, CommandContext, CommandError, Proposal, usage_line
-from bot.digests import Digests, conversation_text, digest_chart, digest_text
+from bot.digests import Digests, conversation_text, digest_chart, digest_text, file_key
+from engine.ia.summaries import Withheld
 from storage.db import Database
 from storage.models import utcnow
-from storage.records import Role
+from storage.records import Client, Role
 from storage.repos import ClientRepo
 from storage.repos.alert_subscriptions import ALL_KINDS, MUTE, AlertSubscriptionRepo
 from storage.repos.alerts import Notice
@@ -51,8 +53,21 @@ class AlertCommands:
         viewer = Role.VIEWER
         return [
             Command("alerts", self.alerts, role=viewer, client_arg=1, max_args=3),
-            Command("digest", self.digest, role=viewer, client_arg=0, min_args=1, max_args=2),
-            Command("forward", self.forward, role=viewer, client_arg=0, min_args=2),
+            Command(
+                "digest",
+                self.digest,
+                role=viewer,
+                client_arg=0,
+                min_args=1,
+                max_args=2,
+            ),
+            Command(
+                "forward",
+                self.forward,
+                role=viewer,
+                client_arg=0,
+                min_args=2,
+            ),
         ]
 
     async def on_start(self, ctx: CommandContext) -> None:
@@ -135,32 +150,60 @@ class AlertCommands:
     async def digest(self, ctx: CommandContext) -> Proposal | None:
         hours = _hours(ctx.args[1]) if len(ctx.args) > 1 else 24
         end = self._clock()
-        data = await self._digests.builder.build(ctx.args[0], end - timedelta(hours=hours), end)
+        data = await self._digests.builder.build(
+            ctx.args[0], end - timedelta(hours=hours), end, on_demand=True
+        )
         await ctx.reply.image(digest_chart(data), ctx.t("digest.chart"))
         await ctx.send(digest_text(data, ctx.lang), filename=f"digest-{ctx.args[0]}.txt")
+        await _summary_note(
+            ctx,
+            data.client,
+            data.summaries_withheld,
+            data.summaries_retry_at,
+            self._digests.builder.summary_interval_s,
+        )
         return None
 
     async def forward(self, ctx: CommandContext) -> Proposal | None:
         builder = self._digests.builder
         phone = ctx.request.rest(1)  # `+54 9 11 1234-5678` arrives as several words
         client, contact, messages = await builder.conversation(ctx.args[0], phone, FORWARD_MESSAGES)
-        who = f"+{contact.phone}"
+        who = contact.label
         if not messages:
             await ctx.say("forward.empty", contact=who)
             return None
-        summary = await builder.summarize(messages)
-        text = conversation_text(client, contact, messages, ctx.lang, summary)
+        summary = await builder.summarize(client, messages)
+        text = conversation_text(client, contact, messages, ctx.lang, summary.text)
         sent = await self._router.send(
             ctx.operator.platform_id,
             Outgoing(text),
             file_caption=ctx.t("output.as_file"),
-            file_name=f"chat-{contact.phone}.txt",
+            file_name=f"chat-{file_key(contact.label)}.txt",
         )
         if sent:
             await ctx.say("forward.sent", contact=who)
         else:  # no admin channel for the caller's platform: answer here
-            await ctx.send(text, filename=f"chat-{contact.phone}.txt")
+            await ctx.send(text, filename=f"chat-{file_key(contact.label)}.txt")
+        await _summary_note(
+            ctx, client, summary.withheld, summary.retry_at, builder.summary_interval_s
+        )
         return None
+
+
+async def _summary_note(
+    ctx: CommandContext,
+    client: Client,
+    withheld: Withheld | None,
+    retry_at: datetime | None,
+    interval_s: float,
+) -> None:
+    """Say why a summary is missing: a repeat within the rate limit, or the budget spent."""
+    if withheld is Withheld.RATE_LIMITED and retry_at is not None:
+        minutes = max(1, round(interval_s / 60))
+        at = f"{retry_at.astimezone(ZoneInfo(client.timezone)):%H:%M}"
+        await ctx.say("ai.summary_rate_limited", client=client.slug, minutes=minutes, at=at)
+    elif withheld is Withheld.BUDGET_SPENT:
+        await ctx.say("ai.summary_budget_spent", client=client.slug, zone=client.timezone)
 
 
 def _minutes(value: str) -> int:

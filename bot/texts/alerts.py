@@ -19,6 +19,11 @@ EN: dict[str, str] = {
         "Restart or pair it again."
     ),
     "alerts.session_failed.resolved": "{where}: WhatsApp is connected again.",
+    "alerts.session_conflict": (
+        "{where}: WhatsApp is open in another window, so this number does not answer "
+        "here. Take it over to use it here (that window loses it), or leave it."
+    ),
+    "alerts.session_conflict.resolved": "{where}: WhatsApp is in use here again and connected.",
     "alerts.qr_expired": "{where}: nobody scanned the QR in time. Ask for a new one to pair.",
     "alerts.campaign_started": "{where}: campaign {detail} started.",
     "alerts.campaign_finished": "{where}: campaign {detail} finished.",
@@ -32,11 +37,20 @@ EN: dict[str, str] = {
     "alerts.ai_failing.resolved": "{where}: no more AI failures for a while.",
     "alerts.handoff": "{where}: {detail} asks to talk to a person. AI is paused in that chat.",
     "alerts.hot_lead": "{where}: hot lead {detail}",
+    "alerts.campaigns_stalled": (
+        "{where}: campaign sending stopped on an error and is retried ({detail}); "
+        "{count} failures so far."
+    ),
+    "alerts.spool_failed": (
+        "{where}: incoming messages cannot be written to disk ({detail}). They are still "
+        "processed, but a crash now would lose them: free disk space."
+    ),
     "alerts.still": "Still the case since {since} ({count} times).",
     "alerts.lasted": "It lasted {duration}.",
     "alerts.minutes": "{n} min",
     "alerts.hours": "{n} h",
     "alerts.button.pair": "Pair again",
+    "alerts.button.usehere": "Use it here",
     "alerts.button.forward": "Show the chat",
     # /alerts
     "alerts.help": "what is firing; mute, subscribe to or unsubscribe from a client's alerts",
@@ -110,6 +124,11 @@ ES: dict[str, str] = {
         "Reiniciala o vinculala de nuevo."
     ),
     "alerts.session_failed.resolved": "{where}: WhatsApp volvió a conectarse.",
+    "alerts.session_conflict": (
+        "{where}: WhatsApp está abierto en otra ventana, así que este número no responde "
+        "acá. Recuperalo para usarlo acá (esa ventana lo pierde), o dejalo así."
+    ),
+    "alerts.session_conflict.resolved": "{where}: WhatsApp se usa acá otra vez y está conectado.",
     "alerts.qr_expired": "{where}: nadie escaneó el QR a tiempo. Pedí uno nuevo para vincular.",
     "alerts.campaign_started": "{where}: empezó la campaña {detail}.",
     "alerts.campaign_finished": "{where}: terminó la campaña {detail}.",
@@ -123,11 +142,20 @@ ES: dict[str, str] = {
     "alerts.ai_failing.resolved": "{where}: hace un rato que la IA no falla.",
     "alerts.handoff": "{where}: {detail} pide hablar con una persona. La IA quedó en pausa ahí.",
     "alerts.hot_lead": "{where}: cliente caliente {detail}",
+    "alerts.campaigns_stalled": (
+        "{where}: el envío de campañas se detuvo por un error y se reintenta ({detail}); "
+        "van {count} fallas."
+    ),
+    "alerts.spool_failed": (
+        "{where}: los mensajes entrantes no se pueden escribir en disco ({detail}). Se siguen "
+        "procesando, pero si waops se cae ahora se pierden: liberá espacio en disco."
+    ),
     "alerts.still": "Sigue así desde las {since} ({count} veces).",
     "alerts.lasted": "Duró {duration}.",
     "alerts.minutes": "{n} min",
     "alerts.hours": "{n} h",
     "alerts.button.pair": "Vincular de nuevo",
+    "alerts.button.usehere": "Usarlo acá",
     "alerts.button.forward": "Ver el chat",
     "alerts.help": "lo que está fallando; silenciar, suscribirse o desuscribirse de un cliente",
     "alerts.usage": (

@@ -3,6 +3,10 @@
 Rules (Spanish and English, accent/case-insensitive, whole words) always work; with AI on,
 `ModelAnalyzer` asks the model for a one-word label and falls back to the rules on any error
 or unparsable answer. An opt-out keyword always wins and never costs a model call.
+
+The model sees at most `CLASSIFY_MAX_CHARS` of a message (its start and its end, where
+intent usually is), and is not asked at all when the client's tokens left today
+(`tokens_left`) do not cover the prompt and the label.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from engine.ia.budget import check_budget, estimate_prompt_tokens
 from engine.ia.llm import AIError, ChatTurn, LLMClient
 from engine.ia.text import normalize, phrase_starts, words
 
@@ -153,13 +158,29 @@ def classify_by_rules(text: str, *, opt_out_keywords: Sequence[str] = ()) -> Int
     return Intent.OTHER
 
 
+# A long message is classified by its start and its end; what lies between rarely changes the
+# intent, and the whole body (up to WhatsApp's 65,536 characters) would cost the budget dear.
+CLASSIFY_MAX_CHARS = 1_000
+_CLASSIFY_TAIL_CHARS = 300
+
+
 @dataclass(frozen=True)
 class Analysis:
-    """An intent, whether the model decided it, and the tokens it cost."""
+    """An intent, whether the model decided it, the tokens it cost, and whether the daily
+    budget kept the model from being asked."""
 
     intent: Intent
     by_model: bool = False
     tokens_used: int = 0
+    over_budget: bool = False
+
+
+def excerpt(text: str, max_chars: int = CLASSIFY_MAX_CHARS) -> str:
+    """`text`, or its start and end joined by an ellipsis when it is longer than `max_chars`."""
+    if len(text) <= max_chars:
+        return text
+    tail = min(_CLASSIFY_TAIL_CHARS, max_chars // 3)
+    return f"{text[: max_chars - tail - 3]} … {text[-tail:]}"
 
 
 _CLASSIFIER_PROMPT = (
@@ -199,12 +220,33 @@ class ModelAnalyzer:
         self._timeout_s = timeout_s
         self._max_tokens = max_tokens
 
-    async def classify(self, text: str, *, opt_out_keywords: Sequence[str] = ()) -> Analysis:
-        """The intent of `text`; never raises for model trouble."""
+    async def classify(
+        self,
+        text: str,
+        *,
+        opt_out_keywords: Sequence[str] = (),
+        tokens_left: int | None = None,
+    ) -> Analysis:
+        """The intent of `text`; never raises for model trouble.
+
+        `tokens_left` is what the client may still spend today (`engine.ia.spending`); when it
+        does not cover this call, the rules decide. None means the caller does not budget.
+        """
         by_rules = classify_by_rules(text, opt_out_keywords=opt_out_keywords)
         if by_rules is Intent.OPT_OUT or not text.strip():
             return Analysis(by_rules)
-        turns = [ChatTurn("system", _CLASSIFIER_PROMPT), ChatTurn("user", text)]
+        turns = [ChatTurn("system", _CLASSIFIER_PROMPT), ChatTurn("user", excerpt(text))]
+        if tokens_left is not None:
+            budget = check_budget(
+                used_today=0,
+                daily_budget=tokens_left,
+                reply_cap=self._max_tokens,
+                prompt_tokens=estimate_prompt_tokens([turn.content for turn in turns]),
+                min_reply_tokens=self._max_tokens,  # a label cut short is no label
+            )
+            if not budget.allowed:
+                logger.info("intent by rules: the daily token budget does not cover the call")
+                return Analysis(by_rules, over_budget=True)
         try:
             completion = await self._llm.complete(
                 turns, model=self._model, max_tokens=self._max_tokens, timeout_s=self._timeout_s

@@ -3,6 +3,11 @@
 One system turn holds, in order: our fixed guard rails, the client's system prompt, and the
 business context fenced as reference data. Then the conversation as alternating user and
 assistant turns. Contact text only ever appears in user turns, never in the system turn.
+
+The system prompt and the business context are not secrets: a determined contact can make a
+model paraphrase its instructions, and no check on the output can tell a paraphrase from an
+answer. So nothing confidential belongs in them. The guard on replies is a net for the
+accidents it can recognise: a verbatim run of the instructions, and another client's name.
 """
 
 from __future__ import annotations
@@ -11,7 +16,8 @@ import re
 from collections.abc import Iterable, Sequence
 
 from engine.ia.llm import ChatTurn, Role
-from engine.ia.text import contains_phrase, words
+from engine.ia.names import mentions_any
+from engine.ia.text import words
 from storage.records import Direction, Message
 
 GUARD_RAILS = """\
@@ -120,8 +126,10 @@ def is_safe_reply(
     """Whether `reply` may reach the contact.
 
     Rejects a reply that repeats any `_OVERLAP_WORDS` consecutive words of the guard rails or
-    of `system_prompt` (and of `business_context` when that is not allowed), or that mentions
-    any forbidden fragment (other clients' names, slugs, ...) as whole words.
+    of `system_prompt` (and of `business_context` when that is not allowed), or that names any
+    of `forbidden_fragments` (other clients' display names and slugs) as a name: see
+    `engine.ia.names` (a slug that is an everyday word, like `marketing`, is not looked for).
+    A paraphrase of the instructions passes: they are not secret.
     """
     reply_words = words(reply)
     if not reply_words:
@@ -131,7 +139,7 @@ def is_safe_reply(
         secret += f"\n{business_context}"
     if _ngrams(reply_words, _OVERLAP_WORDS) & _ngrams(words(secret), _OVERLAP_WORDS):
         return False
-    return not any(contains_phrase(reply_words, fragment) for fragment in forbidden_fragments)
+    return not mentions_any(reply, forbidden_fragments)
 
 
 def typing_delay_ms(text: str) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from engine.whatsapp.types import EventSink, LinkStatus, SentMessage
+from engine.whatsapp.types import EventSink, LinkStatus, NumberInfo, SentMessage
 
 
 class WhatsAppDriver(Protocol):
@@ -31,19 +31,44 @@ class WhatsAppDriver(Protocol):
         ...
 
     async def request_pairing_code(self, phone: str) -> str:
-        """An 8-character code to type on the phone instead of scanning the QR."""
+        """Start the managed phone-number flow; its first 8-character code.
+
+        Later codes (WA-JS refreshes them on its own) arrive as ``LinkCodeChanged`` events, the
+        end of the refreshes as ``LinkCodeExpired``.
+        """
+        ...
+
+    async def cancel_pairing_code(self) -> None:
+        """Stop the managed phone-number flow (back to the QR)."""
+        ...
+
+    async def take_over(self) -> None:
+        """Use WhatsApp here when it is open in another window (stream ``CONFLICT``);
+        ``NotInConflict`` otherwise."""
         ...
 
     async def logout(self) -> None:
-        """Unlink this device."""
+        """Unlink this device (the page then navigates away: that is a success)."""
         ...
 
     async def send_text(self, chat_id: str, text: str, *, typing_ms: int = 0) -> SentMessage:
-        """Send a text, showing "typing" for ``typing_ms`` first."""
+        """Send a text, showing "typing" for ``typing_ms`` first.
+
+        ``SendFailed``: certainly not sent. ``SendUnknown`` or ``SessionLost(maybe_sent=True)``:
+        it may have gone out. ``NotLoggedIn`` / ``SessionLost(maybe_sent=False)``: not tried.
+        """
         ...
 
-    async def check_number(self, digits: str) -> str | None:
-        """The canonical WhatsApp id of a number, or ``None`` when it is not on WhatsApp."""
+    async def check_number(self, digits: str) -> NumberInfo | None:
+        """The WhatsApp ids of a number, or ``None`` when it is not on WhatsApp.
+
+        ``NumberCheckUnavailable`` when WhatsApp could not be asked (not MAIN and online).
+        """
+        ...
+
+    async def resolve_contact(self, contact_id: str) -> tuple[str | None, str | None]:
+        """``getPnLidEntry``: the (``@c.us`` phone id, ``@lid`` id) of a person, each ``None``
+        while unknown."""
         ...
 
     async def is_alive(self, timeout_s: float) -> bool:

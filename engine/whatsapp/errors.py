@@ -11,12 +11,16 @@ class SessionLost(WhatsAppError):
     """The page or browser is gone, or a call timed out: transient, reconnect with backoff.
 
     ``maybe_sent`` is true when it interrupted a send after the message was handed to the page,
-    so at-most-once callers must treat that message as *unknown*, not as failed.
+    so at-most-once callers must treat that message as *unknown*, not as failed; ``message_id``
+    is then the id it was sent under (a later receipt for it proves it went out).
     """
 
-    def __init__(self, message: str, *, maybe_sent: bool = False) -> None:
+    def __init__(
+        self, message: str, *, maybe_sent: bool = False, message_id: str | None = None
+    ) -> None:
         super().__init__(message)
         self.maybe_sent = maybe_sent
+        self.message_id = message_id
 
 
 class NotLoggedIn(WhatsAppError):
@@ -33,3 +37,25 @@ class ProfileInUse(WhatsAppError):
 
 class SendFailed(WhatsAppError):
     """WhatsApp rejected a message: it was not sent."""
+
+
+class SendUnknown(WhatsAppError):
+    """The send was handed to WhatsApp Web and its outcome is not known (``ERROR_NETWORK``,
+    ``ERROR_UNKNOWN``, or the page failed after the call started): never send it again.
+
+    ``message_id`` is the serialised key the message was given, when known, so a later receipt
+    can still settle it.
+    """
+
+    def __init__(self, message: str, *, message_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message_id = message_id
+
+
+class NumberCheckUnavailable(WhatsAppError):
+    """``queryWidExists`` gave no answer while the stream was not MAIN and online, so "not on
+    WhatsApp" cannot be concluded: hold the recipient and ask again later."""
+
+
+class NotInConflict(WhatsAppError):
+    """``take_over`` was asked for a session that is not open elsewhere."""

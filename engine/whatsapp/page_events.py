@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from engine.whatsapp.types import (
+    CONVERSATION_TYPES,
+    MEDIA_TYPES,
     AckChanged,
     Authenticated,
     DriverEvent,
     InboundMessage,
     LinkCodeChanged,
+    LinkCodeExpired,
+    LinkCodeFailed,
     LoggedOut,
     MessageReceived,
     OnlineChanged,
     PageReady,
     QrCodeChanged,
+    QrIdle,
     StreamMode,
     StreamModeChanged,
+    key_id_of,
 )
 
 logger = logging.getLogger(__name__)
@@ -27,13 +34,29 @@ BINDING_NAME = "__waopsEmit"
 BRIDGE_JS_PATH = Path(__file__).with_name("bridge.js")
 
 
+def bridge_config_script(*, peer_lookup_ms: int) -> str:
+    """The init script that hands bridge.js its settings (``BridgeConfig`` in bridge.globals.d.ts),
+    so the message kinds it forwards are the ones types.py names."""
+    config = {
+        "conversationTypes": sorted(CONVERSATION_TYPES),
+        "mediaTypes": sorted(MEDIA_TYPES),
+        "peerLookupMs": peer_lookup_ms,
+    }
+    return f"window.__waopsConfig = {json.dumps(config)};"
+
+
 def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
 def _inbound(data: dict[str, Any]) -> InboundMessage:
+    message_id = str(data["id"])
     return InboundMessage(
-        id=str(data["id"]),
+        id=message_id,
         chat_id=str(data["chat_id"]),
         sender_id=str(data["sender_id"]),
         from_me=bool(data["from_me"]),
@@ -43,6 +66,13 @@ def _inbound(data: dict[str, Any]) -> InboundMessage:
         notify_name=_opt_str(data.get("notify_name")),
         is_group=bool(data.get("is_group")),
         quoted_id=_opt_str(data.get("quoted_id")),
+        peer_phone=_opt_str(data.get("peer_phone")),
+        peer_lid=_opt_str(data.get("peer_lid")),
+        key_id=str(data.get("key_id") or key_id_of(message_id)),
+        mimetype=_opt_str(data.get("mimetype")),
+        filename=_opt_str(data.get("filename")),
+        size_bytes=_opt_int(data.get("size")),
+        duration_s=_opt_int(data.get("duration")),
     )
 
 
@@ -58,6 +88,12 @@ def decode(payload: Any) -> DriverEvent | None:
                 return QrCodeChanged(_opt_str(data))
             case "conn.link_code_change":
                 return LinkCodeChanged(str(data))
+            case "conn.link_code_expired":
+                return LinkCodeExpired()
+            case "conn.link_code_error":
+                return LinkCodeFailed(str(data))
+            case "conn.qrcode_idle":
+                return QrIdle()
             case "conn.authenticated":
                 return Authenticated()
             case "conn.logout":
@@ -67,7 +103,11 @@ def decode(payload: Any) -> DriverEvent | None:
             case "conn.online":
                 return OnlineChanged(bool(data))
             case "chat.new_message":
-                return MessageReceived(_inbound(data))
+                message = _inbound(data)
+                if message.type not in CONVERSATION_TYPES:  # the page filters; this is a backstop
+                    logger.warning("non-conversation message from the page: %r", data)
+                    return None
+                return MessageReceived(message)
             case "chat.msg_ack_change":
                 return AckChanged(tuple(str(i) for i in data["ids"]), int(data["ack"]))
     except (KeyError, TypeError, ValueError, AttributeError):

@@ -1,67 +1,82 @@
-"""The WhatsApp driver on Playwright: one persistent headless Chromium per session plus WA-JS."""
+"""The WhatsApp driver on Playwright: one persistent headless Chromium per session plus WA-JS.
+
+The page side is bridge.js; every WA-JS behaviour relied on here is cited there or beside the
+call by its file in the WA-JS 4.6.0 source.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-import time
 from typing import Any
 
-from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
+from playwright.async_api import BrowserContext, Frame, Page, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from engine.whatsapp import processes
+from engine.whatsapp.chromium import CHROMIUM_ARGS, HEAVY_URL_PATTERNS, launch_session_browser
 from engine.whatsapp.errors import (
+    NotInConflict,
     NotLoggedIn,
+    NumberCheckUnavailable,
     ProfileInUse,
-    SendFailed,
     SessionLost,
     WAJSNotReady,
     WhatsAppError,
 )
-from engine.whatsapp.page_events import BINDING_NAME, BRIDGE_JS_PATH, decode
+from engine.whatsapp.page_events import (
+    BINDING_NAME,
+    BRIDGE_JS_PATH,
+    bridge_config_script,
+    decode,
+)
 from engine.whatsapp.profile_lock import ProfileLock
+from engine.whatsapp.sending import OwnKeys, outcome, prepared
 from engine.whatsapp.types import (
     BrowserClosed,
     DriverConfig,
     DriverEvent,
     EventSink,
     LinkStatus,
+    MessageReceived,
+    NumberInfo,
     PageCrashed,
     SentMessage,
     StreamMode,
 )
 
+__all__ = ["CHROMIUM_ARGS", "PlaywrightDriver"]
+
 logger = logging.getLogger(__name__)
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-# Media, avatars, fonts and pictures the session never looks at. Blocked through CDP rather than
-# a Playwright route: routing disables the HTTP cache and round-trips every request via Python.
-HEAVY_URL_PATTERNS = [
-    "*://mmg.whatsapp.net/*",
-    "*://pps.whatsapp.net/*",
-    "*://media*.whatsapp.net/*",
-    *(f"*.{ext}" for ext in ("png", "jpg", "jpeg", "gif", "webp", "ico", "mp4", "webm", "ogg")),
-    *(f"*.{ext}" for ext in ("mp3", "woff", "woff2", "ttf", "otf")),
-]
 _CALL = "([name, arg]) => window.__waops[name](arg)"
 _READY = "() => !!(window.WPP && window.WPP.isReady === true && window.__waops)"
+_ALIVE = "(graceMs) => !!(window.__waops && window.__waops.alive(graceMs))"
+# What Playwright says when the document an evaluate ran in was replaced by a navigation.
+_NAVIGATED = ("Execution context was destroyed", "because of a navigation")
+# src/contact/functions/queryWidExists.ts caches a miss for 15 s: asking again sooner would only
+# read that cache back.
+NUMBER_RECHECK_DELAY_S = 16.0
+PEER_LOOKUP_MS = 3000
+
+
+def _navigated(exc: BaseException | None) -> bool:
+    return isinstance(exc, PlaywrightError) and any(m in exc.message for m in _NAVIGATED)
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 class PlaywrightDriver:
     """``WhatsAppDriver`` for real WhatsApp Web and for the simulator (same code path)."""
 
-    def __init__(self, config: DriverConfig) -> None:
+    def __init__(
+        self, config: DriverConfig, *, number_recheck_delay_s: float = NUMBER_RECHECK_DELAY_S
+    ) -> None:
         self.config = config
+        self._number_recheck_delay_s = number_recheck_delay_s
         self._lock = ProfileLock(config.profile_dir)
         self._playwright: Playwright | None = None
         self._context: BrowserContext | None = None
@@ -70,6 +85,8 @@ class PlaywrightDriver:
         self._pump_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._browser_pid: int | None = None
+        self._own = OwnKeys()
+        self._navigations = 0
 
     @property
     def browser_pid(self) -> int | None:
@@ -122,24 +139,36 @@ class PlaywrightDriver:
         cfg = self.config
         self._playwright = await async_playwright().start()
         try:
-            context = await self._playwright.chromium.launch_persistent_context(
-                user_data_dir=cfg.profile_dir,
-                executable_path=cfg.chromium_path,
+            context = await launch_session_browser(
+                self._playwright,
+                executable=cfg.chromium_path,
+                profile_dir=cfg.profile_dir,
                 headless=cfg.headless,
-                args=CHROMIUM_ARGS,
-                timeout=cfg.call_timeout_s * 1000,
+                timeout_s=cfg.call_timeout_s,
             )
+        except OSError as exc:
+            raise SessionLost(f"could not launch {cfg.chromium_path}: {exc}") from exc
         except PlaywrightError as exc:
             if "ProcessSingleton" in exc.message or "in use" in exc.message:
                 raise ProfileInUse(f"Chromium says {cfg.profile_dir} is in use") from exc
             raise SessionLost(f"could not launch {cfg.chromium_path}: {exc.message}") from exc
         self._browser_pid = processes.browser_pid(cfg.profile_dir)
         context.on("close", lambda _: self._closed_unexpectedly())
-        wpp_config = {"disableGoogleAnalytics": True, "deviceName": cfg.device_name}
+        # linkPreviewApiServers []: src/util/linkPreview.ts otherwise sends every URL we send to
+        # third-party preview servers (`config.linkPreviewApiServers || defaultApiServers`);
+        # with none, WA-JS falls back to WhatsApp's own preview (prepareLinkPreview.ts).
+        wpp_config = {
+            "disableGoogleAnalytics": True,
+            "deviceName": cfg.device_name,
+            "linkPreviewApiServers": [],
+        }
         try:
             await context.expose_binding(BINDING_NAME, self._on_binding)
             await context.add_init_script(script=f"window.WPPConfig = {json.dumps(wpp_config)};")
             await context.add_init_script(path=cfg.wa_js_path)
+            await context.add_init_script(
+                script=bridge_config_script(peer_lookup_ms=PEER_LOOKUP_MS)
+            )
             await context.add_init_script(path=BRIDGE_JS_PATH)
         except PlaywrightError as exc:
             raise SessionLost(f"could not prepare the browser: {exc.message}") from exc
@@ -150,12 +179,9 @@ class PlaywrightDriver:
         try:
             page = context.pages[0] if context.pages else await context.new_page()
             page.on("crash", lambda _: self._queue.put_nowait(PageCrashed()))
-            cdp = await context.new_cdp_session(page)
-            user_agent = str(await page.evaluate("navigator.userAgent"))
-            if "HeadlessChrome" in user_agent:
-                override = {"userAgent": user_agent.replace("HeadlessChrome", "Chrome")}
-                await cdp.send("Emulation.setUserAgentOverride", override)
+            page.on("framenavigated", self._on_navigated)
             if cfg.block_heavy_resources:
+                cdp = await context.new_cdp_session(page)
                 await cdp.send("Network.enable")
                 await cdp.send("Network.setBlockedURLs", {"urls": HEAVY_URL_PATTERNS})
             await page.goto(
@@ -174,10 +200,20 @@ class PlaywrightDriver:
         logger.info("session %s: page ready at %s", cfg.session_name, cfg.url)
         return page
 
+    def _on_navigated(self, frame: Frame) -> None:
+        if frame.parent_frame is None:
+            self._navigations += 1
+
     def _on_binding(self, _source: Any, payload: Any) -> None:
         event = decode(payload)
-        if event is not None:
-            self._queue.put_nowait(event)
+        if event is None:
+            return
+        if isinstance(event, MessageReceived):
+            message = event.message
+            if message.from_me and message.key_id in self._own:
+                logger.debug("session %s: echo of our %s", self.config.session_name, message.id)
+                return
+        self._queue.put_nowait(event)
 
     def _closed_unexpectedly(self) -> None:
         if not self._stopping:
@@ -218,7 +254,14 @@ class PlaywrightDriver:
             raise NotLoggedIn(message)
         if code == "offline":
             raise SessionLost(message)
-        raise WhatsAppError(f"{name}: {message}")
+        if code == "not_in_conflict":
+            raise NotInConflict(message)
+        raise WhatsAppError(f"{name}: {message} ({code})")
+
+    @property
+    def _page_limit_ms(self) -> int:
+        """How long a page-side wait may last so that it answers before ``_evaluate`` gives up."""
+        return int(self.config.call_timeout_s * 800)
 
     async def status(self) -> LinkStatus:
         """Logged in = authenticated-or-registered and stream mode MAIN."""
@@ -230,61 +273,114 @@ class PlaywrightDriver:
             mode=mode,
             info=str(raw["info"]),
             online=bool(raw["online"]),
-            me=None if raw.get("me") is None else str(raw["me"]),
+            me=_opt_str(raw.get("me")),
         )
 
     async def auth_code(self) -> str | None:
-        """The QR text (``fullCode``), or ``None`` when linked."""
-        code = await self._call("authCode")
-        return None if code is None else str(code)
+        """The QR text, or ``None`` when linked (see bridge.js ``qrText`` on its fields)."""
+        return _opt_str(await self._call("authCode"))
 
     async def refresh_qr(self) -> None:
-        """Ask WhatsApp for a fresh QR."""
-        await self._call("refreshQr")
+        """A fresh QR (``WPP.conn.refreshQR``, e.g. after ``QrIdle``); it arrives as an event."""
+        await self._call("refreshQr", self._page_limit_ms)
 
     async def request_pairing_code(self, phone: str) -> str:
-        """An 8-character pairing code for ``phone`` (digits, with country code)."""
-        return str(await self._call("pairingCode", phone))
+        """``startLinkDeviceCodeForPhoneNumber`` (src/conn/functions/linkDeviceCodeLifecycle.ts).
+
+        The first code is returned and also emitted as ``LinkCodeChanged``, like each automatic
+        renewal; ``LinkCodeExpired`` after the last one, ``LinkCodeFailed`` on errors.
+        """
+        return str(await self._call("startLinkCode", phone))
+
+    async def cancel_pairing_code(self) -> None:
+        """``cancelLinkDeviceCode``: no more renewals, the QR is what remains."""
+        await self._call("cancelLinkCode")
+
+    async def take_over(self) -> None:
+        """``WPP.whatsapp.Socket.takeover()`` in stream CONFLICT, else ``NotInConflict``."""
+        await self._call("takeOver", min(self._page_limit_ms, 5000))
 
     async def logout(self) -> None:
-        """Unlink this device from the phone."""
-        await self._call("logout")
+        """Unlink this device; the page navigating away afterwards is the expected end."""
+        navigations = self._navigations
+        try:
+            await self._call("logout")
+        except SessionLost as exc:
+            # src/conn/functions/logout.ts: Socket.logout(); WhatsApp Web then reloads, which may
+            # destroy the evaluate's document before its promise settles.
+            if self._navigations == navigations and not _navigated(exc.__cause__):
+                raise
+            logger.info("session %s: logged out (the page navigated)", self.config.session_name)
 
     async def send_text(self, chat_id: str, text: str, *, typing_ms: int = 0) -> SentMessage:
-        """Send; ``SendFailed`` = not sent, ``SessionLost(maybe_sent=True)`` = unknown."""
-        arg = {"chatId": chat_id, "text": text, "typingMs": typing_ms}
+        """Send in two steps so the message id is ours before anything can go out (sending.py).
+
+        ``SendFailed``: not sent. ``SendUnknown`` / ``SessionLost(maybe_sent=True)``: it may have
+        gone out. ``NotLoggedIn`` / ``SessionLost(maybe_sent=False)``: nothing was tried.
+        """
+        send = prepared(
+            await self._evaluate("prepareSend", chat_id, self.config.call_timeout_s), chat_id
+        )
+        self._own.add(send.key_id)
+        arg = {
+            "chatId": send.chat,
+            "text": text,
+            "messageId": send.key,
+            "keyId": send.key_id,
+            "delay": typing_ms,
+        }
         limit_s = self.config.call_timeout_s + typing_ms / 1000
         try:
             result = await self._evaluate("sendText", arg, limit_s)
         except SessionLost as exc:
-            raise SessionLost(str(exc), maybe_sent=True) from exc
-        if not result["ok"]:
-            code, message = str(result["code"]), str(result["message"])
-            if code == "not_logged_in":
-                raise NotLoggedIn(f"cannot send to {chat_id}: {message}")
-            if code == "offline":
-                raise SessionLost(f"message to {chat_id} was not sent: {message}")
-            raise SendFailed(f"message to {chat_id} was not sent: {message}")
-        sent = result["value"]
-        return SentMessage(
-            id=str(sent["id"]), ack=int(sent["ack"]), to=str(sent["to"]), timestamp=time.time()
-        )
+            raise SessionLost(str(exc), maybe_sent=True, message_id=send.key) from exc
+        return outcome(result, send, chat_id)
 
-    async def check_number(self, digits: str) -> str | None:
-        """``queryWidExists``: the canonical wid (Argentine mobiles get their 9) or ``None``."""
+    async def check_number(self, digits: str) -> NumberInfo | None:
+        """``queryWidExists``: the number's ids, ``None`` only when not on WhatsApp.
+
+        A null is trusted only while connected, and only after asking once more once WA-JS's
+        15 s cache of the miss has expired; otherwise ``NumberCheckUnavailable``.
+        """
         number = digits if "@" in digits else f"{digits}@c.us"
-        wid = await self._call("exists", number)
-        return None if wid is None else str(wid)
+        for attempt in range(2):
+            try:
+                found = await self._call("exists", number)
+            except WhatsAppError as exc:
+                if "(invalid_wid)" in str(exc):  # src/assert/assertWid.ts: not an address
+                    return None
+                raise
+            if found["wid"] is not None:
+                return NumberInfo(wid=str(found["wid"]), lid=_opt_str(found["lid"]))
+            if not found["connected"]:
+                raise NumberCheckUnavailable(
+                    f"cannot tell whether {number} is on WhatsApp: the session is not connected"
+                )
+            if attempt == 0:
+                await asyncio.sleep(self._number_recheck_delay_s)
+        return None
+
+    async def resolve_contact(self, contact_id: str) -> tuple[str | None, str | None]:
+        """``getPnLidEntry`` (src/contact/functions/getPnLidEntry.ts): (phone wid, lid)."""
+        wid = contact_id if "@" in contact_id else f"{contact_id}@c.us"
+        entry = await self._call("resolve", wid)
+        return _opt_str(entry["phone"]), _opt_str(entry["lid"])
 
     async def is_alive(self, timeout_s: float) -> bool:
-        """True when the page evaluates within ``timeout_s`` and WA-JS is still ready."""
+        """True when the page evaluates within ``timeout_s`` and WA-JS is ready, or the page was
+        loaded less than ``ready_timeout_s`` ago (WhatsApp Web is slow to come back)."""
         page = self._page
         if page is None:
             return False
+        grace_ms = self.config.ready_timeout_s * 1000
         try:
             async with asyncio.timeout(timeout_s):
-                return bool(
-                    await page.evaluate("() => !!(window.__waops && window.__waops.alive())")
-                )
+                try:
+                    return bool(await page.evaluate(_ALIVE, grace_ms))
+                except PlaywrightError as exc:
+                    if not _navigated(exc):
+                        raise
+                    await page.wait_for_load_state("domcontentloaded")
+                    return bool(await page.evaluate(_ALIVE, grace_ms))
         except (TimeoutError, PlaywrightError):
             return False

@@ -58,7 +58,11 @@ class StreamMode(StrEnum):
 
 
 class Ack(IntEnum):
-    """Receipt levels of ``chat.msg_ack_change`` (negative values are errors)."""
+    """Receipt levels of ``chat.msg_ack_change``.
+
+    WA-JS ``src/chat/events/registerAckMessageEvent.ts`` emits only ack 1 and ack >= 2, and only
+    after full ready; ``FAILED`` exists in the enum but is never emitted.
+    """
 
     FAILED = -1
     CLOCK = 0
@@ -79,19 +83,70 @@ class LinkStatus:
     me: str | None = None
 
 
+class SendResult(StrEnum):
+    """``sendMsgResult.messageSendResult`` (WA-JS ``src/whatsapp/enums/SendMsgResult.ts``)."""
+
+    OK = "OK"
+    ERROR_NETWORK = "ERROR_NETWORK"
+    ERROR_EXPIRED = "ERROR_EXPIRED"
+    ERROR_CANCELLED = "ERROR_CANCELLED"
+    ERROR_UPLOAD = "ERROR_UPLOAD"
+    ERROR_UNKNOWN = "ERROR_UNKNOWN"
+
+    @property
+    def maybe_sent(self) -> bool:
+        """A network or unknown error may still go out (WhatsApp Web retries on its own)."""
+        return self in (SendResult.ERROR_NETWORK, SendResult.ERROR_UNKNOWN)
+
+
+# Message types that are a conversation (WA-JS ``MsgModel.type``); everything else that
+# ``chat.new_message`` fires for (notifications, ``e2e_notification``, ``notification_template``,
+# ``call_log``, ``gp2``, ``protocol``, ``revoked``, ``ciphertext``, ...) is dropped.
+CONVERSATION_TYPES = frozenset(
+    {"chat", "image", "video", "ptt", "audio", "document", "sticker", "location", "vcard"}
+)
+# For these the model's ``body`` is a base64 thumbnail and the text is ``caption``.
+MEDIA_TYPES = frozenset({"image", "video", "ptt", "audio", "document", "sticker"})
+
+
 @dataclass(frozen=True, slots=True)
 class SentMessage:
-    """What WhatsApp returned for a message we sent."""
+    """What WhatsApp returned for a message we sent.
+
+    ``id`` is the serialised key (``true_<chat>_<key_id>``) whose chat is the one WA-JS resolved
+    (often ``@lid`` although we addressed ``@c.us``); ``key_id`` is its last part, the same
+    whatever form of the chat a receipt names.
+    """
 
     id: str
     ack: int
     to: str
     timestamp: float
+    key_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.key_id:
+            object.__setattr__(self, "key_id", key_id_of(self.id))
+
+
+@dataclass(frozen=True, slots=True)
+class NumberInfo:
+    """``queryWidExists``: ``wid`` is the phone id (Argentine mobiles carry the 9), ``lid``
+    the contact's LID when WhatsApp told it."""
+
+    wid: str
+    lid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class InboundMessage:
-    """A message serialised in the page; ``from_me`` marks ones typed on the business phone."""
+    """A message serialised in the page; ``from_me`` marks ones typed on the business phone.
+
+    ``body`` is the text a person wrote: the body of a ``chat`` message, the caption of a media
+    one (never the base64 thumbnail WA-JS puts in ``body``). ``chat_id`` is the chat as WhatsApp
+    names it (``@c.us``, ``@lid`` or ``@g.us``); ``peer_phone`` and ``peer_lid`` are the two ids of
+    the 1:1 contact as far as ``WPP.contact.getPnLidEntry`` knows them.
+    """
 
     id: str
     chat_id: str
@@ -103,6 +158,24 @@ class InboundMessage:
     notify_name: str | None
     is_group: bool
     quoted_id: str | None
+    peer_phone: str | None = None
+    peer_lid: str | None = None
+    key_id: str = ""
+    mimetype: str | None = None
+    filename: str | None = None
+    size_bytes: int | None = None
+    duration_s: int | None = None
+
+    @property
+    def is_media(self) -> bool:
+        """An image, video, voice note, audio, document or sticker."""
+        return self.type in MEDIA_TYPES
+
+
+def key_id_of(serialized: str) -> str:
+    """The message's own id in a serialised key ``<fromMe>_<remote>_<id>[_<participant>]``."""
+    parts = serialized.split("_")
+    return parts[2] if len(parts) >= 3 else serialized
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +195,23 @@ class LinkCodeChanged:
     """A new 8-character pairing code for the phone-number flow."""
 
     code: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkCodeExpired:
+    """The managed pairing code ran out of automatic refreshes (``conn.link_code_expired``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkCodeFailed:
+    """The managed pairing-code flow failed (``conn.link_code_error``)."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class QrIdle:
+    """The QR stopped rotating (``conn.qrcode_idle``); ``refresh_qr`` brings it back."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +270,9 @@ DriverEvent = (
     PageReady
     | QrCodeChanged
     | LinkCodeChanged
+    | LinkCodeExpired
+    | LinkCodeFailed
+    | QrIdle
     | Authenticated
     | StreamModeChanged
     | OnlineChanged

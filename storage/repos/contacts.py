@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database, NotFound
 from storage.models import ContactRow, ContactTagRow, utcnow
-from storage.records import Contact, ContactInput, UpsertCounts
+from storage.records import Contact, ContactInput, UpsertCounts, WaIdentity, contact_label
+from storage.repos.contact_ids import attach
 
 
 def _to_contact(row: ContactRow, tags: Iterable[str]) -> Contact:
@@ -28,6 +30,7 @@ def _to_contact(row: ContactRow, tags: Iterable[str]) -> Contact:
         created_at=row.created_at,
         updated_at=row.updated_at,
         ai_paused_until=row.ai_paused_until,
+        lid=row.lid,
     )
 
 
@@ -127,40 +130,67 @@ class ContactRepo:
         self, client_id: int, phone: str, *, name: str | None = None, wa_id: str | None = None
     ) -> Contact:
         """The contact with this phone, created on first sight (inbound messages)."""
+        return await self.resolve(client_id, WaIdentity(phone=phone, wa_id=wa_id), name=name)
+
+    async def resolve(self, client_id: int, who: WaIdentity, *, name: str | None = None) -> Contact:
+        """The contact WhatsApp names by phone, LID or both, created on first sight.
+
+        A LID-only contact is merged into the phone's contact once both ids are known.
+        """
+        if not (who.phone or who.lid):
+            raise ValueError("a contact needs a phone or a lid")
         for _attempt in range(2):
             try:
                 async with self._db.session() as session:
-                    row = await session.scalar(
-                        select(ContactRow).where(
-                            ContactRow.client_id == client_id, ContactRow.phone == phone
-                        )
-                    )
+                    row = await attach(session, client_id, who)
                     if row is None:
                         row = ContactRow(
-                            client_id=client_id, phone=phone, name=name, wa_id=wa_id, fields={}
+                            client_id=client_id,
+                            phone=who.phone,
+                            wa_id=who.wa_id,
+                            lid=who.lid,
+                            name=name,
+                            fields={},
                         )
                         session.add(row)
                         await session.flush()
                         return _to_contact(row, ())
-                    if (name and not row.name) or (wa_id and row.wa_id != wa_id):
-                        row.name = row.name or name
-                        row.wa_id = wa_id or row.wa_id
-                        row.updated_at = utcnow()
+                    if name and not row.name:
+                        row.name = name
                     tags = await _tags_of(session, [row.id])
                     return _to_contact(row, tags[row.id])
             except IntegrityError:
                 continue  # created concurrently by another writer: read it on the next pass
-        raise NotFound(f"could not create or read contact {phone!r}")
+        raise NotFound(f"could not create or read contact {contact_label(who.phone, who.lid)}")
+
+    async def learn_ids(self, contact_id: int, *, wa_id: str, lid: str | None) -> Contact:
+        """Remember what ``queryWidExists`` said of a contact (its phone id and LID), merging a
+        LID-only contact that wrote before; returns the contact as it is now."""
+        async with self._db.session() as session:
+            row = await session.get(ContactRow, contact_id)
+            if row is None:
+                raise NotFound(f"no contact with id {contact_id}")
+            merged = await attach(
+                session, row.client_id, WaIdentity(phone=row.phone, wa_id=wa_id, lid=lid)
+            )
+            assert merged is not None
+            return _to_contact(merged, (await _tags_of(session, [merged.id]))[merged.id])
 
     async def get(self, client_id: int, phone: str) -> Contact:
+        """The contact with this phone (E.164 digits)."""
+        return await self._one(client_id, ContactRow.phone == phone, f"with phone +{phone}")
+
+    async def get_by_lid(self, client_id: int, lid: str) -> Contact:
+        """The contact with this LID (``<digits>@lid``)."""
+        return await self._one(client_id, ContactRow.lid == lid, f"with {contact_label(None, lid)}")
+
+    async def _one(self, client_id: int, clause: Any, label: str) -> Contact:
         async with self._db.session() as session:
             row = await session.scalar(
-                select(ContactRow).where(
-                    ContactRow.client_id == client_id, ContactRow.phone == phone
-                )
+                select(ContactRow).where(ContactRow.client_id == client_id, clause)
             )
             if row is None:
-                raise NotFound(f"no contact with phone +{phone}")
+                raise NotFound(f"no contact {label}")
             return _to_contact(row, (await _tags_of(session, [row.id]))[row.id])
 
     async def get_by_id(self, contact_id: int) -> Contact:
@@ -217,14 +247,6 @@ class ContactRepo:
             row.opted_out_at = at
             row.updated_at = utcnow()
 
-    async def set_wa_id(self, contact_id: int, wa_id: str) -> None:
-        """Remember the canonical WhatsApp id `queryWidExists` returned (a persistent cache)."""
-        async with self._db.session() as session:
-            row = await session.get(ContactRow, contact_id)
-            if row is None:
-                raise NotFound(f"no contact with id {contact_id}")
-            row.wa_id = wa_id
-
     async def pause_ai(self, contact_id: int, until: datetime | None) -> None:
         """Silence (or with None, release) AI replies in this contact's chat until `until`."""
         async with self._db.session() as session:
@@ -234,12 +256,13 @@ class ContactRepo:
             row.ai_paused_until = until
 
     async def forget(self, client_id: int, phone: str) -> None:
+        """Delete the contact with this phone, its messages and tags (cascade)."""
+        contact = await self.get(client_id, phone)
+        await self.forget_by_id(contact.id)
+
+    async def forget_by_id(self, contact_id: int) -> None:
         """Delete the contact with its messages and tags (cascade)."""
         async with self._db.session() as session:
-            result = await session.execute(
-                delete(ContactRow).where(
-                    ContactRow.client_id == client_id, ContactRow.phone == phone
-                )
-            )
+            result = await session.execute(delete(ContactRow).where(ContactRow.id == contact_id))
             if not result.rowcount:  # type: ignore[attr-defined]
-                raise NotFound(f"no contact with phone +{phone}")
+                raise NotFound(f"no contact with id {contact_id}")

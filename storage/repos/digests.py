@@ -20,8 +20,9 @@ class ContactName:
     """How a digest names a contact."""
 
     id: int
-    phone: str
+    phone: str | None
     name: str | None
+    lid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,13 +72,13 @@ class DigestRepo:
     async def contact_names(self, contact_ids: Sequence[int]) -> dict[int, ContactName]:
         if not contact_ids:
             return {}
-        query = select(ContactRow.id, ContactRow.phone, ContactRow.name).where(
+        query = select(ContactRow.id, ContactRow.phone, ContactRow.name, ContactRow.lid).where(
             ContactRow.id.in_(contact_ids)
         )
         async with self._db.session() as session:
             return {
-                cid: ContactName(cid, phone, name)
-                for cid, phone, name in await session.execute(query)
+                cid: ContactName(cid, phone, name, lid)
+                for cid, phone, name, lid in await session.execute(query)
             }
 
     async def opt_outs(self, client_id: int, start: datetime, end: datetime) -> int:

@@ -14,6 +14,7 @@ from storage.records import (
     MessageStatus,
     NewMessage,
     Origin,
+    key_id_of,
 )
 
 # Receipts only move a status forward along this order.
@@ -53,6 +54,7 @@ def message_row(new: NewMessage) -> MessageRow:
         direction=new.direction.value,
         origin=new.origin.value,
         wa_message_id=new.wa_message_id,
+        wa_key_id=new.wa_key_id,
         body=new.body,
         type=new.type,
         status=new.status.value,
@@ -88,7 +90,11 @@ class MessageRepo:
     async def advance_status(
         self, session_id: int, wa_message_id: str, status: MessageStatus
     ) -> bool:
-        """Move a message's status forward; never back. True when it moved."""
+        """Move a message's status forward; never back. True when it moved.
+
+        Matched by the key's own id: a receipt may name the chat by its @lid while the send
+        returned the @c.us form, or the other way round.
+        """
         allowed_from = [s.value for s, rank in _STATUS_RANK.items() if rank < _STATUS_RANK[status]]
         if status is MessageStatus.FAILED:
             allowed_from = [MessageStatus.PENDING.value, MessageStatus.SENT.value]
@@ -97,7 +103,7 @@ class MessageRepo:
                 update(MessageRow)
                 .where(
                     MessageRow.session_id == session_id,
-                    MessageRow.wa_message_id == wa_message_id,
+                    MessageRow.wa_key_id == key_id_of(wa_message_id),
                     MessageRow.direction == Direction.OUT.value,
                     MessageRow.status.in_(allowed_from),
                 )
@@ -191,6 +197,7 @@ class MessageRepo:
             ConversationSummary(
                 contact_id=contact.id,
                 phone=contact.phone,
+                lid=contact.lid,
                 name=contact.name,
                 last_at=last[contact.id].sent_at,
                 last_body=last[contact.id].body,

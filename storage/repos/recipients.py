@@ -23,7 +23,7 @@ from storage.models import (
     ContactTagRow,
     utcnow,
 )
-from storage.records import Campaign, NewMessage, Recipient, RecipientState
+from storage.records import Campaign, NewMessage, Recipient, RecipientState, key_id_of
 from storage.repos.messages import message_row
 
 # Receipts move a recipient forward along this order, never back.
@@ -35,6 +35,8 @@ _FORWARD = {
 
 
 def _to_recipient(row: CampaignRecipientRow, contact: ContactRow) -> Recipient:
+    # Audiences hold only contacts with a phone (selection_query), and merging keeps phones.
+    assert contact.phone is not None, f"recipient {row.id} has no phone"
     return Recipient(
         id=row.id,
         campaign_id=row.campaign_id,
@@ -56,7 +58,9 @@ def _to_recipient(row: CampaignRecipientRow, contact: ContactRow) -> Recipient:
 def selection_query(client_id: int, selection: dict[str, Any]) -> Select[Any]:
     """Contact ids a selection means: `{"all": true}`, `{"tag": "feria"}` or
     `{"field": "ciudad", "value": "Rosario"}` (custom field, case-insensitive)."""
-    query = select(ContactRow.id).where(ContactRow.client_id == client_id)
+    query = select(ContactRow.id).where(
+        ContactRow.client_id == client_id, ContactRow.phone.is_not(None)
+    )
     if "tag" in selection:
         query = query.where(
             ContactRow.id.in_(
@@ -153,6 +157,7 @@ class RecipientRepo:
                 .values(
                     state=RecipientState.SENT.value,
                     wa_message_id=message.wa_message_id,
+                    wa_key_id=message.wa_key_id,
                     sent_at=message.sent_at,
                     updated_at=utcnow(),
                 )
@@ -203,16 +208,20 @@ class RecipientRepo:
             )
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    async def stale_sending_to_unknown(self) -> dict[int, int]:
-        """After a crash: every `sending` row becomes `unknown`. Returns counts per campaign."""
-        async with self._db.session() as session:
-            rows = (
-                await session.execute(
-                    select(CampaignRecipientRow.id, CampaignRecipientRow.campaign_id).where(
-                        CampaignRecipientRow.state == RecipientState.SENDING.value
-                    )
+    async def stale_sending_to_unknown(self, session_id: int | None = None) -> dict[int, int]:
+        """After a crash: every `sending` row (of one number's campaigns, or of all) becomes
+        `unknown`. Returns counts per campaign."""
+        query = select(CampaignRecipientRow.id, CampaignRecipientRow.campaign_id).where(
+            CampaignRecipientRow.state == RecipientState.SENDING.value
+        )
+        if session_id is not None:
+            query = query.where(
+                CampaignRecipientRow.campaign_id.in_(
+                    select(CampaignRow.id).where(CampaignRow.session_id == session_id)
                 )
-            ).all()
+            )
+        async with self._db.session() as session:
+            rows = (await session.execute(query)).all()
             if rows:
                 await session.execute(
                     update(CampaignRecipientRow)
@@ -226,7 +235,8 @@ class RecipientRepo:
             return dict(Counter(campaign_id for _id, campaign_id in rows))
 
     async def advance_by_message(self, wa_message_id: str, to: RecipientState) -> bool:
-        """A receipt for a campaign message: move forward only."""
+        """A receipt for a campaign message: move forward only. Matched by the key's own id,
+        since WhatsApp may name the chat by its @lid in the receipt."""
         allowed = _FORWARD.get(to)
         if allowed is None:
             return False
@@ -234,7 +244,7 @@ class RecipientRepo:
             result = await session.execute(
                 update(CampaignRecipientRow)
                 .where(
-                    CampaignRecipientRow.wa_message_id == wa_message_id,
+                    CampaignRecipientRow.wa_key_id == key_id_of(wa_message_id),
                     CampaignRecipientRow.state.in_([s.value for s in allowed]),
                 )
                 .values(state=to.value, updated_at=utcnow())

@@ -13,7 +13,16 @@ from typing import Any
 import zxingcpp
 from PIL import Image
 
-from engine.events import EventBus, InboundReceived, QrUpdated, ReceiptUpdated, SessionStateChanged
+from engine.events import (
+    EventBus,
+    InboundReceived,
+    PairingCodeExpired,
+    PairingCodeIssued,
+    QrExpired,
+    QrUpdated,
+    ReceiptUpdated,
+    SessionStateChanged,
+)
 from engine.retry import Backoff
 from engine.session_runner import SessionPolicy
 from engine.sessions import SessionManager, playwright_factory
@@ -36,13 +45,24 @@ POLICY = SessionPolicy(
 )
 
 
+RECORDED = (
+    SessionStateChanged,
+    QrUpdated,
+    QrExpired,
+    PairingCodeIssued,
+    PairingCodeExpired,
+    InboundReceived,
+    ReceiptUpdated,
+)
+
+
 class Recorder:
     """Collects engine events; tests wait on conditions instead of sleeping."""
 
     def __init__(self, bus: EventBus) -> None:
         self.events: list[Any] = []
         self._changed = asyncio.Condition()
-        for kind in (SessionStateChanged, QrUpdated, InboundReceived, ReceiptUpdated):
+        for kind in RECORDED:
             bus.subscribe(kind, self._record)
 
     async def _record(self, event: Any) -> None:

@@ -6,86 +6,31 @@ import asyncio
 import csv
 import io
 import random
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from engine.campaign_service import CampaignService
 from engine.campaigns import CampaignEngine
-from engine.clock import VirtualClock
 from engine.errors import InvalidInput
 from engine.events import (
     CampaignProgress,
-    EventBus,
     ReceiptUpdated,
     SessionRef,
     SessionStateChanged,
 )
-from engine.pacing import PacingPolicy
 from engine.receipts import ReceiptTracker
 from engine.settings import SecondsRange
 from engine.whatsapp.errors import SendFailed, SessionLost
 from storage.db import Database
 from storage.models import utcnow
-from storage.records import CampaignStatus, ContactInput, RecipientState, SessionState
-from storage.repos import CampaignRepo, ClientRepo, ContactRepo, SessionRepo
-from tests.fakes.numbers import FakeNumbers
-
-# 12:00 UTC = 09:00 in Buenos Aires.
-START = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
-UNPACED = PacingPolicy.unpaced()
-
-
-@dataclass
-class Env:
-    db: Database
-    bus: EventBus
-    clock: VirtualClock
-    numbers: FakeNumbers
-    engine: CampaignEngine
-    service: CampaignService
-    client_id: int
-    session_id: int
-    progress: list[CampaignProgress]
-
-    async def contacts(self, *phones: str, tag: str = "feria", **fields: str) -> None:
-        await ContactRepo(self.db).upsert_many(
-            self.client_id, [ContactInput(p, f"N{p[-2:]}", (tag,), dict(fields)) for p in phones]
-        )
-
-    async def campaign(
-        self, template: str = "Hola {name}", selection: str = "feria", **pacing: object
-    ) -> int:
-        created = await self.service.create(
-            "haby", "main", selection, template, pacing={k: v for k, v in pacing.items()} or None
-        )
-        return created.id
+from storage.records import CampaignStatus, RecipientState, SessionState
+from storage.repos import CampaignRepo, ContactRepo
+from tests.engine.campaign_env import START, UNPACED, Env, phones
 
 
 @pytest.fixture
-async def env(db: Database) -> AsyncIterator[Env]:
-    client = await ClientRepo(db).add("haby", "Haby", "AR", "America/Argentina/Buenos_Aires")
-    session = await SessionRepo(db).add(client.id, "main")
-    bus = EventBus()
-    clock = VirtualClock(START)
-    numbers = FakeNumbers(clock)
-    engine = CampaignEngine(db, bus, numbers, UNPACED, clock=clock, rng=random.Random(7))
-    service = CampaignService(db, engine, UNPACED, random.Random(7))
-    progress: list[CampaignProgress] = []
-
-    async def record(event: CampaignProgress) -> None:
-        progress.append(event)
-
-    bus.subscribe(CampaignProgress, record)
-    await engine.start()
-    yield Env(db, bus, clock, numbers, engine, service, client.id, session.id, progress)
-    await engine.stop()
-
-
-def phones(n: int, start: int = 1) -> list[str]:
-    return [f"54911500000{i:02d}" for i in range(start, start + n)]
+async def env(campaign_env: Env) -> Env:
+    return campaign_env
 
 
 async def test_gaps_fall_inside_the_configured_range(env: Env) -> None:

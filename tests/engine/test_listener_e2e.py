@@ -2,90 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
 
 from engine.campaign_service import CampaignService
 from engine.campaigns import CampaignEngine
 from engine.events import InboundReceived
-from engine.ia.openai_client import OpenAIClient
-from engine.inbox import InboundSpool
-from engine.listener import Listener, ListenerPolicy
 from engine.pacing import PacingPolicy
-from engine.sessions import SessionManager
 from storage.records import Origin
 from storage.repos import AISettingsRepo, CampaignRepo, ContactRepo, MessageRepo
-from tests.engine.sim_world import World
-from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.engine.live_env import Live
+from tests.fakes.openai_server import Reply
 
 pytestmark = pytest.mark.browser
 
 ANA = "5491155550000"
 BETO = "5491155550001"
-
-
-@dataclass
-class Live:
-    world: World
-    manager: SessionManager
-    listener: Listener
-    fake: FakeOpenAI
-    client_id: int
-
-    async def write(self, sender: str, body: str) -> None:
-        """A contact writes; wait until the engine has handled it."""
-        before = len(self.world.rec.of(InboundReceived))
-        await self.world.sim.inbound("haby-main", sender, body)
-        await self.world.rec.wait(
-            lambda: len(self.world.rec.of(InboundReceived)) > before, f"{body!r} to arrive"
-        )
-        await self.listener.run_until_idle()
-
-    async def sent(self) -> list[tuple[str, str]]:
-        return [(s["to"], s["body"]) for s in await self.world.sim.sent("haby-main")]
-
-    async def stored(self, phone: str) -> list[tuple[str, str]]:
-        contact = await ContactRepo(self.world.db).get(self.client_id, phone)
-        return [
-            (m.origin.value, m.body)
-            for m in reversed(await MessageRepo(self.world.db).conversation(contact.id))
-        ]
-
-
-@pytest.fixture
-async def live(world: World, tmp_path: Path) -> AsyncIterator[Live]:
-    manager = world.manager()
-    session = await manager.add("haby", "main")
-    await manager.start()
-    await world.connect(manager, "haby", "main", "5491100000001")
-    await AISettingsRepo(world.db).update(
-        session.client_id,
-        enabled=True,
-        system_prompt="Sos el asistente de Haby Hogar.",
-        business_context="Abrimos de 9 a 18.",
-        debounce_s=0.05,
-        pause_s=600,
-    )
-    async with (
-        FakeOpenAI(separate_classifications=True) as fake,
-        OpenAIClient(api_key="k", base_url=fake.base_url, timeout_s=2.0, max_retries=0) as llm,
-    ):
-        listener = Listener(
-            world.db,
-            world.bus,
-            manager,
-            llm=llm,
-            default_model="gpt-test",
-            spool=InboundSpool(tmp_path / "spool"),
-            policy=ListenerPolicy(typing_scale=0.0),
-        )
-        await listener.start()
-        yield Live(world, manager, listener, fake, session.client_id)
-        await listener.stop()
-        fake.assert_no_unexpected()
 
 
 async def test_ai_reply_reaches_the_phone_and_is_stored_once(live: Live) -> None:

@@ -1,11 +1,19 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
 from engine.errors import InvalidInput
-from engine.templates import Template
+from engine.templates import (
+    EMPTY,
+    MAX_NESTING,
+    MAX_TEMPLATE_CHARS,
+    FieldWarning,
+    Template,
+    tidy,
+)
 
 JUAN = {"name": "Juan", "City": "Rosario", "phone": "5491112345678"}
 
@@ -111,3 +119,62 @@ def test_variant_count_for_the_preview() -> None:
     assert Template.parse("{Hola {name|}|Buenas} {a|{b|c}}").variant_count() == 6
     assert Template.parse("{Hola|Hola|Buenas}").variant_count() == 2
     assert Template.parse("{{literal}}").variant_count() == 1
+
+
+def test_long_runs_of_blanks_in_a_field_collapse_to_one_space() -> None:
+    # A CSV field of 60,000 spaces (or tabs) once took seconds per recipient; the text is the same.
+    city = "Villa" + " " * 60_000 + "Crespo" + " \t" * 30_000 + "Norte"
+    assert render("Hola {name} de {ciudad}!", {"ciudad": city}, known=("ciudad",)) == (
+        "Hola de Villa Crespo Norte!"
+    )
+    assert render("Hola {name}" + " " * 3_000 + ", ¿cómo estás?", {}) == "Hola, ¿cómo estás?"
+
+
+def _reference_tidy(text: str) -> str:
+    """The spacing rules as first written with regular expressions (quadratic on long runs)."""
+    text = re.sub(f"[ \\t]*{EMPTY}[{EMPTY} \\t]*(?=[,.;:!?)])", "", text).replace(EMPTY, "")
+    text = re.sub(r"[ \t]{2,}", " ", text)
+    return re.sub(r"[ \t]*\n[ \t]*", "\n", text).strip()
+
+
+def test_the_linear_tidy_keeps_the_spacing_rules() -> None:
+    rng = random.Random(7)
+    pieces = [" ", "  ", "\t", "\n", EMPTY, ",", ".", "?", ")", "a", "bc", "\r", "¿"]
+    for _ in range(3_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(12)))
+        assert tidy(text) == _reference_tidy(text), repr(text)
+
+
+def test_nesting_is_bounded_with_a_clear_error() -> None:
+    deep = "{a|" * MAX_NESTING + "b" + "}" * MAX_NESTING
+    assert all_renders(Template.parse(deep), {}, tries=50) <= {"a", "b"}
+    with pytest.raises(InvalidInput, match=rf"nest more than {MAX_NESTING} deep"):
+        Template.parse("{a|" * (MAX_NESTING + 1) + "b" + "}" * (MAX_NESTING + 1))
+    with pytest.raises(InvalidInput, match="line 1, column 31: groups nest more than"):
+        Template.parse("{a|" * 1_200 + "b" + "}" * 1_200)  # was a RecursionError
+
+
+def test_the_template_size_is_capped_for_new_campaigns() -> None:
+    at_limit = "x" * MAX_TEMPLATE_CHARS
+    assert Template.parse(at_limit, max_chars=MAX_TEMPLATE_CHARS).text == at_limit
+    with pytest.raises(InvalidInput) as caught:
+        Template.parse(at_limit + "!", max_chars=MAX_TEMPLATE_CHARS)
+    message = str(caught.value)
+    assert f"{MAX_TEMPLATE_CHARS + 1:,} characters" in message
+    assert f"at most {MAX_TEMPLATE_CHARS:,}" in message and "shorten" in message
+    assert Template.parse(at_limit + "!").text.endswith("!"), "stored campaigns still parse"
+
+
+def test_a_choice_that_looks_like_a_misspelt_field_is_flagged() -> None:
+    template = Template.parse("Hola {nmae|amigo}, ¿seguís en {Cuidad}? {Hola|Buenas}", ["ciudad"])
+    assert template.warnings == (
+        FieldWarning("nmae", "name", as_choice=True),
+        FieldWarning("cuidad", "ciudad", as_choice=False),
+    )
+    assert all_renders(template, JUAN) >= {"Hola nmae, ¿seguís en? Hola"}, "still spintax"
+    assert Template.parse("{Hola|Buenas} {name|amigo} {ciudad}", ["ciudad"]).warnings == ()
+    unknown = Template.parse("Te esperamos en {sucursal}", ["ciudad"])
+    assert unknown.warnings == (FieldWarning("sucursal", None, as_choice=False),)
+    assert Template.parse("{nmae|a} {nmae|b} {NMAE|c}").warnings == (
+        FieldWarning("nmae", "name", as_choice=True),
+    ), "one warning per word"

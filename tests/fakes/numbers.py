@@ -10,7 +10,7 @@ from datetime import datetime
 
 from engine.clock import VirtualClock
 from engine.whatsapp.errors import SessionLost
-from engine.whatsapp.types import SentMessage
+from engine.whatsapp.types import NumberInfo, SentMessage
 from storage.records import SessionState
 
 
@@ -45,6 +45,8 @@ class FakeNumbers:
     missing: set[str] = field(default_factory=set)
     failures: deque[Exception] = field(default_factory=deque)
     checks: list[str] = field(default_factory=list)
+    check_failures: deque[Exception] = field(default_factory=deque)
+    lids: dict[str, str] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def state(self, session_id: int) -> SessionState | None:
@@ -58,9 +60,13 @@ class FakeNumbers:
         self.sent.append((self.clock.now(), chat_id, text))
         return SentMessage(f"true_{chat_id}_C{next(self._ids)}", 1, chat_id, 0.0)
 
-    async def check_number(self, session_id: int, digits: str) -> str | None:
+    async def check_number(self, session_id: int, digits: str) -> NumberInfo | None:
         self.checks.append(digits)
-        return None if digits in self.missing else f"{digits}@c.us"
+        if self.check_failures:
+            raise self.check_failures.popleft()
+        if digits in self.missing:
+            return None
+        return NumberInfo(f"{digits}@c.us", self.lids.get(digits))
 
     def gaps_s(self) -> list[float]:
         return [(b[0] - a[0]).total_seconds() for a, b in itertools.pairwise(self.sent)]

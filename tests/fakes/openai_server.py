@@ -96,6 +96,9 @@ class FakeOpenAI:
         self.unexpected: list[str] = []
         self._script: deque[Scripted] = deque()
         self._closing = asyncio.Event()
+        self._classifier_free = asyncio.Event()
+        self._classifier_free.set()
+        self.classification_arrived = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._port = 0
 
@@ -107,6 +110,14 @@ class FakeOpenAI:
     def label(self, *labels: str) -> None:
         """Queue answers for the next intent classifications (default: `other`)."""
         self._labels.extend(labels)
+
+    def hang_classifications(self, hanging: bool = True) -> None:
+        """Classifications get no answer (a model that stopped responding) until released
+        with `hang_classifications(False)` or the server closes."""
+        if hanging:
+            self._classifier_free.clear()
+        else:
+            self._classifier_free.set()
 
     def script(self, *responses: Scripted) -> None:
         """Queue answers for the next requests, in order."""
@@ -163,6 +174,12 @@ class FakeOpenAI:
             return self._error(400, "invalid_request", problem)
         if self._separate_classifications and _is_classification(body):
             self.classifications.append(body)
+            self.classification_arrived.set()
+            closing = asyncio.ensure_future(self._closing.wait())
+            free = asyncio.ensure_future(self._classifier_free.wait())
+            await asyncio.wait({closing, free}, return_when=asyncio.FIRST_COMPLETED)
+            closing.cancel()
+            free.cancel()
             label = self._labels.popleft() if self._labels else "other"
             return self._completion(body, Reply(label))
         self.requests.append(body)

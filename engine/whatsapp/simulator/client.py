@@ -74,7 +74,7 @@ class SimulatorClient:
         self,
         session: str,
         sender: str,
-        body: str,
+        body: str | None = None,
         *,
         name: str | None = None,
         message_id: str | None = None,
@@ -82,17 +82,22 @@ class SimulatorClient:
         group: str | None = None,
         status: bool = False,
         quoted_id: str | None = None,
+        **fields: Any,
     ) -> str:
-        """A contact writes; returns the message id (``message_id`` redelivers that id)."""
+        """A contact writes; returns the message id (``message_id`` redelivers that id).
+        ``fields`` are the other inbound fields (``type``, ``caption``, ``lid``, ...)."""
         payload: dict[str, Any] = {"from": sender, "body": body, "name": name, "id": message_id}
         payload.update(ciphertext=ciphertext, group=group, status=status, quoted_id=quoted_id)
+        payload.update(fields)
         data = await self.request("POST", f"/control/sessions/{session}/inbound", payload)
         return str(data["id"])
 
-    async def phone_message(self, session: str, to: str, body: str) -> str:
+    async def phone_message(
+        self, session: str, to: str, body: str, *, lid: bool | None = None
+    ) -> str:
         """Someone types on the business phone itself; returns the message id."""
         path = f"/control/sessions/{session}/phone-message"
-        data = await self.request("POST", path, {"to": to, "body": body})
+        data = await self.request("POST", path, {"to": to, "body": body, "lid": lid})
         return str(data["id"])
 
     async def ack(self, session: str, message_id: str, ack: int) -> None:
@@ -101,9 +106,14 @@ class SimulatorClient:
         await self.request("POST", path, {"id": message_id, "ack": ack})
 
     async def action(self, session: str, action: str) -> None:
-        """``drop``, ``restore``, ``logout``, ``ban``, ``reload``, ``freeze``, ``stall-sends``
-        or ``release-sends``."""
+        """``drop``, ``restore``, ``logout``, ``ban``, ``reload``, ``freeze``, ``stall-sends``,
+        ``release-sends``, ``conflict``, ``expire-link-code`` or ``qr-idle``."""
         await self.request("POST", f"/control/sessions/{session}/{action}")
+
+    async def reload(self, session: str, *, ready_after_s: float = 0.0) -> None:
+        """The page reloads; ``WPP.isReady`` comes ``ready_after_s`` after it."""
+        path = f"/control/sessions/{session}/reload"
+        await self.request("POST", path, {"ready_after_s": ready_after_s})
 
     async def sent(self, session: str) -> list[dict[str, Any]]:
         """What the session sent: to, body, id, time."""
@@ -113,3 +123,15 @@ class SimulatorClient:
     async def not_on_whatsapp(self, numbers: list[str]) -> None:
         """Mark numbers as not on WhatsApp."""
         await self.request("POST", "/control/numbers", {"not_on_whatsapp": numbers})
+
+    async def send_results(self, results: dict[str, str | None]) -> None:
+        """Sends to these numbers resolve with that messageSendResult (``None``: OK again)."""
+        await self.request("POST", "/control/numbers", {"send_result": results})
+
+    async def lids(self, table: dict[str, str | None] | None = None) -> dict[str, str]:
+        """Update the LID table (phone -> LID digits, ``None`` removes); returns it."""
+        if table is None:
+            data = await self.request("GET", "/control/lids")
+        else:
+            data = await self.request("POST", "/control/lids", table)
+        return dict(data["lids"])

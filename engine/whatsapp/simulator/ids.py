@@ -19,6 +19,10 @@ def to_wid(value: str) -> str:
     if "@" in value:
         user, _, server = value.partition("@")
         if user and server in ("c.us", "g.us", "lid", "broadcast"):
+            if server in ("c.us", "lid") and not user.isdigit():
+                raise BadAddress(
+                    f"{value!r} is not a WhatsApp id: the part before @ must be digits"
+                )
             return value
         raise BadAddress(f"{value!r} is not a WhatsApp id (user@c.us, @g.us or @lid)")
     digits = "".join(ch for ch in value if ch.isdigit())
@@ -35,6 +39,24 @@ def canonical_wid(wid: str) -> str:
     return wid
 
 
+def digits(value: str, what: str) -> str:
+    """Validated digits of a phone number or LID (``+54 9 11 ...`` -> ``54911...``)."""
+    cleaned = "".join(ch for ch in value if ch.isdigit())
+    if not cleaned or len(cleaned) > 20 or any(ch not in "0123456789+ -()" for ch in value):
+        raise BadAddress(f"{value!r} is not a {what} (digits only)")
+    return cleaned
+
+
+def phone_digits(value: str) -> str:
+    """The canonical phone digits of a number or ``@c.us`` id (Argentine 9 included)."""
+    return canonical_wid(to_wid(value)).partition("@")[0]
+
+
+def new_lid() -> str:
+    """A LID like WhatsApp's: 14-15 digits unrelated to the phone number."""
+    return str(10**13 + secrets.randbelow(9 * 10**14))
+
+
 def message_id() -> str:
     """A raw message id like the ones WhatsApp Web generates."""
     return "3EB0" + secrets.token_hex(10).upper()
@@ -48,10 +70,17 @@ def serialized_key(from_me: bool, remote: str, raw_id: str, participant: str | N
 
 def split_key(serialized: str) -> tuple[bool, str, str]:
     """``(from_me, remote, raw_id)`` of a serialised message key."""
+    from_me, remote, raw_id, _ = split_full_key(serialized)
+    return from_me, remote, raw_id
+
+
+def split_full_key(serialized: str) -> tuple[bool, str, str, str | None]:
+    """``(from_me, remote, raw_id, participant)`` of a serialised message key."""
     parts = serialized.split("_")
-    if len(parts) < 3 or parts[0] not in ("true", "false"):
+    if len(parts) < 3 or parts[0] not in ("true", "false") or "@" not in parts[1]:
         raise BadAddress(f"{serialized!r} is not a message id like true_<chat>_<id>")
-    return parts[0] == "true", parts[1], parts[2]
+    participant = parts[3] if len(parts) > 3 and "@" in parts[3] else None
+    return parts[0] == "true", parts[1], parts[2], participant
 
 
 def _b64(size: int) -> str:

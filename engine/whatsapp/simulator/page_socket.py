@@ -1,7 +1,12 @@
-"""The WebSocket between a simulated page (wpp-fake.js) and the simulator."""
+"""The WebSocket between a simulated page (wpp-fake.js) and the simulator.
+
+The page asks WhatsApp's servers through it (``op`` requests, answered by ``reply`` pushes)
+and receives what the servers push (messages, receipts, stream changes).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -9,7 +14,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from engine.whatsapp.simulator import ids
-from engine.whatsapp.simulator.phone import Json, Phone, SimulatorError
+from engine.whatsapp.simulator.phone import Json, Phone, SentRecord, SimulatorError
 from engine.whatsapp.simulator.state import STATE, SimulatorState
 
 logger = logging.getLogger(__name__)
@@ -20,9 +25,10 @@ HELLO_TIMEOUT_S = 10.0
 class SocketLink:
     """``PageLink`` over an aiohttp WebSocket."""
 
-    def __init__(self, ws: web.WebSocketResponse, user_agent: str) -> None:
+    def __init__(self, ws: web.WebSocketResponse, user_agent: str, token: str | None) -> None:
         self.ws = ws
         self.user_agent = user_agent
+        self.token = token
 
     async def push(self, message: Json) -> None:
         """Send, ignoring a page that is already going away (it will be detached)."""
@@ -38,50 +44,106 @@ class SocketLink:
         await self.ws.close()
 
 
-async def _answer(state: SimulatorState, phone: Phone, op: str, args: dict[str, Any]) -> Any:
+def _require_online(phone: Phone) -> None:
+    # Server queries need a live stream; WA-JS turns the failure into null/fallbacks.
+    if phone.state != "connected":
+        raise SimulatorError(503, f"no connection to WhatsApp (state: {phone.state})")
+
+
+async def _send(state: SimulatorState, phone: Phone, args: dict[str, Any]) -> Json:
+    chat = ids.to_wid(str(args["chat"]))
+    key = ids.serialized_key(True, chat, str(args["id"]), args.get("participant"))
+    result = state.send_result(chat)
+    to = state.phone_of(chat) if chat.endswith("@lid") else chat
+    record = SentRecord(
+        to=to or chat, chat=chat, body=str(args["body"]), id=key, time=0.0, result=result
+    )
+    await phone.send(record)
+    return {"result": result, "t": int(record.time)}
+
+
+def _exists(state: SimulatorState, phone: Phone, number: str) -> Json | None:
+    _require_online(phone)
+    found = state.query_exists(number)
+    if found and found.get("lid"):
+        phone.account.lid_pn[found["lid"]] = found["wid"]
+    return found
+
+
+def _find(state: SimulatorState, phone: Phone, wid: str) -> Json:
+    """findOrCreateLatestChat: the contact's latest chat, its @lid one after the migration."""
+    _require_online(phone)
+    wid = ids.to_wid(wid)
+    chat = state.chat_of(wid) if wid.endswith("@c.us") else wid
+    if chat.endswith("@lid") and wid.endswith("@c.us"):
+        phone.account.lid_pn[chat] = ids.canonical_wid(wid)
+    phone.account.chats.add(chat)
+    return {"chat": chat, "pn": phone.account.lid_pn.get(chat)}
+
+
+async def _answer(
+    state: SimulatorState, phone: Phone, link: SocketLink, op: str, args: dict[str, Any]
+) -> Any:
     match op:
         case "send":
-            to = ids.to_wid(str(args["to"]))
-            record = phone.record_send(to, str(args["body"]), str(args["messageId"]))
-            await phone.send_answer_released()
-            return {"id": record.id, "to": to, "ack": 1, "t": int(record.time)}
+            return await _send(state, phone, args)
         case "exists":
-            wid = state.query_exists(str(args["number"]))
-            return None if wid is None else {"wid": wid, "biz": False}
+            return _exists(state, phone, str(args["id"]))
+        case "find":
+            return _find(state, phone, str(args["id"]))
         case "logout":
-            await phone.logout("user_initiated")
+            await phone.logout("user_initiated", notify=False)
             return True
         case "refresh_qr":
-            await phone.rotate()
+            await phone.refresh_qr()
             return None
         case "link_code":
-            return phone.issue_link_code()
-        case "composing":
+            number = ids.digits(str(args["phone"]), "phone number")
+            return phone.issue_link_code(number)
+        case "takeover":
+            await phone.take_over(link, link.token, state.page.as_json())
+            return None
+        case "presence" | "seen":
+            # Presence and read receipts are fire-and-forget: offline they are just lost.
             return True
     raise SimulatorError(400, f"unknown operation {op!r}")
 
 
+async def _reply(
+    state: SimulatorState, phone: Phone, link: SocketLink, request: dict[str, Any]
+) -> None:
+    op = str(request.get("op"))
+    reply: Json = {"type": "reply", "rid": request.get("rid")}
+    try:
+        reply["result"] = await _answer(state, phone, link, op, dict(request.get("args") or {}))
+    except (SimulatorError, ids.BadAddress, KeyError, ValueError) as exc:
+        reply["error"] = exc.message if isinstance(exc, SimulatorError) else str(exc)
+    await link.push(reply)
+
+
 async def _serve(state: SimulatorState, phone: Phone, link: SocketLink) -> None:
     ws = link.ws
-    while not ws.closed:
-        try:
-            msg = await ws.receive(timeout=phone.seconds_to_rotation(link))
-        except TimeoutError:
-            await phone.rotate()
-            continue
-        if msg.type is not WSMsgType.TEXT:
-            return
-        request = json.loads(msg.data)
-        op = str(request.get("op"))
-        if op == "confirm":
-            phone.confirm(int(request["seq"]))
-            continue
-        reply: Json = {"type": "reply", "rid": request.get("rid")}
-        try:
-            reply["result"] = await _answer(state, phone, op, dict(request.get("args") or {}))
-        except (SimulatorError, ids.BadAddress, KeyError) as exc:
-            reply["error"] = exc.message if isinstance(exc, SimulatorError) else str(exc)
-        await link.push(reply)
+    tasks: set[asyncio.Task[None]] = set()
+    try:
+        while not ws.closed:
+            try:
+                msg = await ws.receive(timeout=phone.seconds_to_rotation(link))
+            except TimeoutError:
+                await phone.rotate()
+                continue
+            if msg.type is not WSMsgType.TEXT:
+                return
+            request = json.loads(msg.data)
+            if request.get("op") == "confirm":
+                phone.confirm(int(request["seq"]))
+                continue
+            # Each request runs on its own: a send held while offline must not block others.
+            task = asyncio.create_task(_reply(state, phone, link, request))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+    finally:
+        for task in list(tasks):
+            task.cancel()
 
 
 async def page_socket(request: web.Request) -> web.WebSocketResponse:
@@ -90,14 +152,18 @@ async def page_socket(request: web.Request) -> web.WebSocketResponse:
     phone = state.open(request.match_info["name"])
     ws = web.WebSocketResponse()
     await ws.prepare(request)
-    link = SocketLink(ws, request.headers.get("User-Agent", ""))
     try:
         hello = await ws.receive_json(timeout=HELLO_TIMEOUT_S)
     except (TimeoutError, TypeError, ValueError):
         await ws.close()
         return ws
     token = hello.get("token")
-    await phone.attach(link, token if isinstance(token, str) else None)
+    link = SocketLink(
+        ws, request.headers.get("User-Agent", ""), token if isinstance(token, str) else None
+    )
+    await phone.attach(link, link.token, state.page.as_json())
+    if hello.get("takeover") is True:
+        await phone.set_conflict(False)  # Socket.takeover() from a page another one replaced
     try:
         await _serve(state, phone, link)
     finally:

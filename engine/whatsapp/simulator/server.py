@@ -10,7 +10,7 @@ from types import TracebackType
 from aiohttp import web
 
 from engine.whatsapp.simulator import control, page, page_socket
-from engine.whatsapp.simulator.state import STATE, SimulatorState
+from engine.whatsapp.simulator.state import STATE, PageConfig, SimulatorState
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +34,30 @@ class Simulator:
     """The simulator on ``host:port`` (port 0 picks a free one); ``async with`` starts it."""
 
     def __init__(
-        self, *, host: str = "127.0.0.1", port: int = 0, qr_rotate_s: float = 20.0
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        qr_rotate_s: float = 20.0,
+        qr_idle_after: int | None = None,
+        link_code_ttl_s: float = 195.0,
+        exists_hit_ttl_s: float = 300.0,
+        exists_miss_ttl_s: float = 15.0,
+        decrypt_delay_s: float = 0.05,
     ) -> None:
+        """``qr_idle_after``: unscanned rotations before the QR goes idle (``None``: never).
+        The other timings default to WA-JS 4.6.0's own (see ``PageConfig``)."""
         self.host = host
         self.port = port
-        self.state = SimulatorState(qr_rotate_s=qr_rotate_s)
+        page_config = PageConfig(
+            link_code_ttl_s=link_code_ttl_s,
+            exists_hit_ttl_s=exists_hit_ttl_s,
+            exists_miss_ttl_s=exists_miss_ttl_s,
+            decrypt_delay_s=decrypt_delay_s,
+        )
+        self.state = SimulatorState(
+            qr_rotate_s=qr_rotate_s, qr_idle_after=qr_idle_after, page=page_config
+        )
         self._runner: web.AppRunner | None = None
 
     @property
@@ -90,9 +109,20 @@ class Simulator:
         await self.stop()
 
 
-async def serve_forever(port: int = 8765, *, qr_rotate_s: float = 20.0) -> None:
+async def serve_forever(
+    port: int = 8765,
+    *,
+    qr_rotate_s: float = 20.0,
+    qr_idle_after: int | None = None,
+    link_code_ttl_s: float = 195.0,
+) -> None:
     """Run until SIGINT/SIGTERM, first printing the two settings that point waops at it."""
-    async with Simulator(port=port, qr_rotate_s=qr_rotate_s) as simulator:
+    async with Simulator(
+        port=port,
+        qr_rotate_s=qr_rotate_s,
+        qr_idle_after=qr_idle_after,
+        link_code_ttl_s=link_code_ttl_s,
+    ) as simulator:
         print(f"WAOPS_WHATSAPP_URL={simulator.whatsapp_url}", flush=True)
         print(f"WAOPS_WA_JS_PATH={simulator.wa_js_path}", flush=True)
         print(f"# control API: {simulator.base_url}/control/sessions", flush=True)
@@ -103,6 +133,19 @@ async def serve_forever(port: int = 8765, *, qr_rotate_s: float = 20.0) -> None:
         await stop.wait()
 
 
-def main(port: int = 8765, *, qr_rotate_s: float = 20.0) -> None:
+def main(
+    port: int = 8765,
+    *,
+    qr_rotate_s: float = 20.0,
+    qr_idle_after: int | None = None,
+    link_code_ttl_s: float = 195.0,
+) -> None:
     """Blocking entry point for ``waops simulator [--port 8765]``."""
-    asyncio.run(serve_forever(port, qr_rotate_s=qr_rotate_s))
+    asyncio.run(
+        serve_forever(
+            port,
+            qr_rotate_s=qr_rotate_s,
+            qr_idle_after=qr_idle_after,
+            link_code_ttl_s=link_code_ttl_s,
+        )
+    )

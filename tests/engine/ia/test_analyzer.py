@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from engine.ia.analyzer import Intent, ModelAnalyzer, classify_by_rules, is_opt_out, parse_label
+from engine.ia.analyzer import (
+    CLASSIFY_MAX_CHARS,
+    Analysis,
+    Intent,
+    ModelAnalyzer,
+    classify_by_rules,
+    is_opt_out,
+    parse_label,
+)
 from engine.ia.openai_client import OpenAIClient
 from tests.fakes.openai_server import FakeOpenAI, Reply, Status
 
@@ -119,3 +127,30 @@ async def test_opt_out_keyword_wins_without_a_call(
 
     assert analysis.intent is Intent.OPT_OUT
     assert fake_openai.requests == []
+
+
+async def test_a_long_message_is_cut_before_it_reaches_the_model(
+    fake_openai: FakeOpenAI, llm: OpenAIClient
+) -> None:
+    fake_openai.script(Reply("question", prompt_tokens=300, completion_tokens=1))
+    body = "Hola, les cuento mi situación. " + "bla " * 15_000 + "¿Cuánto cuesta el alquiler?"
+
+    await ModelAnalyzer(llm, model="m").classify(body, tokens_left=10_000)
+
+    [request] = fake_openai.requests
+    sent = request["messages"][1]["content"]
+    assert len(sent) <= CLASSIFY_MAX_CHARS
+    assert sent.startswith("Hola, les cuento") and sent.endswith("¿Cuánto cuesta el alquiler?")
+
+
+async def test_no_model_call_when_the_budget_left_today_does_not_cover_it(
+    fake_openai: FakeOpenAI, llm: OpenAIClient
+) -> None:
+    analyzer = ModelAnalyzer(llm, model="m")
+    spent = await analyzer.classify("¿cuánto cuesta el alquiler?", tokens_left=30)
+
+    assert spent == Analysis(Intent.HOT_LEAD, by_model=False, tokens_used=0, over_budget=True)
+    assert fake_openai.requests == []
+    fake_openai.script(Reply("hot_lead", prompt_tokens=90, completion_tokens=1))
+    enough = await analyzer.classify("¿cuánto cuesta el alquiler?", tokens_left=500)
+    assert enough.by_model and not enough.over_budget

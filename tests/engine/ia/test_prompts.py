@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.ia.names import is_distinctive, name_terms
 from engine.ia.prompts import GUARD_RAILS, build_turns, is_safe_reply, system_text, typing_delay_ms
 from storage.records import Origin
 from tests.engine.ia.conftest import MessageFactory
@@ -161,3 +162,37 @@ def test_typing_delay_grows_with_length_within_bounds() -> None:
     assert short == 1_000
     assert short < medium < huge
     assert huge == 6_000
+
+
+OTHERS = ("marketing", "Marketing Sur", "acme", "Acme Propiedades", "bodega-sur", "Bodega Sur")
+
+
+def test_a_slug_that_is_an_everyday_word_does_not_block_ordinary_replies() -> None:
+    for reply in (
+        "Hacemos marketing digital para inmobiliarias.",
+        "Nuestro equipo de MARKETING te escribe mañana.",
+        "Estamos en la zona sur, cerca de la bodega.",
+    ):
+        assert is_safe_reply(reply, system_prompt="", forbidden_fragments=OTHERS), reply
+
+
+def test_other_clients_are_caught_by_name_however_written() -> None:
+    for reply in (
+        "Te recomiendo Marketing Sur, son muy buenos.",
+        "Mirá marketingsur.com.ar",
+        "Trabajamos también con ACME.",
+        "Preguntale a Acmé",
+        "Somos parte de acme_propiedades",
+        "Escribile a AcmePropiedades por Instagram",
+        "La gente de Bodega-Sur también vende",
+        "A c m e tiene precios parecidos",
+    ):
+        assert not is_safe_reply(reply, system_prompt="", forbidden_fragments=OTHERS), reply
+    assert is_safe_reply("acmes y acmeros", system_prompt="", forbidden_fragments=OTHERS)
+
+
+def test_which_names_are_distinctive() -> None:
+    assert is_distinctive("haby") and is_distinctive("Acme") and is_distinctive("Marketing Sur")
+    assert not is_distinctive("marketing") and not is_distinctive("Ventas")
+    assert not is_distinctive("ab") and not is_distinctive("2025") and not is_distinctive(" ")
+    assert name_terms(["Haby Hogar", "haby_hogar", "HABY-HOGAR", "marketing"]) == ["habyhogar"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiohttp
 import pytest
 
@@ -78,3 +80,69 @@ async def test_numbers_and_listing(known: str, control: SimulatorClient) -> None
 async def test_phone_message_needs_a_paired_phone(known: str, control: SimulatorClient) -> None:
     with pytest.raises(SimulatorControlError, match="not paired"):
         await control.phone_message(known, "5491122223333", "hola")
+
+
+async def test_lid_table(known: str, control: SimulatorClient) -> None:
+    assert await control.lids({"+54 9 11 2222-3333": "111222333444555"}) == {
+        "5491122223333": "111222333444555"
+    }
+    tables: list[tuple[dict[str, Any], str]] = [
+        ({"5491144445555": "111222333444555"}, "already belongs to .5491122223333"),
+        ({"5491144445555": "abc"}, "not a LID"),
+        ({"5491144445555": 123}, "string of digits or null"),
+        ({"nope": "1"}, "not a phone number"),
+    ]
+    for table, complaint in tables:
+        with pytest.raises(SimulatorControlError, match=complaint) as error:
+            await control.request("POST", "/control/lids", table)
+        assert error.value.status == 400
+    assert await control.lids({"5491122223333": None}) == {}
+    key = await control.inbound(known, "5491144445555", "hola", lid="999888777666555")
+    assert key.startswith("false_999888777666555@lid_")
+    assert await control.lids() == {"5491144445555": "999888777666555"}
+
+
+async def test_inbound_kinds_are_validated(known: str, control: SimulatorClient) -> None:
+    base = f"/control/sessions/{known}/inbound"
+    for body, complaint in [
+        ({"from": "5491122223333", "type": "gif"}, '"type" must be one of'),
+        ({"from": "5491122223333", "type": "gp2"}, "happens in a group"),
+        ({"from": "5491122223333", "type": "ptt", "caption": "x"}, "no caption for ptt"),
+        ({"from": "5491122223333", "type": "image", "filename": "a"}, "only for document"),
+        ({"from": "5491122223333", "body": "x", "lid": True}, "has no LID"),
+        ({"from": "5491122223333", "body": "x", "lid": 3}, '"lid" must be true, false'),
+        ({"from": "120363025@g.us", "body": "x"}, "must be a person"),
+    ]:
+        with pytest.raises(SimulatorControlError, match=complaint) as error:
+            await control.request("POST", base, body)
+        assert error.value.status == 400
+    media = await control.request(
+        "POST", base, {"from": "5491122223333", "type": "image", "caption": "foto"}
+    )
+    assert media["chat"] == "5491122223333@c.us"
+
+
+async def test_numbers_send_results_and_reload_are_validated(
+    known: str, control: SimulatorClient
+) -> None:
+    await control.send_results({"541122223333": "ERROR_EXPIRED"})
+    listed = await control.request("POST", "/control/numbers", {"send_result": {}})
+    assert listed["send_result"] == {"5491122223333": "ERROR_EXPIRED"}
+    for body, complaint in [
+        ({"send_result": {"5491122223333": "FAILED"}}, "send_result must be one of"),
+        ({"send_result": {"5491122223333": 1}}, "result name or null"),
+        ({}, 'give "not_on_whatsapp"'),
+        ({"not_on_whatsapp": [], "other": 1}, 'give "not_on_whatsapp"'),
+    ]:
+        with pytest.raises(SimulatorControlError, match=complaint):
+            await control.request("POST", "/control/numbers", body)
+    with pytest.raises(SimulatorControlError, match="seconds >= 0") as error:
+        await control.reload(known, ready_after_s=-1)
+    assert error.value.status == 400
+    with pytest.raises(SimulatorControlError, match="no page is open") as error:
+        await control.reload(known, ready_after_s=2)
+    assert error.value.status == 409
+    for action, complaint in [("conflict", "not linked"), ("qr-idle", "shows no QR")]:
+        with pytest.raises(SimulatorControlError, match=complaint) as error:
+            await control.action(known, action)
+        assert error.value.status == 409
