@@ -60,8 +60,10 @@ class AdminChannels:
     """Routes messages to operator chats (`tg:123`, `slack:C1`, `console`) through the outbox.
 
     `register()` the platforms' channels, then `start()` the worker (or, in tests, call
-    `run_until_idle()`). `needs_start` names the platforms where the bot may write to a person
-    only after they wrote to it first (/start on Telegram).
+    `run_until_idle()`). A channel registered with `ready=False` (its platform not reached yet)
+    takes messages, which wait in the outbox until `set_ready()`. `needs_start` names the
+    platforms where the bot may write to a person only after they wrote to it first (/start on
+    Telegram).
     """
 
     def __init__(
@@ -89,16 +91,29 @@ class AdminChannels:
         self._last_sent: dict[str, datetime] = {}
         self._paused: dict[str, datetime] = {}
         self._unknown_warned: set[str] = set()
+        self._not_ready: set[str] = set()
+        self._resumed: set[str] = set()
         self._wake = asyncio.Event()
         self._tasks = TaskOwner("admin-channels")
         self._stopping = False
         for channel in channels:
             self.register(channel)
 
-    def register(self, channel: AdminChannel) -> None:
+    def register(self, channel: AdminChannel, *, ready: bool = True) -> None:
         if channel.prefix in self._channels:
             raise ValueError(f"an admin channel for {channel.prefix!r} is registered already")
         self._channels[channel.prefix] = channel
+        self.set_ready(channel.prefix, ready)
+
+    def set_ready(self, prefix: str, ready: bool = True) -> None:
+        """Whether `prefix`'s platform can take messages now; what waited goes out when it can,
+        without waiting for a retry scheduled while it was down."""
+        if ready:
+            self._not_ready.discard(prefix)
+            self._paused.pop(prefix, None)
+            self._resumed.add(prefix)
+        else:
+            self._not_ready.add(prefix)
         self.poke()
 
     def channel_for(self, chat_ref: str) -> AdminChannel | None:
@@ -193,6 +208,7 @@ class AdminChannels:
         attempted = False
         paced: list[datetime] = []
         retries: list[datetime] = []
+        resumed, self._resumed = self._resumed, set()
         for delivery in await self._outbox.heads():
             now = self._clock.now()
             prefix, chat = split_chat(delivery.chat_ref)
@@ -202,7 +218,10 @@ class AdminChannels:
                     self._unknown_warned.add(prefix)
                     logger.warning("outbox: no admin channel for %r; messages wait", prefix)
                 continue
-            held_until = max(delivery.next_attempt_at, self._paused.get(prefix, now))
+            if prefix in self._not_ready:
+                continue  # its platform is not reached yet: set_ready() wakes us
+            scheduled = now if prefix in resumed else delivery.next_attempt_at
+            held_until = max(scheduled, self._paused.get(prefix, now))
             if held_until > now:
                 retries.append(held_until)
                 continue

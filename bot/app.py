@@ -2,6 +2,8 @@
 
 Parts start in dependency order (storage, alert outbox, sessions, listener, campaigns, operator
 channels) and stop in reverse, so a shutdown lets in-flight sends finish before browsers close.
+Operator channels come up under a `ChannelSupervisor`: an unreachable Telegram or Slack is
+retried in the background while the engine runs.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ from bot.admin_channels import AdminChannels
 from bot.alert_rules import AlertRules
 from bot.alerts import AlertPolicy, Alerts
 from bot.channel import AdminChannel
+from bot.channel_supervisor import ChannelSupervisor
 from bot.commands.alerts import AlertCommands
 from bot.commands.assembly import EngineServices, build_registry
 from bot.commands.base import Reply
 from bot.commands.dispatcher import Dispatcher
 from bot.digests import Digests, DigestSchedule
+from bot.late_replies import LateReplies
 from bot.ops_http import Metrics, OpsServer
-from bot.slack import SlackAdapter
+from bot.slack import SlackAdapter, SlackTokenRejected
 from bot.telegram import TelegramAdapter
 from bot.telegram_updates import DocumentUpload
 from bot.texts import pick_language
@@ -129,11 +133,17 @@ class App:
             ),
         )
         registry.extend(alert_commands.commands())
+        self.late_replies = LateReplies()
         self.dispatcher = Dispatcher(
-            registry, self.directory.operators, self.audit, default_language=settings.language
+            registry,
+            self.directory.operators,
+            self.audit,
+            default_language=settings.language,
+            late_replies=self.late_replies,
         )
         self.telegram: TelegramAdapter | None = None
         self.slack: SlackAdapter | None = None
+        self.channels: list[ChannelSupervisor] = []
         self.ops: OpsServer | None = None
 
     def _choose_llm(self, given: LLMClient | None) -> tuple[LLMClient | None, str]:
@@ -185,7 +195,13 @@ class App:
     async def _start_channels(self) -> None:
         settings = self.settings
         if settings.health_port:
-            self.ops = OpsServer(self.db, self.metrics, port=settings.health_port)
+            self.ops = OpsServer(
+                self.db,
+                self.metrics,
+                host=settings.health_host,
+                port=settings.health_port,
+                channels=self.channel_status,
+            )
             await self.ops.start()
             self._stack.push_async_callback(self.ops.stop)
         if settings.telegram_token is not None:
@@ -197,8 +213,7 @@ class App:
                 language=settings.language,
                 on_document=self._on_document,
             )
-            await self._stack.enter_async_context(self.telegram)
-            self.admin_channels.register(self.telegram)
+            await self._supervise("telegram", self.telegram, self.telegram)
         if settings.slack_bot_token is not None:
             self.slack = SlackAdapter(
                 settings.slack_bot_token.get_secret_value(),
@@ -207,10 +222,34 @@ class App:
                 signing_secret=_secret(settings.slack_signing_secret),
                 api_url=settings.slack_api_url,
                 http_port=settings.slack_http_port,
+                team_id=settings.slack_team_id,
                 language=settings.language,
             )
-            await self._stack.enter_async_context(self.slack)
-            self.admin_channels.register(self.slack)
+            await self._supervise("slack", self.slack, self.slack)
+        # Stopped before the channels, so what is queued still has a way out.
+        self._stack.push_async_callback(self.late_replies.stop)
+
+    async def _supervise(
+        self,
+        name: str,
+        adapter: TelegramAdapter | SlackAdapter,
+        channel: AdminChannel,
+    ) -> None:
+        """Bring `adapter` up now or in the background; its alerts wait until it is up."""
+        self.admin_channels.register(channel, ready=False)
+        supervisor = ChannelSupervisor(
+            name,
+            adapter,
+            on_up=lambda: self.admin_channels.set_ready(channel.prefix),
+            fatal=(SlackTokenRejected,),
+        )
+        self.channels.append(supervisor)
+        self._stack.push_async_callback(supervisor.stop)
+        await supervisor.start()
+
+    def channel_status(self) -> dict[str, dict[str, object]]:
+        """Each operator channel's state, for `/healthz`."""
+        return {supervisor.name: supervisor.status.as_json() for supervisor in self.channels}
 
     async def stop(self) -> None:
         await self._stack.aclose()
@@ -236,14 +275,18 @@ class App:
         """What is configured and what is missing, for the start-up banner."""
         s = self.settings
         url = self.db.engine.url.render_as_string(hide_password=True)
-        ops = f"http://127.0.0.1:{self.ops.port}/healthz and /metrics" if self.ops else "off"
+        host = s.health_host
+        ops = f"http://{host}:{self.ops.port}/healthz and /metrics" if self.ops else "off"
         ai = self.llm_source if self.llm is not None else "off (set WAOPS_OPENAI_API_KEY)"
+        states = {supervisor.name: supervisor.status.state.value for supervisor in self.channels}
+        telegram = f"on, {states.get('telegram')}" if self.telegram else None
+        slack = f"{_slack_mode(s)}, {states.get('slack')}" if self.slack else None
         return [
             f"database: {url}",
             f"WhatsApp: {s.whatsapp_url} (WA-JS {s.wa_js_path})",
             f"AI model: {ai}",
-            "Telegram: " + ("on" if self.telegram else "off (set WAOPS_TELEGRAM_TOKEN)"),
-            "Slack: " + (_slack_mode(s) if self.slack else "off (set WAOPS_SLACK_BOT_TOKEN)"),
+            "Telegram: " + (telegram or "off (set WAOPS_TELEGRAM_TOKEN)"),
+            "Slack: " + (slack or "off (set WAOPS_SLACK_BOT_TOKEN)"),
             f"health: {ops}",
         ]
 

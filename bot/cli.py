@@ -3,41 +3,37 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import logging
 import os
 import signal
-from collections.abc import Awaitable, Callable
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from bot.cli_common import console, err_console, settings_or_exit, with_db
+from bot.cli_sessions import session_app
+from bot.logs import configure_logging
 from engine.conversations import AIControl
 from engine.directory import Directory
-from engine.errors import InvalidInput
-from engine.prospects import ImportReport, import_csv
-from engine.sessions import backup_profile, restore_profile
+from engine.exports import write_csv
+from engine.prospects import ImportInterrupted, ImportReport, import_csv
 from engine.settings import Settings, SettingsError, load_settings
-from engine.whatsapp.errors import ProfileInUse
 from engine.whatsapp.processes import isolate_from_terminal_signals
 from storage.db import Database, StorageError
-from storage.migrate import SchemaNotReady, ensure_schema, upgrade
-from storage.models import utcnow
+from storage.migrate import SchemaNotReady, upgrade
 
 T = TypeVar("T")
 
-console = Console()
-err_console = Console(stderr=True)
 app = typer.Typer(help="waops: run many business WhatsApp numbers from chat.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 client_app = typer.Typer(
     help="Clients (the businesses whose numbers waops runs).", no_args_is_help=True
 )
-session_app = typer.Typer(help="WhatsApp sessions (one per number).", no_args_is_help=True)
 operator_app = typer.Typer(help="Operators allowed to command waops.", no_args_is_help=True)
 prospects_app = typer.Typer(help="Prospect lists.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -54,35 +50,35 @@ DEMO_CLIENTS = (
 )
 
 
-def _settings() -> Settings:
+def _version() -> str:
     try:
-        return load_settings()
-    except SettingsError as exc:
-        err_console.print(f"[red]{exc}[/red]", highlight=False)
-        raise typer.Exit(2) from exc
+        return version("waops")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
 
 
-def _with_db(work: Callable[[Database], Awaitable[T]], *, check_schema: bool = True) -> T:
-    """Run `work` on the configured database; expected errors end the command with a message."""
-    settings = _settings()
+def _show_version(value: bool) -> None:
+    if value:
+        console.print(f"waops {_version()}")
+        raise typer.Exit()
 
-    async def main() -> T:
-        async with Database(settings.database_url) as db:
-            if check_schema:
-                await ensure_schema(db)
-            return await work(db)
 
-    try:
-        return asyncio.run(main())
-    except (InvalidInput, StorageError, SchemaNotReady) as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from exc
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """waops: run many business WhatsApp numbers from chat."""
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the migrations: create or bring the schema to the newest version."""
-    _with_db(upgrade, check_schema=False)
+    with_db(upgrade, check_schema=False)
     console.print("database is up to date")
 
 
@@ -96,76 +92,18 @@ def client_add(
     ] = "America/Argentina/Buenos_Aires",
 ) -> None:
     """Add a client."""
-    client = _with_db(lambda db: Directory(db).add_client(slug, name, region, tz))
+    client = with_db(lambda db: Directory(db).add_client(slug, name, region, tz))
     console.print(f"client {client.slug} added ({client.name}, {client.region}, {client.timezone})")
 
 
 @client_app.command("list")
 def client_list() -> None:
     """List clients."""
-    clients = _with_db(lambda db: Directory(db).clients.list())
+    clients = with_db(lambda db: Directory(db).clients.list())
     table = Table("slug", "name", "region", "time zone")
     for client in clients:
         table.add_row(client.slug, client.name, client.region, client.timezone)
     console.print(table)
-
-
-@session_app.command("add")
-def session_add(
-    client: str, name: Annotated[str, typer.Option("--name", help="Session name.")] = "main"
-) -> None:
-    """Add a WhatsApp session (a number) to a client; pair it later by QR."""
-    session = _with_db(lambda db: Directory(db).add_session(client, name))
-    console.print(f"session {session.client_slug}/{session.name} added (state {session.state})")
-
-
-@session_app.command("list")
-def session_list(client: Annotated[str | None, typer.Argument()] = None) -> None:
-    """List sessions and their state."""
-    sessions = _with_db(lambda db: Directory(db).sessions.list(client))
-    table = Table("client", "session", "state", "phone", "since")
-    for s in sessions:
-        table.add_row(
-            s.client_slug,
-            s.name,
-            s.state,
-            s.phone or "-",
-            f"{s.state_changed_at:%Y-%m-%d %H:%M} UTC",
-        )
-    console.print(table)
-
-
-@session_app.command("backup")
-def session_backup(
-    client: str,
-    session: Annotated[str, typer.Argument()] = "main",
-    dest: Annotated[Path | None, typer.Option(help="Folder for the archive.")] = None,
-) -> None:
-    """Archive a stopped session's browser profile, to move or restore it without a new QR."""
-    settings = _settings()
-    try:
-        archive = backup_profile(
-            settings.data_dir, client, session, dest or settings.data_dir / "backups", utcnow()
-        )
-    except (ProfileInUse, StorageError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from exc
-    console.print(f"profile of {client}/{session} archived to {archive}")
-
-
-@session_app.command("restore")
-def session_restore(client: str, session: str, archive: Path) -> None:
-    """Unpack a profile archive made by `session backup` into this session (stopped, no profile)."""
-    settings = _settings()
-    if not archive.is_file():
-        err_console.print(f"[red]error:[/red] no archive at {archive}")
-        raise typer.Exit(1)
-    try:
-        target = restore_profile(settings.data_dir, client, session, archive)
-    except ProfileInUse as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from exc
-    console.print(f"profile restored into {target}; start the session to reconnect without a QR")
 
 
 @operator_app.command("add")
@@ -180,7 +118,7 @@ def operator_add(
     lang: Annotated[str | None, typer.Option("--lang", help="es or en")] = None,
 ) -> None:
     """Allow someone to command waops."""
-    operator = _with_db(
+    operator = with_db(
         lambda db: Directory(db).add_operator(platform_id, role, client or (), language=lang)
     )
     scope = ", ".join(operator.client_slugs) or "all clients"
@@ -190,7 +128,7 @@ def operator_add(
 @operator_app.command("list")
 def operator_list() -> None:
     """List operators."""
-    operators = _with_db(lambda db: Directory(db).operators.list())
+    operators = with_db(lambda db: Directory(db).operators.list())
     table = Table("id", "role", "clients", "language")
     for op in operators:
         table.add_row(
@@ -206,7 +144,11 @@ def prospects_import(
     tag: Annotated[str | None, typer.Option(help="Tag every imported contact.")] = None,
     phone_column: Annotated[str | None, typer.Option(help="Name of the phone column.")] = None,
 ) -> None:
-    """Import prospects from a CSV (a phone column; other columns become custom fields)."""
+    """Import prospects from a CSV (a phone column; other columns become custom fields).
+
+    A file that cannot be read whole imports nothing and names its line; a row with a bad
+    phone or an over-long cell is rejected alone. Importing the same file again is safe.
+    """
     total = file.stat().st_size if file.is_file() else 0
     with Progress(
         TextColumn("importing"),
@@ -216,17 +158,26 @@ def prospects_import(
         console=err_console,
     ) as progress:
         task = progress.add_task("import", total=total)
-        report = _with_db(
-            lambda db: import_csv(
-                db,
-                client,
-                file,
-                tag=tag,
-                phone_column=phone_column,
-                on_bytes=lambda n: progress.advance(task, n),
-            )
-        )
+
+        async def work(db: Database) -> tuple[ImportReport, ImportInterrupted | None]:
+            try:
+                report = await import_csv(
+                    db,
+                    client,
+                    file,
+                    tag=tag,
+                    phone_column=phone_column,
+                    on_bytes=lambda n: progress.advance(task, n),
+                )
+            except ImportInterrupted as exc:
+                return exc.report, exc
+            return report, None
+
+        report, interrupted = with_db(work)
     _print_report(report, file)
+    if interrupted is not None:
+        err_console.print(f"[red]error:[/red] {interrupted}", highlight=False)
+        raise typer.Exit(1)
 
 
 def _print_report(report: ImportReport, file: Path) -> None:
@@ -234,19 +185,23 @@ def _print_report(report: ImportReport, file: Path) -> None:
         f"{report.rows} rows: {report.added} added, {report.updated} updated, "
         f"{report.unchanged} unchanged, {len(report.rejected)} rejected"
         + (f" ({report.foreign} foreign numbers accepted)" if report.foreign else "")
+        + f"; {report.committed} saved",
+        highlight=False,
     )
     if not report.rejected:
         return
     table = Table("line", "value", "reason", title="rejected rows")
     for row in report.rejected[:REJECTED_SHOWN]:
-        table.add_row(str(row.line), row.value, row.reason)
+        table.add_row(str(row.line), escape(row.value), escape(row.reason))
     console.print(table)
     if len(report.rejected) > REJECTED_SHOWN:
         out = file.with_name(file.stem + ".rejected.csv")
         with out.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["line", "value", "reason"])
-            writer.writerows((r.line, r.value, r.reason) for r in report.rejected)
+            write_csv(
+                handle,
+                ["line", "value", "reason"],
+                ((r.line, r.value, r.reason) for r in report.rejected),
+            )
         console.print(
             f"... and {len(report.rejected) - REJECTED_SHOWN} more; all of them are in {out}"
         )
@@ -259,7 +214,7 @@ def ai_switch(client: str, state: Annotated[str, typer.Argument(metavar="on|off"
         err_console.print(f"[red]error:[/red] expected on or off, got {state!r}")
         raise typer.Exit(1)
 
-    _with_db(lambda db: AIControl(db).set_enabled(client, state == "on"))
+    with_db(lambda db: AIControl(db).set_enabled(client, state == "on"))
     console.print(f"AI replies are {state} for {client}")
 
 
@@ -271,9 +226,6 @@ def demo(
 ) -> None:
     """The whole system on the bundled simulator, operated from this terminal (no tokens)."""
     from bot.demo import run_demo
-
-    if not verbose:
-        logging.getLogger().setLevel(logging.WARNING)
 
     overrides: dict[str, object] = {}
     if "WAOPS_DATABASE_URL" not in os.environ:
@@ -289,6 +241,7 @@ def demo(
     except SettingsError as exc:
         err_console.print(f"[red]{exc}[/red]", highlight=False)
         raise typer.Exit(2) from exc
+    configure_logging(settings.log_level if verbose else "WARNING", settings.log_format)
     isolate_from_terminal_signals(settings.data_dir / "run")
     asyncio.run(run_demo(settings, seconds=seconds, port=port))
 
@@ -296,7 +249,11 @@ def demo(
 @app.command("run")
 def run() -> None:
     """Run the engine: every session, the listener, campaigns (and the operator channels)."""
-    settings = _settings()
+    settings = settings_or_exit()
+    problem = settings.wa_js_problem()
+    if problem is not None:
+        err_console.print(f"[red]error:[/red] {problem}", highlight=False)
+        raise typer.Exit(2)
     try:
         asyncio.run(_serve(settings))
     except (SchemaNotReady, StorageError) as exc:
@@ -324,20 +281,27 @@ async def _serve(settings: Settings) -> None:
 def simulator(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
     qr_rotate_s: Annotated[float, typer.Option(help="Seconds between QR rotations.")] = 20.0,
+    qr_idle_after: Annotated[
+        int | None, typer.Option(help="Unscanned QR rotations before the QR goes idle.")
+    ] = None,
+    link_code_ttl_s: Annotated[
+        float, typer.Option(help="Lifetime of a pairing code (WA-JS: 195 s).")
+    ] = 195.0,
 ) -> None:
     """Run the WhatsApp Web simulator alone; its first two lines are the settings to use."""
     from engine.whatsapp.simulator.server import main as simulator_main
 
-    simulator_main(port, qr_rotate_s=qr_rotate_s)
+    simulator_main(
+        port,
+        qr_rotate_s=qr_rotate_s,
+        qr_idle_after=qr_idle_after,
+        link_code_ttl_s=link_code_ttl_s,
+    )
 
 
 def main() -> None:
     """Entry point of the `waops` console script."""
     # python-telegram-bot 22: durations as timedelta (silences a deprecation on every 429).
     os.environ.setdefault("PTB_TIMEDELTA", "true")
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for noisy in ("alembic", "aiohttp.access", "apscheduler", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging()  # until the settings say otherwise
     app()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter as Tally
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, generate_latest
@@ -98,16 +98,31 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+ChannelReport = Callable[[], dict[str, dict[str, object]]]
+
+
 class OpsServer:
-    """aiohttp server on 127.0.0.1 (or `host`) with `/healthz` and `/metrics`."""
+    """aiohttp server on 127.0.0.1 (or `host`) with `/healthz` and `/metrics`.
+
+    `/healthz` is 503 only when the database does not answer: an operator channel that is down
+    makes it `degraded` (with each channel's state) but the engine runs, so a supervisor must not
+    restart waops for it.
+    """
 
     def __init__(
-        self, db: Database, metrics: Metrics, *, host: str = "127.0.0.1", port: int = 9108
+        self,
+        db: Database,
+        metrics: Metrics,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 9108,
+        channels: ChannelReport | None = None,
     ) -> None:
         self._db = db
         self._metrics = metrics
         self._host = host
         self.port = port
+        self._channels = channels
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -135,7 +150,12 @@ class OpsServer:
             return web.json_response(
                 {"status": "unhealthy", "database": str(exc)[:200]}, status=503
             )
-        return web.json_response({"status": "ok"})
+        channels = self._channels() if self._channels is not None else {}
+        down = any(status.get("state") != "up" for status in channels.values())
+        body: dict[str, object] = {"status": "degraded" if down else "ok"}
+        if channels:
+            body["channels"] = channels
+        return web.json_response(body)
 
     async def _render(self, _request: web.Request) -> web.Response:
         return web.Response(body=self._metrics.render(), headers={"Content-Type": CONTENT_TYPE})

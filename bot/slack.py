@@ -5,6 +5,11 @@ an app token is set and otherwise over HTTP served by aiohttp (bolt's two aiohtt
 functions around `async_dispatch`). Listeners acknowledge at once and hand the work to tasks the
 adapter owns, so Slack hears back within its 3 seconds however long a command takes. The same
 object is the `slack` AdminChannel for alerts and digests.
+
+Slack user ids are unique only within a workspace, so every request must come from the app's
+own: the team (and Enterprise Grid org) `auth.test` names at start, or `team_id` when pinned
+(WAOPS_SLACK_TEAM_ID). Anything else (a Slack Connect channel shared with another company, a
+request signed for another install) is refused, audited and never reaches a command.
 """
 
 from __future__ import annotations
@@ -20,9 +25,12 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channel import ChannelUnavailable, Outgoing
+from bot.commands.base import CommandRequest
 from bot.commands.dispatcher import Dispatcher
 from bot.slack_inbound import PLATFORM, SlackInbound
 from bot.slack_reply import SlackReply, deliver
@@ -41,7 +49,8 @@ class SlackAdapter(TwoPhase):
 
     `api_url` replaces `https://slack.com/api/` (WAOPS_SLACK_API_URL). With `app_token` it uses
     Socket Mode; otherwise it serves HTTP on `http_host:http_port` at `http_path` and needs the
-    `signing_secret` to verify every request. `clock` and `sleep` drive the per-channel pacing.
+    `signing_secret` to verify every request. `team_id` pins the workspace (else auth.test's).
+    `clock` and `sleep` drive the per-channel pacing.
     """
 
     def __init__(
@@ -56,6 +65,7 @@ class SlackAdapter(TwoPhase):
         http_host: str = "0.0.0.0",
         http_path: str = "/slack/events",
         command: str = "/waops",
+        team_id: str | None = None,
         language: Language = "es",
         min_interval_s: float = 1.0,
         request_timeout_s: float = 30.0,
@@ -79,6 +89,9 @@ class SlackAdapter(TwoPhase):
         self._api_url = api_url if api_url is None or api_url.endswith("/") else f"{api_url}/"
         self._http_host, self._http_port, self._http_path = http_host, http_port, http_path
         self._command = command
+        self._pinned_team = team_id
+        self.team_id: str | None = None
+        self.enterprise_id: str | None = None
         self._language: Language = language
         self._min_interval_s = min_interval_s
         self._request_timeout_s = request_timeout_s
@@ -121,6 +134,16 @@ class SlackAdapter(TwoPhase):
             self._session = self._web = None
             raise
         self.bot_user_id = str(identity.get("user_id", "")) or None
+        team = str(identity.get("team_id") or "") or None
+        if self._pinned_team is not None and team != self._pinned_team:
+            await self._session.close()
+            self._session = self._web = None
+            raise SlackTokenRejected(
+                f"the bot token belongs to workspace {team}, not WAOPS_SLACK_TEAM_ID "
+                f"{self._pinned_team}"
+            )
+        self.team_id = team
+        self.enterprise_id = str(identity.get("enterprise_id") or "") or None
         self._inbound = SlackInbound(
             self._dispatcher,
             self._web,
@@ -216,8 +239,33 @@ class SlackAdapter(TwoPhase):
             process_before_response=True,
             request_verification_enabled=not self.socket_mode,
         )
+        app.middleware(self._same_workspace)
         inbound.register(app)
         return app
+
+    async def _same_workspace(
+        self, context: AsyncBoltContext, body: dict[str, Any], next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
+        """Let through only requests from our workspace (and org); refuse and audit the rest."""
+        team = context.actor_team_id or context.team_id
+        enterprise = context.actor_enterprise_id or context.enterprise_id
+        if team is not None and team == self.team_id and enterprise in (None, self.enterprise_id):
+            await next()
+            return None
+        user = str(context.user_id or "?")
+        detail = f"request from another Slack workspace: team {team}, enterprise {enterprise}"
+        logger.warning("slack: refused %s by %s (%s)", _kind(body), user, detail)
+        actor = f"{PLATFORM}:{user}@{team or '?'}"
+        request = CommandRequest(
+            _kind(body), (), "", actor, PLATFORM, str(context.channel_id or "")
+        )
+        inbound = self._inbound
+        hook = str(body.get("response_url") or "")
+        reply = None
+        if inbound is not None and hook and context.channel_id:
+            reply = inbound.reply_for(str(context.channel_id), user, hook)
+        self._spawn("refusal", self._dispatcher.refuse(request, reply, detail))
+        return BoltResponse(status=200, body="")
 
     async def _on_http(self, request: web.Request) -> web.Response:
         """bolt's aiohttp translation around `async_dispatch` (which verifies the signature)."""
@@ -257,6 +305,13 @@ class SlackAdapter(TwoPhase):
         if self._web is None:
             raise ChannelUnavailable("the Slack adapter is not initialized")
         return self._web
+
+
+def _kind(body: dict[str, Any]) -> str:
+    """What a refused request was, for the audit log: `slack command`, `slack event`, ..."""
+    if "command" in body:
+        return "slack command"
+    return f"slack {body.get('type') or 'request'}".replace("_", " ")
 
 
 async def _close_socket(socket: AsyncSocketModeHandler) -> None:

@@ -2,12 +2,14 @@
 
 Each bolt listener acknowledges at once and hands the work to `spawn`, so Slack hears back
 within its 3 seconds however long the command takes; the work then goes to the dispatcher.
+Answers go to the person who asked (`SlackReply`), through the response_url Slack gave.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,7 +21,7 @@ from bot.channel import ChannelRejected, ChannelUnavailable
 from bot.commands.confirmations import ConfirmOutcome
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.parsing import parse_request
-from bot.slack_reply import SlackReply
+from bot.slack_reply import PromptTexts, ResponseUrl, SlackReply
 from bot.slack_web import (
     CANCEL_ACTION,
     CONFIRM_ACTION,
@@ -28,6 +30,7 @@ from bot.slack_web import (
     SlackWeb,
     escape,
     settled_blocks,
+    text_blocks,
     unescape,
 )
 from bot.texts import Language, t
@@ -61,9 +64,13 @@ class Press:
     message_ts: str
     message_text: str
     message_blocks: list[Block]
+    response_url: str = ""
+    ephemeral: bool = False
 
 
 def read_press(args: AsyncArgs) -> Press | None:
+    """The press in a block_actions payload. On an ephemeral message there may be no `message`:
+    the container still names its channel and ts."""
     body, action = args.body, args.action or {}
     container = body.get("container") or {}
     message = body.get("message") or {}
@@ -80,6 +87,8 @@ def read_press(args: AsyncArgs) -> Press | None:
         message_ts=str(message.get("ts") or container.get("message_ts", "")),
         message_text=str(message.get("text", "")),
         message_blocks=list(blocks) if isinstance(blocks, list) else [],
+        response_url=str(body.get("response_url") or ""),
+        ephemeral=bool(container.get("is_ephemeral")),
     )
 
 
@@ -102,6 +111,7 @@ class SlackInbound:
         self._command = command
         self._language: Language = language
         self._bot_user_id = bot_user_id
+        self._prompts = PromptTexts()
 
     def register(self, app: AsyncApp) -> None:
         app.command(self._command)(self._on_command)
@@ -110,8 +120,20 @@ class SlackInbound:
         app.action(RUN_ACTION_RE)(self._on_run_button)
         app.event("message")(self._on_message)
 
-    def reply_for(self, channel: str) -> SlackReply:
-        return SlackReply(self._web, channel, command_prefix=f"{self._command} ")
+    def reply_for(
+        self, channel: str, user: str | None = None, response_url: str = ""
+    ) -> SlackReply:
+        """How to answer `user` for something they did in `channel` (None: post in it)."""
+        hook = ResponseUrl(response_url, time.monotonic()) if response_url else None
+        return SlackReply(
+            self._web,
+            channel,
+            f"{self._command} ",
+            user=user,
+            response_url=hook,
+            language=self._language,
+            prompts=self._prompts,
+        )
 
     # listeners: bolt passes one `args`; they only ack and hand over
 
@@ -120,7 +142,8 @@ class SlackInbound:
         command = args.command or {}
         user, channel = str(command.get("user_id", "")), str(command.get("channel_id", ""))
         if user and channel:
-            self._spawn("command", self._run_text(str(command.get("text", "")), user, channel))
+            text, hook = str(command.get("text", "")), str(command.get("response_url") or "")
+            self._spawn("command", self._run_text(text, user, channel, response_url=hook))
 
     async def _on_message(self, args: AsyncArgs) -> None:
         """A direct message to the bot is a command too (`sessions haby`, no slash needed);
@@ -150,12 +173,21 @@ class SlackInbound:
         """A button on a pushed message: its command runs as whoever pressed it."""
         await args.ack()
         if (press := read_press(args)) is not None:
-            self._spawn("button", self._run_text(press.value, press.user, press.channel))
+            work = self._run_text(
+                press.value, press.user, press.channel, response_url=press.response_url
+            )
+            self._spawn("button", work)
 
     # the work, after the ack
 
     async def _run_text(
-        self, text: str, user: str, channel: str, *, shared: dict[str, Any] | None = None
+        self,
+        text: str,
+        user: str,
+        channel: str,
+        *,
+        shared: dict[str, Any] | None = None,
+        response_url: str = "",
     ) -> None:
         actor = f"{PLATFORM}:{user}"
         text = _without_slash_command(text, self._command)
@@ -163,7 +195,7 @@ class SlackInbound:
         if request is None:  # `/waops` alone: what can I do here?
             request = parse_request("help", actor=actor, platform=PLATFORM, channel=channel)
         assert request is not None
-        reply = self.reply_for(channel)
+        reply = self.reply_for(channel, user, response_url)
         if shared is not None and shared.get("url_private_download"):
             try:
                 data = await self._web.download(
@@ -181,16 +213,23 @@ class SlackInbound:
         """Confirm or cancel a proposal; once it is settled, its buttons make way for a note."""
         button = self._dispatcher.confirm if run else self._dispatcher.cancel
         actor = f"{PLATFORM}:{press.user}"
-        reply = self.reply_for(press.channel)
+        reply = self.reply_for(press.channel, press.user, press.response_url)
         outcome = await button(press.value, actor=actor, platform=PLATFORM, reply=reply)
         key = _SETTLED_KEYS.get(outcome)
         if key is None or not press.message_ts:
             return
         mention = f"<@{press.user}>" if _USER_ID_RE.match(press.user) else escape(press.user)
         note = t(self._language, key, user=mention)
-        blocks = settled_blocks(press.message_blocks, note)
-        text = unescape(press.message_text) or note
         try:
+            if press.ephemeral:
+                # Only its response_url can change an ephemeral message (chat.update cannot).
+                text = self._prompts.get(press.value) or note
+                blocks = settled_blocks(text_blocks(text), note)
+                if reply.response_url is not None:
+                    await reply.settle(reply.response_url, text, blocks)
+                return
+            blocks = settled_blocks(press.message_blocks, note)
+            text = unescape(press.message_text) or note
             await self._web.update(press.channel, press.message_ts, text, blocks)
         except (ChannelUnavailable, ChannelRejected) as exc:
             logger.warning("slack: could not remove the buttons of %s: %s", press.message_ts, exc)

@@ -1,12 +1,66 @@
-"""Messages to Slack: a command's answers (the `Reply` capability) and pushed `Outgoing`s."""
+"""Messages to Slack: a command's answers (the `Reply` capability) and pushed `Outgoing`s.
+
+A command typed in a channel is answered to its operator alone: texts as ephemeral messages
+(through the command's response_url, else chat.postEphemeral, else their DM), and files,
+images and messages edited later (progress) in their DM, since neither can be ephemeral. A
+command typed in the DM is answered there. So what a command shows never reaches the channel.
+"""
 
 from __future__ import annotations
 
-from bot.channel import Outgoing
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.channel import ChannelRejected, ChannelUnavailable, Outgoing
 from bot.commands.base import ConfirmPrompt
-from bot.slack_web import SECTION_LIMIT, SlackWeb, command_blocks, confirm_blocks, text_blocks
+from bot.slack_web import (
+    SECTION_LIMIT,
+    Block,
+    SlackWeb,
+    command_blocks,
+    confirm_blocks,
+    text_blocks,
+)
+from bot.texts import Language, t
+
+logger = logging.getLogger(__name__)
 
 IMAGE_NAME = "waops.png"
+RESPONSE_URL_USES = 5
+RESPONSE_URL_TTL_S = 30 * 60 - 60
+"""Slack: a response_url works up to five times within 30 minutes (a minute of margin here)."""
+
+
+@dataclass
+class ResponseUrl:
+    """The response_url of one slash command or button press, and how much of it is used."""
+
+    url: str
+    created_s: float
+    uses: int = 0
+
+    def usable(self, now_s: float) -> bool:
+        return self.uses < RESPONSE_URL_USES and now_s - self.created_s < RESPONSE_URL_TTL_S
+
+
+class PromptTexts:
+    """Confirmation texts by token, to rewrite an ephemeral proposal once it is settled:
+    a press on an ephemeral message need not carry the message itself."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._texts: OrderedDict[str, str] = OrderedDict()
+        self._capacity = capacity
+
+    def remember(self, token: str, text: str) -> None:
+        self._texts[token] = text
+        while len(self._texts) > self._capacity:
+            self._texts.popitem(last=False)
+
+    def get(self, token: str) -> str | None:
+        return self._texts.get(token)
 
 
 class SlackProgress:
@@ -21,45 +75,118 @@ class SlackProgress:
         await self._web.update(self._channel, self.ts, text, text_blocks(text))
 
 
+@dataclass
 class SlackReply:
-    """Answers a command (or a button press) in the channel it came from.
+    """Answers a command (or a button press) for `user`, typed in `channel`.
 
-    Texts go as mrkdwn sections with `& < >` escaped; images and files through
-    files_upload_v2 with the caption as the initial comment.
+    In a DM (`D...`), or without a user (a push), everything is posted in `channel`. Elsewhere
+    answers go to `user` alone, as the module says. Texts go as mrkdwn sections with `& < >`
+    escaped; images and files through files_upload_v2 with the caption as the initial comment.
     """
 
-    def __init__(self, web: SlackWeb, channel: str, *, command_prefix: str) -> None:
-        self._web = web
-        self.channel = channel
-        self._command_prefix = command_prefix
+    web: SlackWeb
+    channel: str
+    command_prefix: str
+    user: str | None = None
+    response_url: ResponseUrl | None = None
+    language: Language = "en"
+    prompts: PromptTexts = field(default_factory=PromptTexts)
+    clock: Callable[[], float] = time.monotonic
+    _pointed: bool = False
 
     @property
     def text_limit(self) -> int:
         return SECTION_LIMIT
 
     @property
-    def command_prefix(self) -> str:
-        return self._command_prefix
+    def _in_place(self) -> bool:
+        """Answers go where the command was typed (a DM, or a push without a person)."""
+        return self.user is None or self.channel.startswith("D")
+
+    @property
+    def is_private(self) -> bool:
+        return self.user is not None or self.channel.startswith("D")
+
+    @property
+    def private_hint(self) -> str:
+        return "the app (Apps > waops > Messages)"
+
+    async def private_reply(self) -> SlackReply | None:
+        return self if self.user is not None else None
 
     async def text(self, text: str) -> None:
-        await self._web.post(self.channel, text, text_blocks(text))
+        await self._say(text, text_blocks(text))
 
     async def image(self, png: bytes, caption: str = "") -> None:
-        await self._web.upload(self.channel, IMAGE_NAME, png, caption)
+        await self.file(IMAGE_NAME, png, caption)
 
     async def file(self, name: str, data: bytes, caption: str = "") -> None:
-        await self._web.upload(self.channel, name, data, caption)
+        channel = await self._personal_channel()
+        await self.web.upload(channel, name, data, caption)
+        await self._point_to_dm(channel)
 
     async def confirm(self, prompt: ConfirmPrompt) -> None:
-        await self._web.post(self.channel, prompt.text, confirm_blocks(prompt))
+        self.prompts.remember(prompt.token, prompt.text)
+        await self._say(prompt.text, confirm_blocks(prompt))
 
     async def progress(self, text: str) -> SlackProgress:
-        ts = await self._web.post(self.channel, text, text_blocks(text))
-        return SlackProgress(self._web, self.channel, ts)
+        channel = await self._personal_channel()
+        ts = await self.web.post(channel, text, text_blocks(text))
+        await self._point_to_dm(channel)
+        return SlackProgress(self.web, channel, ts)
+
+    async def _say(self, text: str, blocks: list[Block]) -> None:
+        if self._in_place:
+            await self.web.post(self.channel, text, blocks)
+            return
+        assert self.user is not None
+        if await self._respond(text, blocks):
+            return
+        try:
+            await self.web.post_ephemeral(self.channel, self.user, text, blocks)
+        except ChannelRejected as exc:  # not in that channel (any more): their DM, then
+            logger.info("slack: ephemeral answer refused (%s); sending it to the DM", exc)
+            await self.web.post(await self.web.open_dm(self.user), text, blocks)
+
+    async def _respond(self, text: str, blocks: list[Block]) -> bool:
+        """Through the response_url while it lasts; False when it cannot be used."""
+        hook = self.response_url
+        if hook is None or not hook.usable(self.clock()) or not self.web.is_slack_url(hook.url):
+            return False
+        hook.uses += 1
+        try:
+            await self.web.respond(hook.url, text, blocks)
+        except (ChannelUnavailable, ChannelRejected) as exc:
+            logger.info("slack: response_url refused (%s); posting ephemerally instead", exc)
+            hook.uses = RESPONSE_URL_USES
+            return False
+        return True
+
+    async def _personal_channel(self) -> str:
+        """The channel for what cannot be ephemeral: the DM, unless this already is one."""
+        if self._in_place:
+            return self.channel
+        assert self.user is not None
+        return await self.web.open_dm(self.user)
+
+    async def _point_to_dm(self, channel: str) -> None:
+        """Once per reply, a note where the command was typed that the DM has the rest."""
+        if channel == self.channel or self._pointed:
+            return
+        self._pointed = True
+        note = t(self.language, "slack.sent_to_dm")
+        await self._say(note, text_blocks(note))
+
+    async def settle(self, hook: ResponseUrl, text: str, blocks: list[Block]) -> None:
+        """Replace the ephemeral message whose button was pressed (its response_url)."""
+        hook.uses += 1
+        await self.web.respond(hook.url, text, blocks, replace_original=True)
 
 
 async def deliver(web: SlackWeb, chat: str, message: Outgoing) -> None:
-    """A pushed message: attachments first with the text as their comment, then the buttons."""
+    """A pushed message: attachments first with the text as their comment, then the buttons.
+    `chat` is a channel, or a person (`U...`), reached in their DM."""
+    channel = await web.chat_for(chat)
     attachments: list[tuple[str, bytes]] = []
     if message.image is not None:
         attachments.append((IMAGE_NAME, message.image))
@@ -67,10 +194,10 @@ async def deliver(web: SlackWeb, chat: str, message: Outgoing) -> None:
         attachments.append((message.file_name or "waops.txt", message.file_data))
     text = message.text
     for name, data in attachments:
-        await web.upload(chat, name, data, text)
+        await web.upload(channel, name, data, text)
         text = ""
     if message.buttons:
         fallback = text or " · ".join(button.label for button in message.buttons)
-        await web.post(chat, fallback, command_blocks(text, message.buttons))
+        await web.post(channel, fallback, command_blocks(text, message.buttons))
     elif not attachments:
-        await web.post(chat, text, text_blocks(text))
+        await web.post(channel, text, text_blocks(text))

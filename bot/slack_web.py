@@ -43,6 +43,12 @@ _ESCAPE_RE = re.compile("[&<>]")
 _TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "request_timeout", "service_unavailable"}
 )
+_USER_ID_RE = re.compile(r"^[UW][A-Z0-9]+$")
+
+
+def is_user_id(chat: str) -> bool:
+    """`U0123ABCD` (or an Enterprise Grid `W...`): a person, whose DM must be opened first."""
+    return bool(_USER_ID_RE.match(chat))
 
 
 class SlackTokenRejected(Exception):
@@ -173,11 +179,68 @@ def map_error(what: str, exc: SlackApiError) -> ChannelUnavailable | ChannelReje
 
 
 class SlackWeb:
-    """Posts, updates and uploads through one `AsyncWebClient`, paced per channel."""
+    """Posts, updates and uploads through one `AsyncWebClient`, paced per channel; opens (and
+    remembers) people's DMs, answers through response_urls."""
 
     def __init__(self, client: AsyncWebClient, pacer: ChannelPacer) -> None:
         self.client = client
         self._pacer = pacer
+        self._dms: dict[str, str] = {}
+
+    async def open_dm(self, user: str) -> str:
+        """The DM channel (`D...`) with `user`, opened once with conversations.open (im:write):
+        files can only be shared to a channel id, never to a user id (slackapi/bolt-js#2115)."""
+        if (known := self._dms.get(user)) is not None:
+            return known
+        response = await self._call(
+            "conversations.open", self.client.conversations_open(users=user)
+        )
+        channel = response.get("channel") or {}
+        dm = str(channel.get("id", "")) if isinstance(channel, dict) else ""
+        if not dm:
+            raise ChannelRejected(f"slack conversations.open gave no channel for {user}")
+        if len(self._dms) > 4096:
+            self._dms.clear()
+        self._dms[user] = dm
+        return dm
+
+    async def chat_for(self, chat: str) -> str:
+        """Where a message for `chat` goes: a person's DM, or the channel itself."""
+        return await self.open_dm(chat) if is_user_id(chat) else chat
+
+    async def post_ephemeral(self, channel: str, user: str, text: str, blocks: list[Block]) -> None:
+        """chat.postEphemeral: shown to `user` alone, in `channel` (where they must be)."""
+        await self._pacer.wait(channel)
+        await self._call(
+            "chat.postEphemeral",
+            self.client.chat_postEphemeral(
+                channel=channel, user=user, text=escape(text), blocks=blocks
+            ),
+        )
+
+    async def respond(
+        self, url: str, text: str, blocks: list[Block], *, replace_original: bool = False
+    ) -> None:
+        """POST to a response_url (ephemeral, or replacing the message a button was on)."""
+        session = self.client.session
+        if session is None or not self.is_slack_url(url):
+            raise ChannelRejected(f"slack response_url is not Slack's: {url[:100]}")
+        body: dict[str, Any] = {"text": escape(text), "blocks": blocks}
+        if replace_original:
+            body["replace_original"] = True
+        else:
+            body["response_type"] = "ephemeral"
+        timeout = aiohttp.ClientTimeout(total=self.client.timeout)
+        try:
+            async with session.post(url, json=body, timeout=timeout) as response:
+                await response.read()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise ChannelUnavailable(f"slack response_url: {type(exc).__name__}") from exc
+        if status >= 500:
+            raise ChannelUnavailable(f"slack response_url: HTTP {status}")
+        if status != 200:
+            raise ChannelRejected(f"slack response_url: HTTP {status}")
 
     async def auth_test(self) -> dict[str, Any]:
         """Who the bot is; a refused token is `SlackTokenRejected`."""
@@ -202,7 +265,7 @@ class SlackWeb:
         The bot token goes only to Slack's own hosts (or to the configured API host).
         """
         session = self.client.session
-        if session is None or not self._is_slack_url(url):
+        if session is None or not self.is_slack_url(url):
             raise ChannelRejected(f"slack file download: not a Slack file URL: {url[:100]}")
         headers = {"Authorization": f"Bearer {self.client.token}"}
         timeout = aiohttp.ClientTimeout(total=self.client.timeout)
@@ -219,7 +282,8 @@ class SlackWeb:
             raise ChannelUnavailable(f"slack file download: {type(exc).__name__}") from exc
         return bytes(data[: limit_bytes + 1])
 
-    def _is_slack_url(self, url: str) -> bool:
+    def is_slack_url(self, url: str) -> bool:
+        """True for Slack's own hosts (or the configured API host, a local test server)."""
         parts, api = urlsplit(url), urlsplit(self.client.base_url)
         on_slack = parts.scheme == "https" and (parts.hostname or "").endswith(".slack.com")
         return on_slack or (parts.scheme, parts.netloc) == (api.scheme, api.netloc)

@@ -15,6 +15,7 @@ from typing import Any, Final
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, TypeHandler
+from telegram.request import HTTPXRequest
 
 from bot.channel import ChannelRejected, Outgoing
 from bot.commands.dispatcher import Dispatcher
@@ -79,20 +80,29 @@ class TelegramAdapter(TwoPhase):
         self._limiter = rate_limiter or TelegramRateLimiter()
         self._poll_timeout_s = poll_timeout_s
         self._publish_commands = publish_commands
+        # Our own request objects, so they are closed even if Telegram never answered getMe
+        # (PTB's shutdown skips a bot whose initialize() failed). getUpdates gets two
+        # connections: on stop, PTB's last getUpdates (to confirm the offset) must not wait for
+        # the long poll it just cancelled to free the only one (httpx PoolTimeout otherwise).
+        self._requests = tuple(
+            HTTPXRequest(
+                connection_pool_size=pool,
+                read_timeout=request_timeout_s,
+                write_timeout=request_timeout_s,
+                connect_timeout=request_timeout_s,
+                pool_timeout=request_timeout_s,
+                media_write_timeout=upload_timeout_s,
+            )
+            for pool in (64, 2)
+        )
         builder = (
             ApplicationBuilder()
             .token(token)
             .rate_limiter(self._limiter)
             .job_queue(None)
             .concurrent_updates(concurrent_updates)
-            .connect_timeout(request_timeout_s)
-            .read_timeout(request_timeout_s)
-            .write_timeout(request_timeout_s)
-            .pool_timeout(request_timeout_s)
-            .media_write_timeout(upload_timeout_s)
-            .get_updates_connect_timeout(request_timeout_s)
-            .get_updates_read_timeout(request_timeout_s)
-            .get_updates_pool_timeout(request_timeout_s)
+            .request(self._requests[0])
+            .get_updates_request(self._requests[1])
         )
         if base_url:
             builder = builder.base_url(base_url)
@@ -143,6 +153,8 @@ class TelegramAdapter(TwoPhase):
 
     async def shutdown(self) -> None:
         await self._app.shutdown()
+        for request in self._requests:
+            await request.shutdown()
 
     @property
     def bot_username(self) -> str | None:

@@ -1,8 +1,14 @@
-"""Telegram's flood limits, kept on our side: per chat, per group and for the whole bot.
+"""Telegram's flood limits, so that one busy chat never delays another.
 
-PTB's `AIORateLimiter` needs the optional `aiolimiter` package, which waops does not install;
-this one is small, has no dependency and takes its clock and sleep from the caller, so tests
-check the spacing without waiting for it.
+Telegram asks bots for about one message per second in a chat, at most 20 per minute in a
+group and about 30 per second overall (Bot API FAQ, "My bot is hitting limits"). PTB's
+`AIORateLimiter` (python-telegram-bot[rate-limiter]) keeps the bot-wide and per-group budgets,
+taken only when a request is about to go out; on top of it each chat has its own spacing, with
+an injectable clock and sleep so tests check it without waiting. Nothing is shared between chats:
+ten replies queued for chat A wait for A's slots only, and chat B's answer goes at once.
+A `RetryAfter` holds that chat for as long as Telegram asked (PTB's limiter would hold every
+chat, which is what this module exists to avoid), then the request is retried a bounded number
+of times.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from telegram.error import RetryAfter
-from telegram.ext import BaseRateLimiter
+from telegram.ext import AIORateLimiter, BaseRateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +35,7 @@ GROUP_CHAT_INTERVAL_S = 3.0
 """Telegram: at most 20 messages per minute in one group."""
 OVERALL_PER_S = 30.0
 """Telegram: about 30 messages per second for the whole bot."""
+GROUP_PER_MIN = 20.0
 
 
 @dataclass(frozen=True)
@@ -51,14 +58,21 @@ def retry_after_s(exc: RetryAfter) -> float:
     return 1.0
 
 
-class TelegramRateLimiter(BaseRateLimiter[FloodRetries]):
-    """Spaces every request that names a chat: per chat, per group and overall.
+class _Flood(Exception):
+    """A `RetryAfter` carried past `AIORateLimiter`, which would otherwise hold every chat."""
 
-    Each request reserves the next free slot before it waits, without awaiting in between,
-    so concurrent senders keep their order and never share a slot. A `RetryAfter` holds every
-    chat request until the wait is over, then the request is retried up to `max_retries`
-    times; `rate_limit_args` (PTB's per-call argument, a `FloodRetries`) overrides that count.
-    Requests without a chat (getUpdates, answerCallbackQuery, getFile) are not held.
+    def __init__(self, error: RetryAfter) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class TelegramRateLimiter(BaseRateLimiter[FloodRetries]):
+    """Per-chat spacing of ours, then PTB's `AIORateLimiter` for the overall and group budgets.
+
+    A request naming a chat reserves that chat's next slot (without awaiting in between, so
+    concurrent senders keep their order) and sleeps until it; requests without a chat
+    (getUpdates, answerCallbackQuery, getFile) are not held. `rate_limit_args` (a `FloodRetries`)
+    overrides `max_retries` for one call; pushes pass 0 so the outbox decides when to retry.
     """
 
     def __init__(
@@ -67,6 +81,7 @@ class TelegramRateLimiter(BaseRateLimiter[FloodRetries]):
         chat_interval_s: float = PRIVATE_CHAT_INTERVAL_S,
         group_interval_s: float = GROUP_CHAT_INTERVAL_S,
         overall_per_s: float = OVERALL_PER_S,
+        group_per_min: float = GROUP_PER_MIN,
         max_retries: int = 1,
         max_retry_wait_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
@@ -74,33 +89,38 @@ class TelegramRateLimiter(BaseRateLimiter[FloodRetries]):
     ) -> None:
         self.chat_interval_s = chat_interval_s
         self.group_interval_s = group_interval_s
-        self._overall_interval_s = 1.0 / overall_per_s if overall_per_s > 0 else 0.0
+        self._budgets = AIORateLimiter(
+            overall_max_rate=overall_per_s,
+            overall_time_period=1,
+            group_max_rate=group_per_min,
+            group_time_period=60,
+            max_retries=0,
+        )
         self._max_retries = max_retries
         self._max_retry_wait_s = max_retry_wait_s
         self._clock = clock
         self._sleep = sleep
         self._next_by_chat: dict[str, float] = {}
-        self._next_overall = 0.0
-        self._held_until = 0.0
+        self._held_until: dict[str, float] = {}
 
     async def initialize(self) -> None:
-        """Nothing to set up."""
+        await self._budgets.initialize()
 
     async def shutdown(self) -> None:
-        """Nothing to release."""
+        await self._budgets.shutdown()
 
     def reserve(self, chat: str) -> float:
         """Book the next slot for a message to `chat`; returns how long to wait for it."""
         now = self._clock()
         self._forget_past(now)
-        slot = max(now, self._held_until, self._next_overall, self._next_by_chat.get(chat, now))
-        self._next_overall = slot + self._overall_interval_s
+        slot = max(now, self._held_until.get(chat, now), self._next_by_chat.get(chat, now))
         self._next_by_chat[chat] = slot + self._interval_for(chat)
         return slot - now
 
-    def hold(self, wait_s: float) -> None:
-        """Telegram said to wait: no chat request goes out before `wait_s` from now."""
-        self._held_until = max(self._held_until, self._clock() + wait_s)
+    def hold(self, chat: str, wait_s: float) -> None:
+        """Telegram said to wait: nothing more goes to `chat` before `wait_s` from now."""
+        until = self._clock() + wait_s
+        self._held_until[chat] = max(self._held_until.get(chat, until), until)
 
     async def process_request(
         self,
@@ -111,24 +131,37 @@ class TelegramRateLimiter(BaseRateLimiter[FloodRetries]):
         data: dict[str, Any],
         rate_limit_args: FloodRetries | None,
     ) -> Result:
-        """Wait for this chat's slot, call, and on `RetryAfter` hold everything and retry."""
-        chat = data.get("chat_id")
+        """Wait for this chat's slot, then the shared budgets; on `RetryAfter` hold the chat."""
+        raw_chat = data.get("chat_id")
+        chat = None if raw_chat is None else str(raw_chat)
         retries = self._max_retries if rate_limit_args is None else rate_limit_args.count
+
+        async def unmasked(*call_args: Any, **call_kwargs: Any) -> Result:
+            try:
+                return await callback(*call_args, **call_kwargs)
+            except RetryAfter as exc:
+                raise _Flood(exc) from exc
+
         attempt = 0
         while True:
             if chat is not None:
-                wait_s = self.reserve(str(chat))
+                wait_s = self.reserve(chat)
                 if wait_s > 0:
                     await self._sleep(wait_s)
             try:
-                return await callback(*args, **kwargs)
-            except RetryAfter as exc:
-                wait_s = retry_after_s(exc)
-                self.hold(wait_s)
+                return await self._budgets.process_request(
+                    unmasked, args, kwargs, endpoint, data, None
+                )
+            except _Flood as flood:
+                wait_s = retry_after_s(flood.error)
+                if chat is not None:
+                    self.hold(chat, wait_s)
                 if attempt >= retries or wait_s > self._max_retry_wait_s:
-                    raise
+                    raise flood.error from None
                 attempt += 1
                 logger.info("telegram %s: flood limit, retrying in %.1f s", endpoint, wait_s)
+                if chat is None:
+                    await self._sleep(wait_s)
 
     def _interval_for(self, chat: str) -> float:
         # Private chats have positive ids; groups and channels negative ids or @names.
@@ -138,6 +171,7 @@ class TelegramRateLimiter(BaseRateLimiter[FloodRetries]):
         return self.group_interval_s
 
     def _forget_past(self, now: float) -> None:
-        """Chats whose slot is in the past need no entry; keeps the table small."""
+        """Chats whose slot is in the past need no entry; keeps the tables small."""
         if len(self._next_by_chat) > 1024:
             self._next_by_chat = {c: t for c, t in self._next_by_chat.items() if t > now}
+            self._held_until = {c: t for c, t in self._held_until.items() if t > now}

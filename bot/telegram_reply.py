@@ -208,6 +208,10 @@ class TelegramSender:
             if not is_not_modified(exc):
                 raise channel_error(exc) from exc
 
+    async def typing(self, chat: str) -> None:
+        """sendChatAction "typing": also tells whether the bot may write to `chat` at all."""
+        await self._call(self.bot.send_chat_action(chat, "typing"))
+
     async def clear_buttons(self, chat: str, message_id: int) -> None:
         """Take the buttons off a message once they have done their job."""
         try:
@@ -237,12 +241,36 @@ class TelegramProgress:
 
 @dataclass
 class TelegramReply:
-    """`bot.commands.base.Reply` for one Telegram chat."""
+    """`bot.commands.base.Reply` for one Telegram chat, on behalf of `user` (who typed there).
+
+    Private chats have positive ids, groups negative ones: output meant for `user` alone
+    (`private_reply()`) goes to their private chat, which Telegram opens to the bot only once
+    they wrote to it, so a `typing` action checks first (403 when they never did).
+    """
 
     sender: TelegramSender
     chat: str
+    user: int | None = None
     text_limit: int = TEXT_LIMIT
     command_prefix: str = "/"
+
+    @property
+    def is_private(self) -> bool:
+        return not self.chat.startswith(("-", "@"))
+
+    @property
+    def private_hint(self) -> str:
+        bot = self.sender.bot.username
+        return f"@{bot}" if bot else "the bot"
+
+    async def private_reply(self) -> TelegramReply | None:
+        if self.user is None:
+            return None
+        try:
+            await self.sender.typing(str(self.user))
+        except ChannelRejected:
+            return None
+        return TelegramReply(self.sender, str(self.user), self.user)
 
     async def text(self, text: str) -> None:
         if text.strip():

@@ -139,7 +139,7 @@ class UpdateTranslator:
         if user is None or user.is_bot:
             return
         chat = str(message.chat.id)
-        reply = TelegramReply(self._sender, chat)
+        reply = TelegramReply(self._sender, chat, user.id)
         if message.document is not None:
             await self._on_document(message, user, chat, reply)
             return
@@ -191,7 +191,7 @@ class UpdateTranslator:
             return
         await self._answer(query)
         chat = str(message.chat.id)
-        reply = TelegramReply(self._sender, chat)
+        reply = TelegramReply(self._sender, chat, user.id)
         kind, payload = decoded
         if kind == CallbackCodec.RUN:
             request = self._request(payload, user, chat)

@@ -60,6 +60,7 @@ class AlertCommands:
                 client_arg=0,
                 min_args=1,
                 max_args=2,
+                private_output=True,
             ),
             Command(
                 "forward",
@@ -67,6 +68,7 @@ class AlertCommands:
                 role=viewer,
                 client_arg=0,
                 min_args=2,
+                private_output=True,
             ),
         ]
 

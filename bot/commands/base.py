@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.commands.output import send_long
 from bot.texts import Language, t
@@ -84,6 +84,26 @@ class Reply(Protocol):
     async def progress(self, text: str) -> ProgressHandle: ...
 
 
+@runtime_checkable
+class PrivateReplies(Protocol):
+    """What a `Reply` in a shared chat (a Telegram group, a Slack channel) adds, so that output
+    carrying contacts' data can go to the operator alone.
+
+    `is_private` is true when only the operator who asked sees what goes through this reply;
+    `private_reply()` finds one that is, or None when the platform will not let the bot write to
+    them privately yet; `private_hint` names the bot they should open a private chat with.
+    A `Reply` without these (the console) is private by nature.
+    """
+
+    @property
+    def is_private(self) -> bool: ...
+
+    @property
+    def private_hint(self) -> str: ...
+
+    async def private_reply(self) -> Reply | None: ...
+
+
 class CommandError(Exception):
     """An expected problem, answered with a short text from the catalog saying what to do."""
 
@@ -151,7 +171,9 @@ class Command:
     `name` is one word or `group sub` (`operator add`). `role` is the least role that may run
     it. `client_arg` is the index of the argument naming a client, checked against the
     operator's scope before the handler runs; with `client_arg_repeats` every argument from
-    there on is a client. A `destructive` command must return a `Proposal`. Help and usage
+    there on is a client. A `destructive` command must return a `Proposal`. A `private_output`
+    command answers with contacts' data (conversations, digests, a pairing QR): typed in a group
+    or channel, its output goes to the operator privately (see `PrivateReplies`). Help and usage
     texts are catalog keys, `<name>.help` and `<name>.usage` unless given.
     """
 
@@ -161,6 +183,7 @@ class Command:
     client_arg: int | None = None
     client_arg_repeats: bool = False
     destructive: bool = False
+    private_output: bool = False
     min_args: int = 0
     max_args: int | None = None
     help_key: str = ""

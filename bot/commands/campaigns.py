@@ -19,6 +19,7 @@ from bot.commands.base import (
 from bot.texts import Language, t
 from engine.campaign_service import CampaignService
 from engine.events import CampaignProgress, EventBus
+from engine.templates import FieldWarning
 from storage.records import Campaign, CampaignStatus, Role
 from storage.repos import ClientRepo
 
@@ -54,7 +55,14 @@ class CampaignCommands:
             Command("campaign resume", self.resume, role=op, min_args=1, max_args=1),
             Command("campaign cancel", self.cancel, role=op, min_args=1, max_args=1),
             Command("campaign status", self.status, role=viewer, min_args=1, max_args=1),
-            Command("campaign report", self.report, role=viewer, min_args=1, max_args=1),
+            Command(
+                "campaign report",
+                self.report,
+                role=viewer,
+                min_args=1,
+                max_args=1,
+                private_output=True,
+            ),
             Command("pacing", self.pacing, role=Role.ADMIN, client_arg=0, min_args=1),
         ]
 
@@ -83,15 +91,17 @@ class CampaignCommands:
             ctx.args[2],
             ctx.request.rest(3),
         )
-        campaign = await self._service.create(
+        draft = await self._service.create_draft(
             client, session, audience, template, created_by=ctx.operator.platform_id
         )
-        await ctx.say(
+        campaign = draft.campaign
+        created = ctx.t(
             "campaign.created",
             id=campaign.id,
             preview=ctx.command_text(f"campaign preview {campaign.id}"),
             launch=ctx.command_text(f"campaign launch {campaign.id}"),
         )
+        await ctx.send("\n".join([created, *_warning_lines(ctx, draft.warnings)]))
         return None
 
     async def _guide(self, ctx: CommandContext) -> None:
@@ -128,13 +138,14 @@ class CampaignCommands:
 
     async def preview(self, ctx: CommandContext) -> Proposal | None:
         campaign = await self._campaign(ctx)
-        samples = await self._service.preview(campaign.id)
-        if not samples:
-            await ctx.say("campaign.preview_empty", id=campaign.id)
+        preview = await self._service.preview_checked(campaign.id)
+        warnings = _warning_lines(ctx, preview.warnings)
+        if not preview.samples:
+            await ctx.send("\n".join([ctx.t("campaign.preview_empty", id=campaign.id), *warnings]))
             return None
         lines = [ctx.t("campaign.preview_header", id=campaign.id, name=campaign.name)]
-        lines += [f"+{phone}: {text}" for phone, text in samples]
-        await ctx.send("\n".join(lines))
+        lines += [f"+{phone}: {text}" for phone, text in preview.samples]
+        await ctx.send("\n".join(lines + warnings))
         return None
 
     async def launch(self, ctx: CommandContext) -> Proposal | None:
@@ -271,6 +282,18 @@ class CampaignCommands:
             except ValueError:
                 continue
         raise CommandError("campaign.bad_time", value=text, zone=client.timezone)
+
+
+def _warning_lines(ctx: CommandContext, warnings: tuple[FieldWarning, ...]) -> list[str]:
+    """One line per group that may be a misspelt field, for the operator to check."""
+    lines = []
+    for warning in warnings:
+        if warning.as_choice:
+            key = "campaign.warn_choice"
+        else:
+            key = "campaign.warn_unknown_like" if warning.suggestion else "campaign.warn_unknown"
+        lines.append(ctx.t(key, written=warning.written, field=warning.suggestion or ""))
+    return lines
 
 
 def _status_text(

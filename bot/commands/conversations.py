@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.commands.base import Command, CommandContext, CommandError, Proposal
+from bot.digests import file_key, shown_body
 from engine.conversations import AIControl, ChatFilter, Conversations
 from storage.records import Direction, Role
 
@@ -18,8 +19,24 @@ class ConversationCommands:
     def commands(self) -> list[Command]:
         op, viewer = Role.OPERATOR, Role.VIEWER
         return [
-            Command("chats", self.chats, role=viewer, client_arg=0, min_args=1, max_args=2),
-            Command("conv", self.conv, role=viewer, client_arg=0, min_args=2, max_args=3),
+            Command(
+                "chats",
+                self.chats,
+                role=viewer,
+                client_arg=0,
+                min_args=1,
+                max_args=2,
+                private_output=True,
+            ),
+            Command(
+                "conv",
+                self.conv,
+                role=viewer,
+                client_arg=0,
+                min_args=2,
+                max_args=3,
+                private_output=True,
+            ),
             Command("reply", self.reply, role=op, client_arg=0, min_args=3),
             Command("takeover", self.takeover, role=op, client_arg=0, min_args=2, max_args=2),
             Command("release", self.release, role=op, client_arg=0, min_args=2, max_args=2),
@@ -50,7 +67,7 @@ class ConversationCommands:
             arrow = "←" if chat.last_direction is Direction.IN else "→"
             who = f"{chat.name} " if chat.name else ""
             when = f"{chat.last_at:%m-%d %H:%M}"
-            lines.append(f"{who}+{chat.phone} · {when} {arrow} {_clip(chat.last_body, 80)}")
+            lines.append(f"{who}{chat.label} · {when} {arrow} {_clip(chat.last_body, 80)}")
         await ctx.send("\n".join(lines), filename=f"chats-{client}.txt")
         return None
 
@@ -60,14 +77,14 @@ class ConversationCommands:
         contact, messages = await self._conversations.read(client, phone, limit)
         title = f"{contact.name} " if contact.name else ""
         lines = [
-            ctx.t("conv.header", who=f"{title}+{contact.phone}", client=client, count=len(messages))
+            ctx.t("conv.header", who=f"{title}{contact.label}", client=client, count=len(messages))
         ]
         if contact.opted_out_at is not None:
             lines.append(ctx.t("conv.opted_out"))
         for m in messages:
             arrow = "←" if m.direction is Direction.IN else "→"
-            lines.append(f"{m.sent_at:%m-%d %H:%M} {arrow} [{m.origin.value}] {m.body}")
-        await ctx.send("\n".join(lines), filename=f"conv-{contact.phone}.txt")
+            lines.append(f"{m.sent_at:%m-%d %H:%M} {arrow} [{m.origin.value}] {shown_body(m)}")
+        await ctx.send("\n".join(lines), filename=f"conv-{file_key(contact.label)}.txt")
         return None
 
     async def reply(self, ctx: CommandContext) -> Proposal | None:
@@ -92,10 +109,10 @@ class ConversationCommands:
 
         async def forget_now(confirmed: CommandContext) -> None:
             await self._conversations.forget(client, phone)
-            await confirmed.say("forget.done", phone=f"+{contact.phone}")
+            await confirmed.say("forget.done", phone=contact.label)
 
         return Proposal(
-            ctx.t("forget.confirm", phone=f"+{contact.phone}", client=client, count=len(messages)),
+            ctx.t("forget.confirm", phone=contact.label, client=client, count=len(messages)),
             forget_now,
         )
 

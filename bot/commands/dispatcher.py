@@ -9,6 +9,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from bot.commands.base import (
     Command,
@@ -17,6 +18,7 @@ from bot.commands.base import (
     CommandRequest,
     ConfirmPrompt,
     Denied,
+    PrivateReplies,
     Reply,
     usage_line,
 )
@@ -28,6 +30,9 @@ from engine.errors import InvalidInput
 from storage.db import AlreadyExists, NotFound, StorageUnavailable
 from storage.records import AuditResult, Operator
 from storage.repos import AuditRepo, OperatorRepo
+
+if TYPE_CHECKING:
+    from bot.late_replies import LateReplies
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +62,10 @@ class Dispatcher:
     """Runs requests from any adapter against the registry.
 
     Every request ends in exactly one audit entry per step (run, proposal, confirmation)
-    with its outcome; handlers never check roles or scope themselves.
+    with its outcome; handlers never check roles or scope themselves. A `private_output`
+    command typed in a shared chat answers the operator privately, with a pointer where it was
+    typed (or is refused there with a hint). With `late_replies`, sends a handler's reply makes
+    after the command returned (from engine events) are queued instead of awaited.
     """
 
     def __init__(
@@ -70,8 +78,10 @@ class Dispatcher:
         clock: Callable[[], datetime] = _utcnow,
         confirm_ttl_s: float = 300.0,
         on_unexpected: IncidentHook | None = None,
+        late_replies: LateReplies | None = None,
     ) -> None:
         self.registry = registry
+        self.late_replies = late_replies
         self._operators = operators
         self._audit_log = audit
         self._default_language = default_language
@@ -94,6 +104,7 @@ class Dispatcher:
             self._authorise(command, ctx.operator, args)
             if not command.accepts(len(args)):
                 raise CommandError("error.usage", usage=self._usage(command, ctx))
+            ctx.reply = await self._route(command, ctx)
             proposal = await command.handler(ctx)
             if proposal is None:
                 if command.destructive:
@@ -113,6 +124,14 @@ class Dispatcher:
             return AuditResult.PROPOSED
         except Exception as exc:
             return await self._failed(ctx, command.name, exc)
+
+    async def refuse(self, request: CommandRequest, reply: Reply | None, detail: str) -> None:
+        """A request an adapter will not run (from another Slack workspace): audited as denied
+        and, where there is a way to answer, given the one refusal strangers get."""
+        await self._audit(request, request.name, AuditResult.DENIED, detail=detail)
+        if reply is not None:
+            lang = pick_language(request.language, default=self._default_language)
+            await _send(reply, t(lang, "denied.unknown_user", actor=request.actor))
 
     async def confirm(
         self, token: str, *, actor: str, platform: str, reply: Reply
@@ -169,12 +188,28 @@ class Dispatcher:
         try:
             # Roles and scopes may have changed since the proposal: authorise again.
             self._authorise(pending.command, ctx.operator, pending.request.args)
+            ctx.reply = await self._route(pending.command, ctx)
             await pending.proposal.action(ctx)
         except Exception as exc:
             result = await self._failed(ctx, pending.command.name, exc)
             return ConfirmOutcome.DENIED if result is AuditResult.DENIED else ConfirmOutcome.FAILED
         await self._audit(pending.request, pending.command.name, AuditResult.OK, "confirmed")
         return ConfirmOutcome.DONE
+
+    async def _route(self, command: Command, ctx: CommandContext) -> Reply:
+        """Where the handler answers: privately for `private_output` commands typed in a
+        shared chat (a pointer stays there), and through the late-reply queue if there is one."""
+        reply = ctx.reply
+        if command.private_output and isinstance(reply, PrivateReplies) and not reply.is_private:
+            private = await reply.private_reply()
+            typed = ctx.command_text(command.name)
+            if private is None:
+                raise Denied("private.unreachable", command=typed, hint=reply.private_hint)
+            await _send(reply, ctx.t("private.sent", command=typed))
+            reply = private
+        if self.late_replies is not None:
+            return self.late_replies.wrap(reply)
+        return reply
 
     async def _identify(self, request: CommandRequest, reply: Reply, what: str) -> Operator | None:
         """The operator behind `request.actor`; strangers get one refusal and are audited."""

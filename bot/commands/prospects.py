@@ -1,5 +1,8 @@
 """Prospects: /prospects <client> (counts by tag) and /import <client> [tag] with a CSV file
-attached (sent as a document whose caption is the command)."""
+attached (sent as a document whose caption is the command).
+
+A file that cannot be read whole imports nothing and the error names its line (InvalidInput,
+answered by the dispatcher); a database failure midway says how many rows were saved."""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ import tempfile
 from pathlib import Path
 
 from bot.commands.base import Command, CommandContext, CommandError, Proposal
-from engine.prospects import import_csv
+from engine.exports import csv_bytes
+from engine.prospects import ImportInterrupted, ImportReport, import_csv
 from storage.db import Database
 from storage.records import Role
 from storage.repos import ClientRepo, ContactRepo
@@ -57,7 +61,18 @@ class ProspectCommands:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / Path(name).name
             path.write_bytes(data)
-            report = await import_csv(self._db, ctx.args[0].lower(), path, tag=tag)
+            try:
+                report = await import_csv(self._db, ctx.args[0].lower(), path, tag=tag)
+            except ImportInterrupted as exc:
+                await self._answer(ctx, exc.report, path.stem)
+                raise CommandError(
+                    "import.interrupted", line=exc.line, committed=exc.report.committed
+                ) from exc
+        await self._answer(ctx, report, path.stem)
+        return None
+
+    async def _answer(self, ctx: CommandContext, report: ImportReport, stem: str) -> None:
+        """The counts, the first rejected rows, and every rejected row as a CSV file."""
         lines = [
             ctx.t(
                 "import.report",
@@ -67,6 +82,7 @@ class ProspectCommands:
                 unchanged=report.unchanged,
                 rejected=len(report.rejected),
                 foreign=report.foreign,
+                committed=report.committed,
             )
         ]
         lines += [
@@ -75,12 +91,9 @@ class ProspectCommands:
         ]
         if len(report.rejected) > REJECTED_SHOWN:
             await ctx.send("\n".join(lines[: REJECTED_SHOWN + 1]))
-            rejected = "line,value,reason\n" + "".join(
-                f'{r.line},"{r.value}","{r.reason}"\n' for r in report.rejected
+            rejected = csv_bytes(
+                ["line", "value", "reason"], [(r.line, r.value, r.reason) for r in report.rejected]
             )
-            await ctx.reply.file(
-                f"{path.stem}.rejected.csv", rejected.encode(), ctx.t("import.rejected_file")
-            )
+            await ctx.reply.file(f"{stem}.rejected.csv", rejected, ctx.t("import.rejected_file"))
         else:
             await ctx.send("\n".join(lines))
-        return None

@@ -1,5 +1,5 @@
-"""WhatsApp sessions: /sessions, /pair (QR image refreshed as it rotates, or a pairing code),
-/restart, /logout (confirm)."""
+"""WhatsApp sessions: /sessions, /pair (QR image refreshed as it rotates, or a pairing code
+renewed as it runs out), /usehere (confirm), /restart, /logout (confirm)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,19 @@ from dataclasses import dataclass
 
 from bot.commands.base import Command, CommandContext, CommandError, Proposal, Reply
 from bot.texts import Language, t
-from engine.events import EventBus, QrExpired, QrUpdated, SessionStateChanged
+from engine.events import (
+    EventBus,
+    PairingCodeExpired,
+    PairingCodeFailed,
+    PairingCodeIssued,
+    QrExpired,
+    QrUpdated,
+    SessionRef,
+    SessionStateChanged,
+)
 from engine.qr import qr_png
 from engine.sessions import SessionManager
-from engine.whatsapp.errors import WhatsAppError
+from engine.whatsapp.errors import NotInConflict, WhatsAppError
 from storage.records import Role, SessionState
 
 logger = logging.getLogger(__name__)
@@ -19,10 +28,14 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class _Watcher:
-    """Who asked to pair a session: new QR codes and the outcome go to them."""
+    """Who asked to pair a session: new QR codes or pairing codes and the outcome go to them."""
 
     reply: Reply
     lang: Language
+
+    async def say(self, key: str, session: SessionRef, **params: object) -> None:
+        text = t(self.lang, key, client=session.client_slug, name=session.name, **params)
+        await self.reply.text(text)
 
 
 class SessionCommands:
@@ -31,13 +44,33 @@ class SessionCommands:
         self._watchers: dict[int, _Watcher] = {}
         bus.subscribe(QrUpdated, self._on_qr)
         bus.subscribe(QrExpired, self._on_expired)
+        bus.subscribe(PairingCodeIssued, self._on_code)
+        bus.subscribe(PairingCodeExpired, self._on_code_expired)
+        bus.subscribe(PairingCodeFailed, self._on_code_failed)
         bus.subscribe(SessionStateChanged, self._on_state)
 
     def commands(self) -> list[Command]:
         op = Role.OPERATOR
         return [
             Command("sessions", self.sessions, role=Role.VIEWER, client_arg=0, max_args=1),
-            Command("pair", self.pair, role=op, client_arg=0, min_args=1, max_args=4),
+            Command(
+                "pair",
+                self.pair,
+                role=op,
+                client_arg=0,
+                min_args=1,
+                max_args=4,
+                private_output=True,
+            ),
+            Command(
+                "usehere",
+                self.use_here,
+                role=op,
+                client_arg=0,
+                min_args=1,
+                max_args=2,
+                destructive=True,
+            ),
             Command("restart", self.restart, role=op, client_arg=0, min_args=1, max_args=2),
             Command(
                 "logout",
@@ -59,16 +92,18 @@ class SessionCommands:
         lines = [ctx.t("sessions.header", count=len(found))]
         for s in found:
             state = self._manager.state(s.id) or s.state
-            lines.append(
-                ctx.t(
-                    "sessions.line",
-                    client=s.client_slug,
-                    name=s.name,
-                    state=state.value,
-                    phone=f"+{s.phone}" if s.phone else "-",
-                    since=f"{s.state_changed_at:%Y-%m-%d %H:%M} UTC",
-                )
+            line = ctx.t(
+                "sessions.line",
+                client=s.client_slug,
+                name=s.name,
+                state=state.value,
+                phone=f"+{s.phone}" if s.phone else "-",
+                since=f"{s.state_changed_at:%Y-%m-%d %H:%M} UTC",
             )
+            if state is SessionState.CONFLICT:
+                command = f"{ctx.command_text('usehere')} {s.client_slug} {s.name}"
+                line += "\n  " + ctx.t("sessions.conflict_hint", command=command)
+            lines.append(line)
         await ctx.send("\n".join(lines), filename="sessions.txt")
         return None
 
@@ -83,6 +118,9 @@ class SessionCommands:
             del args[at : at + 2]
         client, name = args[0].lower(), (args[1] if len(args) > 1 else "main")
         session = await self._manager.get(client, name)
+        if (self._manager.state(session.id) or session.state) is SessionState.CONFLICT:
+            command = f"{ctx.command_text('usehere')} {client} {name}"
+            raise CommandError("pair.in_conflict", client=client, name=name, command=command)
         await ctx.say("pair.starting", client=client, name=name)
         try:
             code = await self._manager.pair(client, name, phone)
@@ -94,6 +132,38 @@ class SessionCommands:
         else:
             await ctx.reply.image(qr_png(code), ctx.t("pair.qr_caption", client=client, name=name))
         return None
+
+    async def use_here(self, ctx: CommandContext) -> Proposal | None:
+        """Use WhatsApp here while it is open in another window: that window loses it, so the
+        operator confirms first."""
+        client, name = ctx.args[0].lower(), (ctx.args[1] if len(ctx.args) > 1 else "main")
+        session = await self._manager.get(client, name)
+        state = self._manager.state(session.id) or session.state
+        if state is not SessionState.CONFLICT:
+            raise CommandError("usehere.not_needed", client=client, name=name, state=state.value)
+
+        async def take_over_now(confirmed: CommandContext) -> None:
+            await confirmed.say("usehere.starting", client=client, name=name)
+            try:
+                reached = await self._manager.take_over(client, name)
+            except NotInConflict:
+                raise CommandError(
+                    "usehere.not_needed", client=client, name=name, state="-"
+                ) from None
+            except WhatsAppError as exc:
+                raise CommandError(
+                    "usehere.failed", client=client, name=name, detail=str(exc)
+                ) from None
+            if reached is SessionState.CONNECTED:
+                await confirmed.say("usehere.done", client=client, name=name)
+            else:
+                await confirmed.say(
+                    "usehere.pending", client=client, name=name, state=reached.value
+                )
+
+        phone = f"+{session.phone}" if session.phone else "-"
+        prompt = ctx.t("usehere.confirm", client=client, name=name, phone=phone)
+        return Proposal(prompt, take_over_now)
 
     async def restart(self, ctx: CommandContext) -> Proposal | None:
         client, name = ctx.args[0].lower(), (ctx.args[1] if len(ctx.args) > 1 else "main")
@@ -127,13 +197,25 @@ class SessionCommands:
     async def _on_expired(self, event: QrExpired) -> None:
         watcher = self._watchers.pop(event.session.session_id, None)
         if watcher is not None:
-            await watcher.reply.text(
-                t(
-                    watcher.lang,
-                    "pair.expired",
-                    client=event.session.client_slug,
-                    name=event.session.name,
-                )
+            await watcher.say("pair.expired", event.session)
+
+    async def _on_code(self, event: PairingCodeIssued) -> None:
+        watcher = self._watchers.get(event.session.session_id)
+        if watcher is None or event.attempt <= 1:
+            return  # the first code went out with the /pair answer
+        phone = f"+{event.phone}"
+        await watcher.say("pair.code_renewed", event.session, code=event.code, phone=phone)
+
+    async def _on_code_expired(self, event: PairingCodeExpired) -> None:
+        watcher = self._watchers.pop(event.session.session_id, None)
+        if watcher is not None:
+            await watcher.say("pair.code_expired", event.session, phone=f"+{event.phone}")
+
+    async def _on_code_failed(self, event: PairingCodeFailed) -> None:
+        watcher = self._watchers.pop(event.session.session_id, None)
+        if watcher is not None:
+            await watcher.say(
+                "pair.code_failed", event.session, phone=f"+{event.phone}", detail=event.detail
             )
 
     async def _on_state(self, event: SessionStateChanged) -> None:
@@ -141,11 +223,4 @@ class SessionCommands:
             return
         watcher = self._watchers.pop(event.session.session_id, None)
         if watcher is not None:
-            await watcher.reply.text(
-                t(
-                    watcher.lang,
-                    "pair.connected",
-                    client=event.session.client_slug,
-                    name=event.session.name,
-                )
-            )
+            await watcher.say("pair.connected", event.session)

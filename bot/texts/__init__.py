@@ -18,6 +18,7 @@ from bot.texts import (
     conversations,
     en,
     es,
+    privacy,
     prospects,
     sessions,
     slack,
@@ -29,7 +30,18 @@ logger = logging.getLogger(__name__)
 Language = Literal["es", "en"]
 LANGUAGES: Final[tuple[Language, ...]] = ("es", "en")
 # Each area keeps its texts in its own module (EN and ES dicts), merged here.
-_AREAS = (ai, alerts, campaigns, console, conversations, prospects, sessions, slack, telegram)
+_AREAS = (
+    ai,
+    alerts,
+    campaigns,
+    console,
+    conversations,
+    privacy,
+    prospects,
+    sessions,
+    slack,
+    telegram,
+)
 CATALOGS: Final[dict[Language, dict[str, str]]] = {
     "es": {**es.TEXTS, **{k: v for area in _AREAS for k, v in area.ES.items()}},
     "en": {**en.TEXTS, **{k: v for area in _AREAS for k, v in area.EN.items()}},

@@ -7,6 +7,7 @@ EN: dict[str, str] = {
     "slack.settled.expired": "This confirmation expired.",
     "slack.settled.unknown": "This confirmation is no longer valid.",
     "slack.download_failed": "Could not read the file from Slack. Send it again in a moment.",
+    "slack.sent_to_dm": "📬 The rest is in your direct messages with waops.",
 }
 
 ES: dict[str, str] = {
@@ -16,4 +17,5 @@ ES: dict[str, str] = {
     "slack.settled.expired": "Esta confirmación venció.",
     "slack.settled.unknown": "Esta confirmación ya no es válida.",
     "slack.download_failed": "No pude leer el archivo desde Slack. Mandalo de nuevo en un rato.",
+    "slack.sent_to_dm": "📬 El resto está en tus mensajes directos con waops.",
 }

@@ -124,7 +124,7 @@ async def make_stack(
         )
         async with App(settings, session_policy=POLICY) as app:
             assert app.slack is not None
-            signed = SignedSender(f"http://127.0.0.1:{port}/slack/events", SECRET, http)
+            signed = SignedSender(f"http://127.0.0.1:{port}/slack/events", SECRET, http, slack)
             stored: list[MessageStored] = []
 
             async def record(event: MessageStored) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.commands.assembly import build_registry
-from bot.commands.base import Reply
+from bot.commands.base import Command, CommandContext, Proposal, Reply
 from bot.commands.dispatcher import Dispatcher
 from bot.telegram import DocumentUpload, TelegramAdapter, telegram_start_hook
 from bot.telegram_limiter import TelegramRateLimiter
@@ -20,8 +20,29 @@ OWNER = 1  # Spanish
 ADMIN = 2  # English
 OPERATOR = 3  # haby only, no language: the dispatcher's default (English)
 VIEWER = 5
+NEWCOMER = 6  # an operator who never opened the bot
 STRANGER = 999
 GROUP = -1001
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+CONTACT_TEXT = "Ana +5491150000001: hola, tienen envíos?"
+
+
+async def peek(ctx: CommandContext) -> Proposal | None:
+    """Stands for /digest, /conv or /pair: a picture, a file and a text with a contact's words."""
+    await ctx.reply.image(PNG, "QR for haby/main")
+    await ctx.reply.file("digest.csv", CONTACT_TEXT.encode(), "digest of haby")
+    await ctx.send(CONTACT_TEXT)
+    return None
+
+
+PEEK = Command(
+    "peek",
+    peek,
+    role=Role.VIEWER,
+    private_output=True,
+    help_key="help.help",
+    usage_key="whoami.usage",
+)
 
 
 @dataclass(frozen=True)
@@ -62,10 +83,18 @@ async def seed(db: Database) -> None:
     await operators.add("tg:2", Role.ADMIN, display_name="Ann", language="en")
     await operators.add("tg:3", Role.OPERATOR, ["haby"])
     await operators.add("tg:5", Role.VIEWER)
+    await operators.add("tg:6", Role.VIEWER, language="en")
 
 
 def build(db: Database, tg: FakeTelegram) -> TelegramWorld:
-    """A world whose adapter is built but not started."""
+    """A world whose adapter is built but not started.
+
+    The seeded operators opened the bot before (Telegram lets it write to them), the bot is in
+    GROUP; the stranger never wrote to it.
+    """
+    for user in (OWNER, ADMIN, OPERATOR, VIEWER):
+        tg.opened_by(user)
+    tg.add_group(GROUP)
     time = SteppingClock()
     reachable: list[tuple[str, str]] = []
     uploads: list[Upload] = []
@@ -79,6 +108,7 @@ def build(db: Database, tg: FakeTelegram) -> TelegramWorld:
 
     audit = AuditRepo(db)
     registry = build_registry(Directory(db), audit, on_start=telegram_start_hook(mark_reachable))
+    registry.add(PEEK)
     dispatcher = Dispatcher(registry, OperatorRepo(db), audit, default_language="en")
     limiter = TelegramRateLimiter(clock=time, sleep=time.sleep)
     adapter = TelegramAdapter(

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.logs import JsonFormatter
+from engine.whatsapp.profile_lock import ProfileLock
 
 runner = CliRunner()
 
@@ -70,3 +74,44 @@ def test_bad_setting_stops_with_its_name(env: Path, monkeypatch: pytest.MonkeyPa
     code, output = waops("client", "list")
     assert code == 2
     assert "WAOPS_SEND_WINDOW" in output
+
+
+def test_version(env: Path) -> None:
+    code, output = waops("--version")
+    assert code == 0 and output.startswith("waops ")
+
+
+def test_sessions_stop_start_and_remove(env: Path) -> None:
+    waops("db", "upgrade")
+    waops("client", "add", "haby", "--name", "Haby")
+    waops("session", "add", "haby", "--name", "ventas")
+    profile = env / "data" / "sessions" / "haby" / "ventas"
+    profile.mkdir(parents=True)
+    (profile / "Cookies").write_text("pairing")
+
+    code, output = waops("session", "stop", "haby", "ventas")
+    assert code == 0 and "disabled" in output
+    code, output = waops("session", "start", "haby", "ventas")
+    assert code == 0 and "enabled" in output
+    assert waops("session", "stop", "haby", "nope")[0] == 1
+
+    lock = ProfileLock(profile)
+    lock.acquire()  # `waops run` has it open
+    try:
+        code, output = waops("session", "remove", "haby", "ventas", "--yes")
+    finally:
+        lock.release()
+    assert code == 1 and "stop it first" in output
+    code, output = waops("session", "remove", "haby", "ventas", "--yes")
+    assert code == 0 and "removed" in output
+    assert not profile.exists()
+    assert "ventas" not in waops("session", "list")[1]
+
+
+def test_log_level_and_json_format(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WAOPS_LOG_LEVEL", "loud")
+    code, output = waops("client", "list")
+    assert code == 2 and "WAOPS_LOG_LEVEL" in output
+    record = logging.LogRecord("bot.x", logging.WARNING, "f.py", 1, "hola %s", ("Ana",), None)
+    line = json.loads(JsonFormatter().format(record))
+    assert (line["level"], line["logger"], line["message"]) == ("WARNING", "bot.x", "hola Ana")

@@ -58,3 +58,20 @@ async def test_health_reports_a_dead_database() -> None:
     finally:
         await server.stop()
         await broken.shutdown()
+
+
+async def test_health_is_degraded_while_an_operator_channel_is_down(db: Database) -> None:
+    states = {"telegram": {"state": "retrying", "error": "Bad Gateway"}}
+    server = OpsServer(db, Metrics(EventBus()), port=0, channels=lambda: states)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{server.port}/healthz") as response:
+                assert response.status == 200, "the engine runs: no restart for this"
+                body = await response.json()
+            assert body == {"status": "degraded", "channels": states}
+            states["telegram"] = {"state": "up"}
+            async with http.get(f"http://127.0.0.1:{server.port}/healthz") as response:
+                assert (await response.json())["status"] == "ok"
+    finally:
+        await server.stop()

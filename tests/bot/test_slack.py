@@ -11,6 +11,7 @@ import pytest
 
 from bot.channel import Button, ChannelRejected, ChannelUnavailable, Outgoing
 from bot.commands.assembly import build_registry
+from bot.commands.base import Command, CommandContext, Proposal
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.prospects import ProspectCommands
 from bot.slack import SlackAdapter
@@ -27,12 +28,14 @@ from storage.records import AuditEntry, AuditResult, Role
 from storage.repos import AuditRepo, ClientRepo, OperatorRepo
 from tests.bot.commands.world import Clock
 from tests.bot.slack_requests import SignedSender, dm_event, press_payload, slash_payload
-from tests.fakes.slack_server import Failure, FakeSlack, Message
+from tests.fakes.slack_server import BOT_USER, TEAM, Failure, FakeSlack, Message
 from tests.fakes.stepping_clock import SteppingClock
 
 SECRET = "signing-secret-for-tests"
 OWNER, ADMIN, VIEWER, STRANGER = "UOWNER", "UADMIN", "UVIEWER", "USTRANGER"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+# Channels the bot was invited to, with ids of Slack's shape (files need one: bolt-js#2115).
+ALERTS, DIGESTS, UPLOADS = "C0ALERTS09", "C0DIGEST02", "C0UPLOADS5"
 
 
 @pytest.fixture
@@ -44,12 +47,35 @@ async def dispatcher(db: Database) -> Dispatcher:
     audit = AuditRepo(db)
     registry = build_registry(Directory(db), audit)
     registry.extend(ProspectCommands(db).commands())
+    registry.add(
+        Command(
+            "peek",
+            _peek,
+            role=Role.VIEWER,
+            private_output=True,
+            help_key="help.help",
+            usage_key="whoami.usage",
+        )
+    )
     return Dispatcher(registry, operators, audit, default_language="en", clock=Clock())
+
+
+CONTACT_TEXT = "Ana +5491150000001: hola, tienen envíos?"
+
+
+async def _peek(ctx: CommandContext) -> Proposal | None:
+    """Stands for /digest, /conv or /pair: a picture, a file and a text with a contact's words."""
+    await ctx.reply.image(PNG, "QR for haby/main")
+    await ctx.reply.file("digest.csv", CONTACT_TEXT.encode(), "digest of haby")
+    await ctx.send(CONTACT_TEXT)
+    return None
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
     async with FakeSlack() as server:
+        for channel in (ALERTS, DIGESTS, UPLOADS, "C2", "C3", "C4"):
+            server.add_channel(channel, everyone=True)
         yield server
         server.assert_no_unexpected()
 
@@ -80,9 +106,9 @@ async def adapter(
 
 
 @pytest.fixture
-async def slack(adapter: SlackAdapter) -> AsyncIterator[SignedSender]:
+async def slack(adapter: SlackAdapter, fake: FakeSlack) -> AsyncIterator[SignedSender]:
     async with aiohttp.ClientSession() as session:
-        yield SignedSender(adapter.http_url, SECRET, session)
+        yield SignedSender(adapter.http_url, SECRET, session, fake)
 
 
 async def audit_log(db: Database) -> list[AuditEntry]:
@@ -103,6 +129,8 @@ async def test_a_signed_slash_command_runs_and_its_answer_is_posted(
     answer = only(fake.in_channel("C1"))
     assert "Commands you can run" in answer.section_text
     assert "/waops operator remove" in answer.section_text, "Slack's command prefix in help"
+    assert answer.ephemeral_to == OWNER, "answered to whoever asked, through the response_url"
+    assert [c.method for c in fake.calls if c.method != "auth.test"] == ["response_url"]
     [entry] = await audit_log(db)
     assert (entry.actor, entry.platform, entry.command) == (f"slack:{OWNER}", "slack", "help")
     assert entry.result is AuditResult.OK
@@ -125,6 +153,7 @@ async def test_a_bad_or_stale_signature_is_refused_and_nothing_runs(
     await adapter.run_until_idle()
 
     assert fake.calls_to("chat.postMessage") == []
+    assert fake.messages == []
     assert await audit_log(db) == []
 
 
@@ -137,7 +166,8 @@ async def test_an_unknown_user_gets_exactly_one_refusal(
     refusal = only(fake.in_channel("C7"))
     assert "not allowed" in refusal.section_text
     assert f"slack:{STRANGER}" in refusal.section_text
-    assert len(fake.calls_to("chat.postMessage")) == 1
+    assert refusal.ephemeral_to == STRANGER
+    assert len(fake.messages) == 1 and len(fake.calls_to("response_url")) == 1
     [entry] = await audit_log(db)
     assert entry.result is AuditResult.DENIED
 
@@ -193,10 +223,10 @@ async def test_a_pushed_image_with_buttons_and_a_press_runs_the_command(
     adapter: SlackAdapter, slack: SignedSender, fake: FakeSlack
 ) -> None:
     buttons = (Button("Who am I", "/whoami"), Button("Help", "/help operators"))
-    await adapter.deliver("C9", Outgoing("Scan <this> & pair", image=PNG, buttons=buttons))
+    await adapter.deliver(ALERTS, Outgoing("Scan <this> & pair", image=PNG, buttons=buttons))
 
     [upload] = fake.uploads
-    assert (upload.channel, upload.data, upload.filename) == ("C9", PNG, "waops.png")
+    assert (upload.channel, upload.data, upload.filename) == (ALERTS, PNG, "waops.png")
     assert upload.initial_comment == "Scan &lt;this&gt; &amp; pair"
     assert [c.method for c in fake.calls] == [
         "auth.test",
@@ -205,7 +235,7 @@ async def test_a_pushed_image_with_buttons_and_a_press_runs_the_command(
         "files.completeUploadExternal",
         "chat.postMessage",
     ]
-    actions = only(fake.in_channel("C9"))
+    actions = only(fake.in_channel(ALERTS))
     assert [(b["text"]["text"], b["value"]) for b in actions.buttons] == [
         ("Who am I", "/whoami"),
         ("Help", "/help operators"),
@@ -214,16 +244,17 @@ async def test_a_pushed_image_with_buttons_and_a_press_runs_the_command(
     await slack.press(VIEWER, actions, actions.buttons[0]["action_id"])
     await slack.press(STRANGER, actions, actions.buttons[0]["action_id"])
     await adapter.run_until_idle()
-    answers = fake.in_channel("C9")[1:]
+    answers = fake.in_channel(ALERTS)[1:]
     assert len(answers) == 2
+    assert sorted(str(m.ephemeral_to) for m in answers) == sorted([VIEWER, STRANGER])
     assert any(f"You are slack:{VIEWER}" in m.section_text for m in answers)
     assert any("not allowed" in m.section_text for m in answers)
     assert len(actions.buttons) == 2, "command buttons stay for the next person"
 
 
 async def test_a_pushed_file_and_plain_text(adapter: SlackAdapter, fake: FakeSlack) -> None:
-    await adapter.deliver("C2", Outgoing("Digest", file_name="digest.csv", file_data=b"a,b\n"))
-    await adapter.deliver("C2", Outgoing("Session haby/main is down"))
+    await adapter.deliver(DIGESTS, Outgoing("Digest", file_name="digest.csv", file_data=b"a,b\n"))
+    await adapter.deliver(DIGESTS, Outgoing("Session haby/main is down"))
 
     [upload] = fake.uploads
     assert (upload.filename, upload.data, upload.initial_comment) == (
@@ -231,7 +262,7 @@ async def test_a_pushed_file_and_plain_text(adapter: SlackAdapter, fake: FakeSla
         b"a,b\n",
         "Digest",
     )
-    assert only(fake.in_channel("C2")).section_text == "Session haby/main is down"
+    assert only(fake.in_channel(DIGESTS)).section_text == "Session haby/main is down"
 
 
 async def test_long_output_is_split_within_slack_limits(
@@ -255,10 +286,11 @@ async def test_a_csv_shared_in_a_direct_message_is_imported(
 ) -> None:
     await ClientRepo(db).add("haby", "Haby", "AR", "America/Argentina/Buenos_Aires")
     csv = fake.share_file("lista.csv", b"telefono,nombre\n+5491150000001,Ana\nhola,X\n")
-    assert await slack.event(dm_event(OWNER, "/waops import haby feria", "D1", [csv])) == 200
+    dm = fake.dm_for(OWNER)
+    assert await slack.event(dm_event(OWNER, "/waops import haby feria", dm, [csv])) == 200
     await adapter.run_until_idle()
 
-    report = only(fake.in_channel("D1")).section_text
+    report = only(fake.in_channel(dm)).section_text
     assert "2 rows: 1 added" in report and "line 3: hola — not a phone number" in report
     assert [c.params["file_id"] for c in fake.calls_to("download")] == [csv["id"]]
     [entry] = await audit_log(db)
@@ -315,9 +347,9 @@ async def test_deliver_maps_slack_failures_and_works_after_recovery(
 async def test_a_failed_upload_is_unavailable(adapter: SlackAdapter, fake: FakeSlack) -> None:
     fake.fail("files.completeUploadExternal", Failure.http(503))
     with pytest.raises(ChannelUnavailable):
-        await adapter.deliver("C5", Outgoing("QR", image=PNG))
-    await adapter.deliver("C5", Outgoing("QR", image=PNG))
-    assert [u.channel for u in fake.uploads] == ["C5"]
+        await adapter.deliver(UPLOADS, Outgoing("QR", image=PNG))
+    await adapter.deliver(UPLOADS, Outgoing("QR", image=PNG))
+    assert [u.channel for u in fake.uploads] == [UPLOADS]
 
 
 async def test_an_unreachable_slack_is_unavailable(adapter: SlackAdapter, fake: FakeSlack) -> None:
@@ -380,7 +412,8 @@ async def test_socket_mode_acks_the_envelope_and_answers(
         )
         ack = await fake.wait_ack(envelope)
         assert ack["envelope_id"] == envelope
-        dm = await fake.push("events_api", dm_event(VIEWER, "whoami", "D1"))
+        viewer_dm = fake.dm_for(VIEWER)
+        dm = await fake.push("events_api", dm_event(VIEWER, "whoami", viewer_dm))
         await fake.wait_ack(dm)
         await slack.deliver("C2", Outgoing("", buttons=(Button("Me", "/whoami"),)))
         [pushed] = fake.in_channel("C2")
@@ -389,8 +422,119 @@ async def test_socket_mode_acks_the_envelope_and_answers(
         await slack.run_until_idle()
 
     assert f"You are slack:{OWNER}" in only(fake.in_channel("C1")).section_text
-    assert f"You are slack:{VIEWER}" in only(fake.in_channel("D1")).section_text
+    assert f"You are slack:{VIEWER}" in only(fake.in_channel(viewer_dm)).section_text
     assert f"You are slack:{ADMIN}" in fake.in_channel("C2")[-1].section_text
     assert len(fake.calls_to("apps.connections.open")) == 1
     actors = sorted(e.actor for e in await audit_log(db))
     assert actors == sorted(f"slack:{user}" for user in (OWNER, VIEWER, ADMIN))
+
+
+async def test_files_and_contacts_data_reach_the_operator_alone(
+    adapter: SlackAdapter, slack: SignedSender, fake: FakeSlack
+) -> None:
+    assert await slack.command(OWNER, "peek", channel="C1") == 200
+    await adapter.run_until_idle()
+
+    dm = fake.dm_of(OWNER)
+    assert dm is not None and dm.startswith("D"), "opened with conversations.open (im:write)"
+    assert [(u.channel, u.filename) for u in fake.uploads] == [
+        (dm, "waops.png"),
+        (dm, "digest.csv"),
+    ]
+    assert fake.uploads[0].data == PNG
+    in_c1 = fake.in_channel("C1")
+    assert {m.ephemeral_to for m in in_c1} == {OWNER}, "nothing in C1 that others see"
+    assert any("direct messages" in m.section_text for m in in_c1), "a pointer to the DM"
+    assert any("hola, tienen envíos?" in m.section_text for m in in_c1)
+    assert not any("hola" in text for text in fake.shared_texts())
+    assert len(fake.calls_to("conversations.open")) == 1, "the DM is remembered"
+
+    await adapter.deliver(OWNER, Outgoing("QR rotated", image=PNG))
+    assert [u.channel for u in fake.uploads][-1] == dm, "a push to slack:U... goes to the DM"
+    assert len(fake.calls_to("conversations.open")) == 1
+
+
+async def test_answers_outlast_the_response_url_and_the_channel(
+    adapter: SlackAdapter, slack: SignedSender, fake: FakeSlack, db: Database
+) -> None:
+    operators = OperatorRepo(db)
+    for n in range(200):
+        await operators.add(f"slack:U{n:08d}", Role.VIEWER)
+    fake.add_channel("G0PRIVATE1", private=True, members=(OWNER,), bot=False)
+    await slack.command(OWNER, "operators", channel="G0PRIVATE1")
+    await adapter.run_until_idle()
+    # Within the five uses of the response_url; the bot is not in that private channel.
+    assert len(fake.calls_to("response_url")) <= 5
+    shown = [m for m in fake.messages if m.channel == "G0PRIVATE1"]
+    assert shown and all(m.ephemeral_to == OWNER for m in shown)
+
+    # No usable response_url, and the operator has left the channel since: their DM.
+    fake.add_channel("C0ELSEWHERE", members=(ADMIN,))
+    await slack.send(urlencode(slash_payload(OWNER, "whoami", "C0ELSEWHERE")))
+    await adapter.run_until_idle()
+    dm = fake.dm_of(OWNER)
+    assert dm is not None
+    assert fake.in_channel(dm), "an answer goes somewhere: here, the DM"
+    assert all(m.ephemeral_to is not None for m in fake.in_channel("C0ELSEWHERE"))
+
+
+async def test_a_request_from_another_workspace_is_refused_and_audited(
+    adapter: SlackAdapter, slack: SignedSender, fake: FakeSlack, db: Database
+) -> None:
+    assert await slack.command(OWNER, "operators", channel="C1", team="T0OTHER") == 200
+    assert await slack.event(dm_event(OWNER, "whoami", fake.dm_for(OWNER), team="T0OTHER")) == 200
+    await adapter.run_until_idle()
+
+    assert adapter.team_id == TEAM
+    entries = await audit_log(db)
+    assert [(e.command, e.result) for e in entries] == [
+        ("slack command", AuditResult.DENIED),
+        ("slack event callback", AuditResult.DENIED),
+    ]
+    assert all(e.actor == f"slack:{OWNER}@T0OTHER" for e in entries)
+    assert all("another Slack workspace" in (e.detail or "") for e in entries)
+    [refusal] = fake.messages
+    assert "not allowed" in refusal.section_text and refusal.ephemeral_to == OWNER
+    assert "Operators" not in refusal.section_text
+
+
+async def test_another_enterprise_org_is_refused(
+    fake: FakeSlack, dispatcher: Dispatcher, db: Database
+) -> None:
+    fake.enterprise_id = "E0OURS"
+    slack = SlackAdapter(
+        fake.bot_token,
+        dispatcher,
+        signing_secret=SECRET,
+        api_url=fake.api_url,
+        http_host="127.0.0.1",
+        http_port=0,
+        language="en",
+    )
+    async with slack, aiohttp.ClientSession() as session:
+        sender = SignedSender(slack.http_url, SECRET, session, fake)
+        ours = slash_payload(OWNER, "whoami", "C1", response_url=fake.response_url("C1", OWNER))
+        ours["enterprise_id"] = "E0OURS"
+        theirs = {**ours, "enterprise_id": "E0THEIRS"}
+        assert await sender.send(urlencode(theirs)) == 200
+        assert await sender.send(urlencode(ours)) == 200
+        await slack.run_until_idle()
+    results = [(e.command, e.result) for e in await audit_log(db)]
+    assert results == [("slack command", AuditResult.DENIED), ("whoami", AuditResult.OK)]
+
+
+async def test_a_pinned_workspace_must_match_the_token(
+    fake: FakeSlack, dispatcher: Dispatcher
+) -> None:
+    slack = SlackAdapter(
+        fake.bot_token,
+        dispatcher,
+        app_token=fake.app_token,
+        api_url=fake.api_url,
+        team_id="T0SOMEWHERE",
+    )
+    with pytest.raises(SlackTokenRejected, match="T0SOMEWHERE"):
+        await slack.initialize()
+    await slack.shutdown()
+    assert fake.calls_to("apps.connections.open") == []
+    assert BOT_USER == "UBOT"

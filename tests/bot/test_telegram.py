@@ -11,13 +11,16 @@ from bot.channel import AdminChannel, Button, ChannelRejected, ChannelUnavailabl
 from bot.commands.base import CommandRequest
 from bot.telegram import PLATFORM, private_chat_of
 from bot.telegram_buttons import CallbackCodec
+from bot.telegram_limiter import TelegramRateLimiter
 from bot.telegram_reply import cut_utf16, utf16_units
 from bot.texts import t
 from storage.db import Database
 from storage.records import Role
 from tests.bot.telegram_world import (
     ADMIN,
+    CONTACT_TEXT,
     GROUP,
+    NEWCOMER,
     OPERATOR,
     OWNER,
     STRANGER,
@@ -26,6 +29,7 @@ from tests.bot.telegram_world import (
     build,
     seed,
 )
+from tests.fakes.stepping_clock import SteppingClock
 from tests.fakes.telegram_server import FakeTelegram
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -230,6 +234,8 @@ async def test_deliver_maps_outages_rate_limits_and_refusals(world: TelegramWorl
         await world.adapter.deliver(str(ADMIN), Outgoing("alert 2"))
     assert flood.value.retry_after_s == 7
     world.time.sleeps.clear()
+    await world.adapter.deliver(str(OWNER), Outgoing("meanwhile"))
+    assert world.time.sleeps == [], "a flood answer in one chat holds that chat only"
     await world.adapter.deliver(str(ADMIN), Outgoing("alert 2"))
     assert world.time.sleeps == [pytest.approx(7.0)], "held as long as Telegram asked"
     assert tg.texts(ADMIN) == ["alert 1", "alert 2"]
@@ -253,7 +259,7 @@ async def test_messages_to_one_chat_are_spaced_by_the_per_chat_interval(
     await world.adapter.deliver(str(ADMIN), Outgoing("one"))
     await world.adapter.deliver(str(ADMIN), Outgoing("two"))
     await world.adapter.deliver(str(OWNER), Outgoing("three"))
-    assert world.time.sleeps == [pytest.approx(1.0), pytest.approx(1 / 30)]
+    assert world.time.sleeps == [pytest.approx(1.0)], "another chat waits for nobody's turn"
     world.time.now += 10
     world.time.sleeps.clear()
     await world.adapter.deliver(str(GROUP), Outgoing("four"))
@@ -297,6 +303,15 @@ async def test_a_button_we_no_longer_know_is_answered_and_ignored(world: Telegra
     assert len(tg.sent("sendMessage")) == 1
 
 
+def test_ten_replies_queued_for_one_chat_hold_up_no_other() -> None:
+    clock = SteppingClock()
+    limiter = TelegramRateLimiter(clock=clock, sleep=clock.sleep)
+    waits = [limiter.reserve("42") for _ in range(10)]
+    assert waits == [pytest.approx(float(n)) for n in range(10)], "one a second in chat 42"
+    assert limiter.reserve("43") == 0.0, "chat 43 does not queue behind chat 42"
+    assert [limiter.reserve("-1001") for _ in range(2)] == [0.0, pytest.approx(3.0)]
+
+
 def test_callback_data_fits_telegram_and_survives_when_short() -> None:
     codec = CallbackCodec(capacity=2)
     short = codec.encode(CallbackCodec.RUN, "/pair haby main")
@@ -322,3 +337,41 @@ def test_private_chat_of() -> None:
     assert private_chat_of(mine) == "tg:7"
     assert private_chat_of(CommandRequest("start", (), "/start", "tg:7", PLATFORM, "-100")) is None
     assert private_chat_of(CommandRequest("start", (), "/start", "slack:U", "slack", "U")) is None
+
+
+async def test_contacts_data_asked_for_in_a_group_goes_to_the_private_chat(
+    world: TelegramWorld,
+) -> None:
+    tg = world.tg
+    await world.write(ADMIN, "/peek", chat_id=GROUP)
+
+    assert tg.texts(GROUP) == [t("en", "private.sent", command="/peek")]
+    assert not any("hola" in text for text in tg.group_sends())
+    assert [c.method for c in tg.sent(chat_id=ADMIN)] == [
+        "sendChatAction",
+        "sendPhoto",
+        "sendDocument",
+        "sendMessage",
+    ]
+    assert tg.texts(ADMIN)[-1] == CONTACT_TEXT
+
+    await world.write(ADMIN, "/peek")  # in the private chat already: no pointer
+    assert tg.texts(ADMIN)[-1] == CONTACT_TEXT
+    assert len(tg.texts(GROUP)) == 1
+
+
+async def test_contacts_data_is_refused_in_a_group_when_the_bot_cannot_write_privately(
+    world: TelegramWorld,
+) -> None:
+    tg = world.tg
+    await world.write(NEWCOMER, "/peek", chat_id=GROUP)
+
+    hint = t("en", "private.unreachable", command="/peek", hint="@waops_test_bot")
+    assert tg.texts(GROUP) == [hint]
+    assert [c.status for c in tg.calls if c.method == "sendChatAction"] == [403]
+    assert tg.sent(chat_id=NEWCOMER) == []
+    assert not any("hola" in text for text in tg.group_sends())
+
+    await world.write(NEWCOMER, "/start")  # now Telegram lets the bot write to them
+    await world.write(NEWCOMER, "/peek", chat_id=GROUP)
+    assert tg.texts(NEWCOMER)[-1] == CONTACT_TEXT

@@ -1,12 +1,24 @@
 """A small fake of the Slack Web API (and Socket Mode) on 127.0.0.1 for tests.
 
-It implements what waops uses: auth.test, chat.postMessage, chat.update, the three steps of
-files_upload_v2 (files.getUploadURLExternal, the upload to the returned URL,
-files.completeUploadExternal), downloads of files shared with the bot (`url_private_download`)
-and apps.connections.open with a WebSocket that pushes envelopes and records their acks.
-Every call is recorded; failures can be queued per method; anything else, a wrong token, an
-unescaped mrkdwn text or a block over Slack's limits is answered with an error and recorded in
-`unexpected`, which `assert_no_unexpected()` checks.
+It implements what waops uses: auth.test, chat.postMessage, chat.postEphemeral, chat.update,
+conversations.open, the three steps of files_upload_v2 (files.getUploadURLExternal, the upload
+to the returned URL, files.completeUploadExternal), `response_url`s of slash commands and button
+presses, downloads of files shared with the bot (`url_private_download`) and
+apps.connections.open with a WebSocket that pushes envelopes and records their acks.
+
+It models one workspace (`team_id`, optionally an Enterprise Grid org) with its conversations:
+by default `C1`, a public channel every member and the bot are in (like #general); others are
+added with `add_channel`, and `conversations.open` opens one DM per user. The bot token holds
+the scopes of deploy/slack-app-manifest.yml, so a method needing a scope the manifest does not
+ask for fails with `missing_scope`. Every message records where it went and who can see it
+(`Message.ephemeral_to`), so tests can check that nothing private reached a shared channel.
+
+Every call is recorded; failures can be queued per method. A request waops should never make (a
+wrong token, an unescaped mrkdwn text, a block over Slack's limits, a missing scope, a file
+shared to something that is not a channel id) is answered with Slack's error and recorded in
+`unexpected`, which `assert_no_unexpected()` checks. Refusals that depend on the workspace
+(`channel_not_found`, `not_in_channel`, `user_not_in_channel`, a used-up `response_url`) are
+answered the same way but are not unexpected: waops is meant to handle them.
 """
 
 from __future__ import annotations
@@ -15,17 +27,57 @@ import asyncio
 import itertools
 import json
 import re
+import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import WSMsgType, web
 
 SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
+BOT_USER = "UBOT"
+TEAM = "T0FAKE"
 # What may follow `<` or `&` in mrkdwn that waops writes: mentions and the three entities.
 _SAFE_TOKENS = re.compile(r"<@[A-Z0-9]+>|&(amp|lt|gt);")
+# files.completeUploadExternal validates `channel_id` against this JSON-schema pattern and
+# answers `invalid_arguments` otherwise, so a user id (U...) is refused: slackapi/bolt-js#2115.
+_UPLOAD_CHANNEL_RE = re.compile(r"^[CGDZ][A-Z0-9]{8,}$")
+_USER_RE = re.compile(r"^[UW][A-Z0-9]+$")
+# Bot-token scopes per method, from each method's page on docs.slack.dev ("Scopes").
+_SCOPES = {
+    "chat.postMessage": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "chat.update": "chat:write",
+    "conversations.open": "im:write",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
+    "download": "files:read",
+}
+# "You can use a response_url up to five times within 30 minutes" (Slack: Handling user
+# interaction > Message responses).
+RESPONSE_URL_USES = 5
+RESPONSE_URL_TTL_S = 30 * 60
+MANIFEST = Path(__file__).resolve().parents[2] / "deploy" / "slack-app-manifest.yml"
+_UNEXPECTED_ERRORS = ("missing_scope", "invalid_arguments", "unescaped", "invalid_blocks", "no_")
+
+
+def manifest_scopes(path: Path = MANIFEST) -> frozenset[str]:
+    """The bot scopes the app manifest asks for (`oauth_config.scopes.bot`)."""
+    scopes: set[str] = set()
+    inside = False
+    for line in path.read_text().splitlines():
+        stripped = line.strip()
+        if stripped.startswith("bot:"):
+            inside = True
+        elif inside and stripped.startswith("- "):
+            scopes.add(stripped[2:].strip())
+        elif inside and stripped and not stripped.startswith("#"):
+            inside = False
+    return frozenset(scopes)
 
 
 @dataclass(frozen=True)
@@ -57,17 +109,37 @@ class Call:
     method: str
     params: dict[str, Any]
     failed: Failure | None = None
+    error: str | None = None
+
+
+@dataclass
+class Conversation:
+    """A channel, private channel or DM of the workspace, and who is in it."""
+
+    id: str
+    kind: Literal["public", "private", "im"]
+    members: set[str] = field(default_factory=set)
+    everyone: bool = False
+    """Every member of the workspace is in it (like #general)."""
+
+    def has(self, user: str) -> bool:
+        return (self.everyone and user != BOT_USER) or user in self.members
 
 
 @dataclass
 class Message:
-    """A posted message as it stands now, with what it looked like before each update."""
+    """A posted message as it stands now, with what it looked like before each update.
+
+    `ephemeral_to` is the one user who sees it (chat.postEphemeral, or a response_url answer
+    that is not `in_channel`); None means everyone in `channel`.
+    """
 
     channel: str
     ts: str
     text: str
     blocks: list[dict[str, Any]]
     history: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+    ephemeral_to: str | None = None
 
     @property
     def buttons(self) -> list[dict[str, Any]]:
@@ -96,6 +168,24 @@ class Upload:
     initial_comment: str | None
 
 
+@dataclass
+class _Hook:
+    """A response_url: bound to a channel and a user, and to the message pressed (if any)."""
+
+    channel: str
+    user: str
+    created_s: float
+    original: Message | None
+    uses: int = 0
+
+
+class _Refused(Exception):
+    def __init__(self, error: str, **extra: object) -> None:
+        super().__init__(error)
+        self.error = error
+        self.extra = extra
+
+
 def _unsafe_mrkdwn(text: str) -> bool:
     return any(char in _SAFE_TOKENS.sub("", text) for char in "<>&")
 
@@ -103,14 +193,35 @@ def _unsafe_mrkdwn(text: str) -> bool:
 class FakeSlack:
     """`async with FakeSlack() as fake:`, then give `fake.api_url` to the Slack client."""
 
-    def __init__(self, *, bot_token: str = "xoxb-test", app_token: str = "xapp-test") -> None:
+    def __init__(
+        self,
+        *,
+        bot_token: str = "xoxb-test",
+        app_token: str = "xapp-test",
+        team_id: str = TEAM,
+        enterprise_id: str | None = None,
+        scopes: frozenset[str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
+        self.team_id = team_id
+        self.enterprise_id = enterprise_id
+        self.scopes = manifest_scopes() if scopes is None else scopes
+        self.clock = clock
         self.calls: list[Call] = []
         self.unexpected: list[str] = []
         self.messages: list[Message] = []
         self.uploads: list[Upload] = []
         self.acks: list[dict[str, Any]] = []
+        self.conversations: dict[str, Conversation] = {
+            "C1": Conversation("C1", "public", {BOT_USER}, everyone=True),
+            # U1's DM with the bot under the short id the chat-ops tests write in. Files need an
+            # id of Slack's real shape, which conversations.open hands out (D0...).
+            "D1": Conversation("D1", "im", {"U1", BOT_USER}),
+        }
+        self._dms: dict[str, str] = {}
+        self._hooks: dict[str, _Hook] = {}
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
         self._pending_files: dict[str, tuple[str, int, bytes | None]] = {}
         self._shared_files: dict[str, bytes] = {}
@@ -131,6 +242,37 @@ class FakeSlack:
         """The Web API base URL (WAOPS_SLACK_API_URL)."""
         return f"{self.base_url}/api/"
 
+    # the workspace
+
+    def add_channel(
+        self,
+        channel: str,
+        *,
+        private: bool = False,
+        members: tuple[str, ...] = (),
+        bot: bool = True,
+        everyone: bool = False,
+    ) -> Conversation:
+        """A channel (public, or private with `private`), its members and whether the bot is in."""
+        people = set(members) | ({BOT_USER} if bot else set())
+        conversation = Conversation(channel, "private" if private else "public", people, everyone)
+        self.conversations[channel] = conversation
+        return conversation
+
+    def dm_of(self, user: str) -> str | None:
+        """The DM channel id conversations.open gave for `user`, if it was opened."""
+        return self._dms.get(user)
+
+    def dm_for(self, user: str) -> str:
+        """`user` opens the app's Messages tab: their DM with the bot (the id it will keep)."""
+        return str(self._conversations_open({"users": user})["channel"]["id"])
+
+    def response_url(self, channel: str, user: str, original: Message | None = None) -> str:
+        """A response_url as Slack puts in a slash command (or, with `original`, a press)."""
+        hook_id = f"{next(self._ids)}"
+        self._hooks[hook_id] = _Hook(channel, user, self.clock(), original)
+        return f"{self.base_url}/commands/{self.team_id}/{hook_id}/secret"
+
     def fail(self, method: str, *failures: Failure) -> None:
         """The next calls to `method` fail like this, in order; then it works again."""
         self._failures[method].extend(failures)
@@ -147,11 +289,32 @@ class FakeSlack:
             "url_private_download": f"{self.base_url}/files-pri/T0FAKE-{file_id}/download/{name}",
         }
 
+    # what the bot did
+
     def calls_to(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
 
     def in_channel(self, channel: str) -> list[Message]:
+        """Every message shown in `channel`, including those only one person sees there."""
         return [message for message in self.messages if message.channel == channel]
+
+    def kind_of(self, channel: str) -> str:
+        conversation = self.conversations.get(channel)
+        return conversation.kind if conversation else "unknown"
+
+    def shared_texts(self) -> list[str]:
+        """What everyone in a channel (not a DM) can read: texts of messages that are not
+        ephemeral, and comments, names and contents of files shared there."""
+        texts = [
+            f"{m.text}\n{m.section_text}\n{m.context_text}"
+            for m in self.messages
+            if m.ephemeral_to is None and self.kind_of(m.channel) != "im"
+        ]
+        for upload in self.uploads:
+            if self.kind_of(upload.channel) != "im":
+                content = upload.data.decode("utf-8", errors="replace")
+                texts.append(f"{upload.initial_comment or ''}\n{upload.filename}\n{content}")
+        return texts
 
     def assert_no_unexpected(self) -> None:
         assert not self.unexpected, f"unexpected requests to the fake Slack: {self.unexpected}"
@@ -186,16 +349,10 @@ class FakeSlack:
 
     async def __aenter__(self) -> FakeSlack:
         app = web.Application()
-        for method in (
-            "auth.test",
-            "chat.postMessage",
-            "chat.update",
-            "files.getUploadURLExternal",
-            "files.completeUploadExternal",
-            "apps.connections.open",
-        ):
+        for method in (*self._handlers(), "apps.connections.open"):
             app.router.add_post(f"/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_post("/commands/{team}/{hook}/{secret}", self._respond)
         app.router.add_get("/socket", self._websocket)
         app.router.add_get("/files-pri/T0FAKE-{file_id}/download/{name}", self._download)
         app.router.add_route("*", "/{tail:.*}", self._unknown)
@@ -224,6 +381,17 @@ class FakeSlack:
         for waiting in self._waiting_acks.values():
             waiting.cancel()
 
+    def _handlers(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+        return {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.postEphemeral": self._post_ephemeral,
+            "chat.update": self._update,
+            "conversations.open": self._conversations_open,
+            "files.getUploadURLExternal": self._upload_url,
+            "files.completeUploadExternal": self._complete_upload,
+        }
+
     async def _unknown(self, request: web.Request) -> web.Response:
         self.unexpected.append(f"{request.method} {request.path}")
         return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
@@ -235,6 +403,19 @@ class FakeSlack:
         elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
             params.update(dict(await request.post()))
         return params
+
+    def _refusal(self, method: str, params: dict[str, Any], exc: _Refused) -> web.Response:
+        self.calls.append(Call(method, params, error=exc.error))
+        if exc.error.startswith(_UNEXPECTED_ERRORS):
+            self.unexpected.append(f"{method}: {exc.error} {params}")
+        return web.json_response({"ok": False, "error": exc.error, **exc.extra})
+
+    def _check_scope(self, method: str) -> None:
+        needed = _SCOPES.get(method)
+        if needed is not None and needed not in self.scopes:
+            # Slack's answer for a token without the scope a method needs (docs: Scopes).
+            provided = ",".join(sorted(self.scopes))
+            raise _Refused("missing_scope", needed=needed, provided=provided)
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.path.removeprefix("/api/")
@@ -248,19 +429,15 @@ class FakeSlack:
             failure = self._failures[method].popleft()
             self.calls.append(Call(method, params, failure))
             return self._failure(failure)
+        if method == "apps.connections.open":
+            self.calls.append(Call(method, params))
+            return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self._port}/socket"})
+        try:
+            self._check_scope(method)
+            result = self._handlers()[method](params)
+        except _Refused as exc:
+            return self._refusal(method, params, exc)
         self.calls.append(Call(method, params))
-        handler = {
-            "auth.test": self._auth_test,
-            "chat.postMessage": self._post_message,
-            "chat.update": self._update,
-            "files.getUploadURLExternal": self._upload_url,
-            "files.completeUploadExternal": self._complete_upload,
-            "apps.connections.open": self._connections_open,
-        }[method]
-        result = handler(params)
-        if "error" in result:
-            self.unexpected.append(f"{method}: {result['error']} {params}")
-            return web.json_response({"ok": False, **result})
         return web.json_response({"ok": True, **result})
 
     @staticmethod
@@ -276,25 +453,28 @@ class FakeSlack:
         return web.json_response(body, status=failure.status, headers=headers)
 
     def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {
+        identity = {
             "url": "https://fake.slack.test/",
             "team": "Fake",
             "user": "waops",
-            "team_id": "T0FAKE",
-            "user_id": "UBOT",
+            "team_id": self.team_id,
+            "user_id": BOT_USER,
             "bot_id": "BBOT",
         }
+        if self.enterprise_id is not None:
+            identity["enterprise_id"] = self.enterprise_id
+        return identity
 
-    def _check_text(self, text: object, blocks: object) -> str | None:
+    def _check_text(self, text: object, blocks: object) -> None:
         """Why Slack (or a careful reader) would refuse this text and these blocks, if it would."""
         if not isinstance(text, str) or not text:
-            return "no_text"
+            raise _Refused("no_text")
         if _unsafe_mrkdwn(text):
-            return f"unescaped_mrkdwn in text {text!r}"
+            raise _Refused(f"unescaped_mrkdwn in text {text!r}")
         if isinstance(blocks, str):
             blocks = json.loads(blocks)
         if not isinstance(blocks, list) or len(blocks) > MAX_BLOCKS:
-            return "invalid_blocks"
+            raise _Refused("invalid_blocks")
         for block in blocks:
             kind = block.get("type")
             texts = []
@@ -303,39 +483,86 @@ class FakeSlack:
             elif kind == "context":
                 texts = [e["text"] for e in block["elements"] if e["type"] == "mrkdwn"]
             elif kind != "actions":
-                return f"invalid_blocks: type {kind}"
+                raise _Refused(f"invalid_blocks: type {kind}")
             for piece in texts:
                 if len(piece) > SECTION_LIMIT:
-                    return "invalid_blocks: text over 3000 characters"
+                    raise _Refused("invalid_blocks: text over 3000 characters")
                 if _unsafe_mrkdwn(piece):
-                    return f"unescaped_mrkdwn in block {piece!r}"
-        return None
+                    raise _Refused(f"unescaped_mrkdwn in block {piece!r}")
+
+    def _writable(self, channel: str) -> Conversation:
+        """The conversation the bot may post to (chat.postMessage errors `channel_not_found`,
+        `not_in_channel`; only `chat:write.public` lets a bot post in a public channel it is not
+        in: docs.slack.dev, chat.postMessage and the chat:write.public scope)."""
+        conversation = self.conversations.get(channel)
+        if conversation is None:
+            # The fake does not model posting to a user id as `channel`: waops opens the DM.
+            raise _Refused("channel_not_found")
+        if BOT_USER not in conversation.members:
+            public_ok = conversation.kind == "public" and "chat:write.public" in self.scopes
+            if not public_ok:
+                raise _Refused(
+                    "not_in_channel" if conversation.kind == "public" else "channel_not_found"
+                )
+        return conversation
+
+    def _blocks(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        blocks = params.get("blocks", [])
+        return json.loads(blocks) if isinstance(blocks, str) else list(blocks)
 
     def _post_message(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = str(params.get("channel", ""))
-        problem = self._check_text(params.get("text"), params.get("blocks", []))
-        if not channel or problem:
-            return {"error": problem or "channel_not_found"}
-        blocks = params.get("blocks", [])
-        message = Message(channel, f"1700000000.{next(self._ts):06d}", params["text"], blocks)
+        self._check_text(params.get("text"), params.get("blocks", []))
+        self._writable(channel)
+        message = Message(channel, self._next_ts(), params["text"], self._blocks(params))
         self.messages.append(message)
         return {"channel": channel, "ts": message.ts, "message": {"text": message.text}}
 
+    def _post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
+        """chat.postEphemeral: only `user` sees it, and "the user should be in the channel"
+        (errors `channel_not_found`, `user_not_in_channel`: docs.slack.dev)."""
+        channel, user = str(params.get("channel", "")), str(params.get("user", ""))
+        self._check_text(params.get("text"), params.get("blocks", []))
+        conversation = self.conversations.get(channel)
+        if conversation is None:
+            raise _Refused("channel_not_found")
+        if not conversation.has(user):
+            raise _Refused("user_not_in_channel")
+        blocks = self._blocks(params)
+        message = Message(channel, self._next_ts(), params["text"], blocks, ephemeral_to=user)
+        self.messages.append(message)
+        return {"message_ts": message.ts}
+
     def _update(self, params: dict[str, Any]) -> dict[str, Any]:
-        problem = self._check_text(params.get("text"), params.get("blocks", []))
-        if problem:
-            return {"error": problem}
+        """chat.update edits a message the bot posted; ephemeral messages can only be replaced
+        through their response_url, so they are `message_not_found` here."""
+        self._check_text(params.get("text"), params.get("blocks", []))
         for message in self.messages:
             if message.channel == params.get("channel") and message.ts == params.get("ts"):
+                if message.ephemeral_to is not None:
+                    break
                 message.history.append((message.text, message.blocks))
-                message.text, message.blocks = params["text"], params.get("blocks", [])
+                message.text, message.blocks = params["text"], self._blocks(params)
                 return {"channel": message.channel, "ts": message.ts}
-        return {"error": "message_not_found"}
+        raise _Refused("message_not_found")
+
+    def _conversations_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        """conversations.open with `users` (one id) opens or resumes that person's DM."""
+        users = str(params.get("users", ""))
+        if not users or "," in users:
+            raise _Refused("invalid_arguments: waops opens one DM at a time")
+        if not _USER_RE.match(users):
+            raise _Refused("user_not_found")
+        if users not in self._dms:
+            channel = f"D0{len(self._dms) + 1:08d}"
+            self._dms[users] = channel
+            self.conversations[channel] = Conversation(channel, "im", {users, BOT_USER})
+        return {"channel": {"id": self._dms[users]}}
 
     def _upload_url(self, params: dict[str, Any]) -> dict[str, Any]:
         filename, length = params.get("filename"), params.get("length")
         if not filename or not str(length).isdigit():
-            return {"error": "invalid_arguments"}
+            raise _Refused("invalid_arguments")
         file_id = f"F{next(self._ids):06d}"
         self._pending_files[file_id] = (str(filename), int(str(length)), None)
         return {"upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
@@ -358,28 +585,70 @@ class FakeSlack:
         if token != self.bot_token or file_id not in self._shared_files:
             self.unexpected.append(f"download of {file_id} with token {token!r}")
             return web.Response(status=404, text="not found", content_type="text/plain")
+        if _SCOPES["download"] not in self.scopes:
+            self.unexpected.append(f"download of {file_id} without files:read")
+            return web.Response(status=403, text="forbidden", content_type="text/plain")
         return web.Response(body=self._shared_files[file_id], content_type="text/csv")
 
     def _complete_upload(self, params: dict[str, Any]) -> dict[str, Any]:
         files = json.loads(params.get("files", "[]"))
         channel = str(params.get("channel_id", ""))
         comment = params.get("initial_comment")
-        if not files or not channel:
-            return {"error": "invalid_arguments"}
+        if not files or not _UPLOAD_CHANNEL_RE.match(channel):
+            raise _Refused(
+                "invalid_arguments",
+                response_metadata={
+                    "messages": [
+                        "[ERROR] input must match regex pattern: ^[CGDZ][A-Z0-9]{8,}$ "
+                        "[json-pointer:/channel_id]"
+                    ]
+                },
+            )
+        self._writable(channel)
         if comment is not None and _unsafe_mrkdwn(comment):
-            return {"error": f"unescaped_mrkdwn in initial_comment {comment!r}"}
+            raise _Refused(f"unescaped_mrkdwn in initial_comment {comment!r}")
         done = []
         for entry in files:
             filename, _, data = self._pending_files.pop(entry["id"], ("", 0, None))
             if data is None:
-                return {"error": f"file {entry['id']} was never uploaded"}
+                raise _Refused(f"invalid_arguments: file {entry['id']} was never uploaded")
             title = str(entry.get("title") or filename)
             self.uploads.append(Upload(entry["id"], filename, title, data, channel, comment))
             done.append({"id": entry["id"], "title": title})
         return {"files": done}
 
-    def _connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"url": f"ws://127.0.0.1:{self._port}/socket"}
+    async def _respond(self, request: web.Request) -> web.Response:
+        """A POST to a response_url: an ephemeral answer (default) or `in_channel`, or with
+        `replace_original` an edit of the message whose button was pressed."""
+        hook = self._hooks.get(request.match_info["hook"])
+        body = await request.json()
+        self.calls.append(Call("response_url", dict(body)))
+        if hook is None or request.match_info["team"] != self.team_id:
+            self.unexpected.append(f"POST {request.path}: not a response_url we gave")
+            return web.json_response({"ok": False, "error": "invalid_url"}, status=404)
+        if hook.uses >= RESPONSE_URL_USES or self.clock() - hook.created_s > RESPONSE_URL_TTL_S:
+            # Slack documents the limit, not the exact refusal; waops falls back either way.
+            return web.json_response({"ok": False, "error": "expired_url"}, status=404)
+        try:
+            self._check_text(body.get("text"), body.get("blocks", []))
+        except _Refused as exc:
+            self.unexpected.append(f"response_url: {exc.error}")
+            return web.json_response({"ok": False, "error": exc.error}, status=400)
+        hook.uses += 1
+        blocks = list(body.get("blocks", []))
+        if body.get("replace_original") and hook.original is not None:
+            original = hook.original
+            original.history.append((original.text, original.blocks))
+            original.text, original.blocks = body["text"], blocks
+            return web.json_response({"ok": True})
+        visible = None if body.get("response_type") == "in_channel" else hook.user
+        self.messages.append(
+            Message(hook.channel, self._next_ts(), body["text"], blocks, [], visible)
+        )
+        return web.json_response({"ok": True})
+
+    def _next_ts(self) -> str:
+        return f"1700000000.{next(self._ts):06d}"
 
     async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse(autoping=True)

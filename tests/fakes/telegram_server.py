@@ -4,9 +4,18 @@ It answers the methods waops uses (`/bot<token>/<method>`), serves files under
 `/file/bot<token>/<path>`, long-polls `getUpdates` (answers as soon as an update is pushed),
 records every call with its parsed parameters and uploads (except long polls that came back
 empty), keeps the messages it sent so edits behave like Telegram's ("message is not
-modified"), and can be told to fail the next calls (502, or 429 with `retry_after`) or to
-refuse a chat (403). Anything else is answered 404 and recorded in `unexpected`;
+modified"), and can be told to fail the next calls (502, or 429 with `retry_after`), to be
+unreachable for a while (`outage_for`, every method, HTML 502 as a proxy answers) or to refuse a
+chat (403). Anything else is answered 404 and recorded in `unexpected`;
 `assert_no_unexpected()` checks it.
+
+Who the bot may write to follows Telegram: "Bots can't initiate conversations with users. A
+user must either add them to a group or send them a message first" (core.telegram.org/bots,
+"How are bots different from users?"); a send to a person who never wrote to the bot is
+answered 403 "Forbidden: bot can't initiate conversation with a user", and to a group the bot
+is not in 400 "Bad Request: chat not found". A user who writes in a private chat (or presses
+Start, `opened_by`) becomes reachable; a group becomes known when someone writes there or
+`add_group` says the bot was added. `group_sends()` lists what went to groups, for privacy checks.
 
 `allowed_updates` is recorded but not applied, so tests can check that the adapter ignores
 updates it did not ask for.
@@ -53,6 +62,7 @@ _IMPLEMENTED = frozenset(
         "sendDocument",
         "editMessageText",
         "editMessageReplyMarkup",
+        "sendChatAction",
         "answerCallbackQuery",
         "getFile",
         "close",
@@ -62,6 +72,24 @@ _IMPLEMENTED = frozenset(
 # Failures injected with fail() hit these unless told otherwise; polling keeps working.
 _SENDING = frozenset(
     {"sendMessage", "sendPhoto", "sendDocument", "editMessageText", "editMessageReplyMarkup"}
+)
+# Methods that address a chat and so obey who the bot may write to.
+_TO_CHAT = _SENDING | {"sendChatAction"}
+# Bot API, sendChatAction: the kinds of `action`.
+_CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
 )
 
 
@@ -129,6 +157,9 @@ class FakeTelegram:
         self._sent: dict[tuple[int, int], _Sent] = {}
         self._failures: list[_Failure] = []
         self._refused: dict[int, tuple[int, str]] = {}
+        self._reachable: set[int] = set()
+        self._groups: set[int] = set()
+        self._outage_until = 0.0
         self._changed = asyncio.Condition()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -187,6 +218,18 @@ class FakeTelegram:
             description = f"Too Many Requests: retry after {retry_after}"
         self._failures.append(_Failure(times, status, description, retry_after, methods))
 
+    def outage_for(self, seconds: float) -> None:
+        """Every request (getMe and getUpdates too) answers 502 from a proxy for `seconds`."""
+        self._outage_until = time.monotonic() + seconds
+
+    def opened_by(self, user_id: int) -> None:
+        """`user_id` opened the bot and pressed Start: the bot may write to them from now on."""
+        self._reachable.add(user_id)
+
+    def add_group(self, chat_id: int) -> None:
+        """The bot was added to group `chat_id`."""
+        self._groups.add(chat_id)
+
     def refuse(self, chat_id: int, status: int = 403, description: str = "") -> None:
         """Every later send to `chat_id` fails like a chat that blocked the bot (or is gone)."""
         default = "Forbidden: bot was blocked by the user"
@@ -206,6 +249,10 @@ class FakeTelegram:
         self, user_id: int, text: str, *, chat_id: int | None = None, language: str | None = "en"
     ) -> int:
         """`user_id` writes `text` in their private chat (or in group `chat_id`)."""
+        if chat_id is None or chat_id == user_id:
+            self._reachable.add(user_id)
+        else:
+            self._groups.add(chat_id)
         message = self._incoming(user_id, chat_id, language)
         message["text"] = text
         return await self.push({"message": message})
@@ -223,6 +270,7 @@ class FakeTelegram:
         """`user_id` sends a document; the file is served under base_file_url."""
         file_id = f"doc-{next(self._file_ids)}"
         self._files[file_id] = (f"documents/{file_name}", data)
+        self._reachable.add(user_id)
         message = self._incoming(user_id, None, language)
         message["document"] = {
             "file_id": file_id,
@@ -271,6 +319,17 @@ class FakeTelegram:
                 out.append(str(call.params.get("text") or call.params.get("caption") or ""))
         return out
 
+    def group_sends(self) -> list[str]:
+        """Everything the bot showed in groups: texts, captions, file names and file contents."""
+        out = []
+        for call in self.sent():
+            chat = call.chat_id
+            if call.method in _SENDING and chat is not None and chat.startswith("-"):
+                out.append(str(call.params.get("text") or call.params.get("caption") or ""))
+                for name, data in call.files.values():
+                    out.append(f"{name}\n{data.decode('utf-8', errors='replace')}")
+        return out
+
     def buttons_of(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
         """The reply markup the message has now (after edits)."""
         return self._sent[(chat_id, message_id)].markup
@@ -289,6 +348,10 @@ class FakeTelegram:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params, files = await self._parse(request)
+        if time.monotonic() < self._outage_until:
+            # What a proxy in front of an unreachable Bot API answers: no JSON body.
+            gateway = web.Response(status=502, text="<html>502 Bad Gateway</html>")
+            return await self._record(method, params, files, gateway)
         if request.match_info["token"] != self.token or method not in _IMPLEMENTED:
             self.unexpected.append(f"{method} {params}")
             return await self._record(method, params, files, self._error(404, "Not Found"))
@@ -336,9 +399,15 @@ class FakeTelegram:
 
     def _failure_for(self, method: str, params: dict[str, Any]) -> web.Response | None:
         chat = str(params.get("chat_id"))
-        if method in _SENDING and chat.lstrip("-").isdigit() and int(chat) in self._refused:
+        if method in _TO_CHAT and chat.lstrip("-").isdigit() and int(chat) in self._refused:
             status, description = self._refused[int(chat)]
             return self._error(status, description)
+        if method in _TO_CHAT and chat.lstrip("-").isdigit():
+            chat_id = int(chat)
+            if chat_id > 0 and chat_id not in self._reachable:
+                return self._error(403, "Forbidden: bot can't initiate conversation with a user")
+            if chat_id < 0 and chat_id not in self._groups:
+                return self._error(400, "Bad Request: chat not found")
         for failure in self._failures:
             if failure.remaining > 0 and method in failure.methods:
                 failure.remaining -= 1
@@ -451,6 +520,11 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: message is not modified: the same reply markup")
         sent.markup = markup
         return self._message(sent, params)
+
+    async def _m_sendChatAction(self, params: dict[str, Any], files: Any) -> bool:
+        if params.get("action") not in _CHAT_ACTIONS:
+            raise _ApiError(400, "Bad Request: wrong parameter action in request")
+        return True
 
     async def _m_answerCallbackQuery(self, params: dict[str, Any], files: Any) -> bool:
         if not params.get("callback_query_id"):

@@ -134,3 +134,29 @@ async def test_an_expired_qr_offers_to_pair_again(world: AlertWorld) -> None:
     await world.wait(0)
     (sent,) = world.slack.sent
     assert sent.message.buttons == (Button("Pair again", "/pair haby main"),)
+
+
+async def test_a_conflict_alerts_at_once_offers_a_take_over_and_resolves_once(
+    world: AlertWorld,
+) -> None:
+    await world.state(SessionState.CONNECTED, SessionState.CONFLICT, "open in another window")
+    await world.wait(0)
+    (sent,) = world.slack.sent
+    assert sent.message.text == (
+        "⚠️ haby/main: WhatsApp is open in another window, so this number does not answer "
+        "here. Take it over to use it here (that window loses it), or leave it."
+    )
+    assert sent.message.buttons == (Button("Use it here", "/usehere haby main"),)
+    (owner,) = world.telegram.sent
+    assert owner.message.buttons == (Button("Usarlo acá", "/usehere haby main"),)
+    (alert,) = await world.alerts.repo.firing()
+    assert alert.kind == "session_conflict"
+
+    world.clock.advance(3600)
+    assert await world.alerts.repeat_due() == 0, "leaving it is a choice: told once"
+    await world.state(SessionState.CONFLICT, SessionState.CONNECTED)
+    await world.wait(61)
+    assert world.texts(ADMIN_HABY)[-1] == (
+        "✅ haby/main: WhatsApp is in use here again and connected.\nIt lasted 61 min."
+    )
+    assert await world.alerts.repo.firing() == []

@@ -11,6 +11,7 @@ from engine.directory import Directory
 from storage.db import Database
 from storage.records import Role
 from storage.repos import AuditRepo, ClientRepo, OperatorRepo
+from tests.bot.commands.test_operations import ops  # noqa: F401  (for test_input_limits)
 from tests.bot.commands.world import (
     ADMIN,
     ADMIN_HABY,
