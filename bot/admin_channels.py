@@ -4,6 +4,11 @@ Every message (alert, digest, forwarded chat) is first written to `alert_deliver
 delivers them in order per chat, never faster than the chat's platform allows
 (`min_interval_s`), and retries with backoff while a platform is unavailable. Because the outbox
 is in the database, an outage of Telegram or Slack, or a restart, loses nothing.
+
+Attempts are bounded. A message that breaks its adapter (a bug, not the platform) holds neither
+its platform nor, beyond a few quick retries, its chat: it becomes a dead letter, kept with its
+last error and written to the audit log. Right before each attempt the outbox checks that the
+chat still belongs to someone allowed to receive it; what they lost the right to is cancelled.
 """
 
 from __future__ import annotations
@@ -33,6 +38,11 @@ from storage.repos.outbox import MAX_ATTACHMENT_BYTES, Content, Delivery, Outbox
 logger = logging.getLogger(__name__)
 
 DEFAULT_BACKOFF = Backoff(initial_s=5.0, max_s=900.0, jitter=0.2)
+DEFAULT_MAX_ATTEMPTS = 50
+"""Attempts while a platform is unavailable: about ten hours at the backoff's 15-minute cap,
+so an outage loses nothing, but a message that times out every time does not wait forever."""
+DEFAULT_POISON_ATTEMPTS = 3
+"""Attempts at a message its adapter raises on (an unexpected error): about 15 s of its chat."""
 MAX_FILE_BYTES = MAX_ATTACHMENT_BYTES
 """A text sent as a file is cut here: the most one outbox delivery carries (7 MiB)."""
 
@@ -76,10 +86,13 @@ class AdminChannels:
         needs_start: Iterable[str] = ("tg",),
         delivery_timeout_s: float = 30.0,
         idle_check_s: float = 300.0,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        poison_attempts: int = DEFAULT_POISON_ATTEMPTS,
         rng: random.Random | None = None,
     ) -> None:
         self.on_outcome: Callable[[str], None] = lambda _outcome: None
-        """Told `sent`, `retry` or `rejected` after each attempt (metrics)."""
+        """Told `sent`, `retry`, `rejected`, `error` (the adapter raised), `dead` (given up) or
+        `cancelled` (the chat may not have it any more) after each delivery looked at (metrics)."""
         self._outbox = OutboxRepo(db)
         self._channels: dict[str, AdminChannel] = {}
         self._clock = clock or SystemClock()
@@ -87,6 +100,8 @@ class AdminChannels:
         self.needs_start = tuple(needs_start)
         self._timeout_s = delivery_timeout_s
         self._idle_check_s = idle_check_s
+        self._max_attempts = max_attempts
+        self._poison_attempts = poison_attempts
         self._rng = rng or random.Random()
         self._last_sent: dict[str, datetime] = {}
         self._paused: dict[str, datetime] = {}
@@ -238,6 +253,12 @@ class AdminChannels:
     async def _attempt(
         self, channel: AdminChannel, prefix: str, chat: str, delivery: Delivery
     ) -> None:
+        refusal = await self._outbox.refusal(delivery)
+        if refusal is not None:
+            logger.info("outbox: delivery %s cancelled: %s", delivery.id, refusal)
+            await self._outbox.cancel(delivery.id, refusal)
+            self.on_outcome("cancelled")
+            return
         self._last_sent[delivery.chat_ref] = self._clock.now()
         try:
             async with asyncio.timeout(self._timeout_s):
@@ -248,25 +269,42 @@ class AdminChannels:
             self.on_outcome("rejected")
             return
         except (ChannelUnavailable, TimeoutError) as exc:
+            error = f"unavailable: {exc}"
+            if await self._gave_up(delivery, error, self._max_attempts):
+                return
             asked_s = getattr(exc, "retry_after_s", None) or 0.0
-            await self._retry_later(prefix, delivery, f"unavailable: {exc}", asked_s)
+            # The platform is down for every chat: hold the others too instead of hammering it.
+            self._paused[prefix] = await self._retry_later(delivery, error, asked_s)
             self.on_outcome("retry")
             return
-        except Exception as exc:  # an adapter bug must not lose the message or stop the worker
+        except Exception as exc:  # an adapter bug: this message's problem, not the platform's
             logger.exception("outbox: %s failed on delivery %s", prefix, delivery.id)
-            await self._retry_later(prefix, delivery, f"{type(exc).__name__}: {exc}", 0.0)
+            error = f"{type(exc).__name__}: {exc}"
+            if not await self._gave_up(delivery, error, self._poison_attempts):
+                await self._retry_later(delivery, error, 0.0)
+                self.on_outcome("error")
             return
         await asyncio.shield(self._outbox.mark_sent(delivery.id, self._clock.now()))
         self.on_outcome("sent")
 
-    async def _retry_later(
-        self, prefix: str, delivery: Delivery, error: str, asked_s: float
-    ) -> None:
+    async def _gave_up(self, delivery: Delivery, error: str, limit: int) -> bool:
+        """After `limit` attempts (every attempt counts), `delivery` is a dead letter."""
+        if delivery.attempts + 1 < limit:
+            return False
+        logger.error(
+            "outbox: gave up on delivery %s to %s after %d attempts: %s",
+            delivery.id,
+            delivery.chat_ref,
+            delivery.attempts + 1,
+            error,
+        )
+        await self._outbox.mark_dead(delivery, error)
+        self.on_outcome("dead")
+        return True
+
+    async def _retry_later(self, delivery: Delivery, error: str, asked_s: float) -> datetime:
         delay_s = max(self._backoff.delay_s(delivery.attempts, self._rng), asked_s)
         retry_at = self._clock.now() + timedelta(seconds=delay_s)
-        logger.info(
-            "outbox: %s unavailable, delivery %s retries at %s", prefix, delivery.id, retry_at
-        )
-        # The platform is down for every chat: hold the others too instead of hammering it.
-        self._paused[prefix] = retry_at
+        logger.info("outbox: delivery %s retries at %s", delivery.id, retry_at)
         await self._outbox.reschedule(delivery.id, error, retry_at)
+        return retry_at

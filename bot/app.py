@@ -9,9 +9,9 @@ retried in the background while the engine runs.
 from __future__ import annotations
 
 import logging
+import os
 import random
 from contextlib import AsyncExitStack
-from dataclasses import replace
 from types import TracebackType
 
 from pydantic import SecretStr
@@ -31,7 +31,7 @@ from bot.ops_http import Metrics, OpsServer
 from bot.slack import SlackAdapter, SlackTokenRejected
 from bot.telegram import TelegramAdapter
 from bot.telegram_updates import DocumentUpload
-from bot.texts import pick_language
+from bot.texts import pick_language, t
 from engine.campaign_service import CampaignService
 from engine.campaigns import CampaignEngine
 from engine.clock import Clock, SystemClock
@@ -44,6 +44,7 @@ from engine.ia.openai_client import OpenAIClient
 from engine.inbox import InboundSpool
 from engine.listener import Listener, ListenerPolicy
 from engine.pacing import PacingPolicy
+from engine.private_files import keep_private, private_dir, private_sqlite
 from engine.receipts import ReceiptTracker
 from engine.session_runner import SessionPolicy
 from engine.sessions import DriverFactory, SessionManager, playwright_factory
@@ -164,6 +165,11 @@ class App:
         self.admin_channels.register(channel)
 
     async def start(self) -> None:
+        # The data folder holds logged-in WhatsApp profiles, contacts' messages and (SQLite)
+        # the database: for this user alone, also where an older version left them open.
+        self._stack.callback(os.umask, keep_private())
+        private_dir(self.settings.data_dir)
+        private_sqlite(self.settings.database_url)
         await ensure_schema(self.db)
         self._stack.push_async_callback(self.db.shutdown)
         await self.admin_channels.start()
@@ -290,18 +296,14 @@ class App:
             f"health: {ops}",
         ]
 
-    async def _on_document(
-        self, upload: DocumentUpload, name: str, data: bytes, reply: Reply
-    ) -> None:
-        """A file sent in chat: its caption is the command (`/import haby feria`)."""
-        if upload.request is None:
-            if await self.directory.operators.find(upload.actor) is not None:
-                await reply.text(
-                    "To import a CSV, send it with /import <client> [tag] as its caption."
-                )
-            return
-        request = replace(upload.request, attachment_name=name, attachment=data)
-        await self.dispatcher.dispatch(request, reply)
+    async def _on_document(self, upload: DocumentUpload, reply: Reply) -> None:
+        """A file sent in chat with no command as its caption: operators are told how (the
+        adapter sends a file whose caption is a command to the dispatcher itself)."""
+        operator = await self.directory.operators.find(upload.actor)
+        if operator is not None:
+            lang = pick_language(operator.language, default=self.settings.language)
+            command = f"{reply.command_prefix}import"
+            await reply.text(t(lang, "import.caption_hint", command=command))
 
 
 def _secret(value: SecretStr | None) -> str | None:

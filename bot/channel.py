@@ -1,14 +1,16 @@
 """The port for pushing messages to operator chats (alerts, digests, QR codes).
 
 Commands answer through `bot.commands.base.Reply`; messages nobody asked for right now go
-through an `AdminChannel`, one per platform. Chats are named `<platform>:<chat id>` (`tg:12345`,
-`slack:C0123`, `console`), the same form operators are identified by.
+through an `AdminChannel`, one per platform. A `Reply` whose platform can replace a picture
+it sent also offers `LiveImages` (the pairing QR, one message as it rotates). Chats are named
+`<platform>:<chat id>` (`tg:12345`, `slack:C0123`, `console`), the same form operators are
+identified by.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,46 @@ class Outgoing:
     file_name: str | None = None
     file_data: bytes | None = None
     buttons: tuple[Button, ...] = ()
+
+
+class LiveImage(Protocol):
+    """One message that always shows the newest picture (a QR code that rotates)."""
+
+    async def show(self, png: bytes, caption: str = "") -> None:
+        """Send the picture the first time and replace it in place afterwards; when the
+        platform refuses the edit (the message was deleted, or is too old), send it anew and
+        keep replacing that one."""
+        ...
+
+
+@runtime_checkable
+class LiveImages(Protocol):
+    """What a `Reply` adds when its platform can replace a picture it sent."""
+
+    def live_image(self) -> LiveImage:
+        """A new live image; nothing is sent before its first `show()`."""
+        ...
+
+
+class _ImageReply(Protocol):
+    async def image(self, png: bytes, caption: str = "") -> None: ...
+
+
+class ResentImage:
+    """`LiveImage` for a reply that cannot edit pictures (the console): each one is new."""
+
+    def __init__(self, reply: _ImageReply) -> None:
+        self._reply = reply
+
+    async def show(self, png: bytes, caption: str = "") -> None:
+        await self._reply.image(png, caption)
+
+
+def live_image_for(reply: _ImageReply) -> LiveImage:
+    """A live image in `reply`'s chat: edited in place where the platform allows it."""
+    if isinstance(reply, LiveImages):
+        return reply.live_image()
+    return ResentImage(reply)
 
 
 class ChannelUnavailable(Exception):

@@ -21,11 +21,13 @@ from bot.logs import configure_logging
 from engine.conversations import AIControl
 from engine.directory import Directory
 from engine.exports import write_csv
+from engine.private_files import keep_private
 from engine.prospects import ImportInterrupted, ImportReport, import_csv
 from engine.settings import Settings, SettingsError, load_settings
 from engine.whatsapp.processes import isolate_from_terminal_signals
 from storage.db import Database, StorageError
 from storage.migrate import SchemaNotReady, upgrade
+from storage.records import ALL_CLIENTS, ClientScope, Operator
 
 T = TypeVar("T")
 
@@ -115,14 +117,27 @@ def operator_add(
     client: Annotated[
         list[str] | None, typer.Option("--client", help="Limit to this client (repeat).")
     ] = None,
+    all_clients: Annotated[
+        bool,
+        typer.Option(
+            "--all-clients",
+            help="Every client, later ones included (the default without --client).",
+        ),
+    ] = False,
     lang: Annotated[str | None, typer.Option("--lang", help="es or en")] = None,
 ) -> None:
-    """Allow someone to command waops."""
+    """Allow someone to command waops: over every client, or only the --client ones."""
+    if all_clients and client:
+        err_console.print("[red]error:[/red] give --all-clients or --client, not both")
+        raise typer.Exit(1)
+    scope: ClientScope = client or ALL_CLIENTS
     operator = with_db(
-        lambda db: Directory(db).add_operator(platform_id, role, client or (), language=lang)
+        lambda db: Directory(db).add_operator(platform_id, role, scope, language=lang)
     )
-    scope = ", ".join(operator.client_slugs) or "all clients"
-    console.print(f"operator {operator.platform_id} added as {operator.role} ({scope})")
+    console.print(
+        f"operator {operator.platform_id} added as {operator.role} ({_scope(operator)})",
+        highlight=False,
+    )
 
 
 @operator_app.command("list")
@@ -131,10 +146,15 @@ def operator_list() -> None:
     operators = with_db(lambda db: Directory(db).operators.list())
     table = Table("id", "role", "clients", "language")
     for op in operators:
-        table.add_row(
-            op.platform_id, op.role, ", ".join(op.client_slugs) or "all", op.language or "-"
-        )
+        clients = "all" if op.all_clients else ", ".join(op.client_slugs) or "none"
+        table.add_row(op.platform_id, op.role, escape(clients), op.language or "-")
     console.print(table)
+
+
+def _scope(operator: Operator) -> str:
+    if operator.all_clients:
+        return "all clients"
+    return ", ".join(operator.client_slugs) or "no clients"
 
 
 @prospects_app.command("import")
@@ -301,6 +321,9 @@ def simulator(
 
 def main() -> None:
     """Entry point of the `waops` console script."""
+    # Whatever any command writes (database, spool, profiles: logged-in WhatsApp accounts,
+    # backups) is for waops's own user alone, as `UMask=0077` in deploy/waops.service.
+    keep_private()
     # python-telegram-bot 22: durations as timedelta (silences a deprecation on every 429).
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     configure_logging()  # until the settings say otherwise

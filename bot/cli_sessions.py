@@ -10,8 +10,12 @@ import typer
 from rich.table import Table
 
 from bot.cli_common import console, err_console, settings_or_exit, with_db
+from engine.backup_crypto import BackupUnreadable
 from engine.directory import Directory
-from engine.sessions import backup_profile, profile_dir, restore_profile
+from engine.private_files import is_private, private_dir
+from engine.session_backups import backup_profile, restore_profile
+from engine.sessions import profile_dir
+from engine.settings import Settings
 from engine.whatsapp.errors import ProfileInUse
 from engine.whatsapp.profile_lock import ProfileLock
 from storage.db import Database, StorageError
@@ -115,28 +119,47 @@ def session_backup(
     session: Annotated[str, typer.Argument()] = "main",
     dest: Annotated[Path | None, typer.Option(help="Folder for the archive.")] = None,
 ) -> None:
-    """Archive a stopped session's browser profile, to move or restore it without a new QR."""
+    """Archive a stopped session's browser profile, to move or restore it without a new QR.
+
+    The archive is the number's login: it is written 0600 in a 0700 folder, and encrypted
+    when WAOPS_BACKUP_PASSPHRASE is set (keep the passphrase apart from the archive).
+    """
     settings = settings_or_exit()
+    passphrase = _passphrase(settings)
+    folder = dest or private_dir(settings.data_dir / "backups")
     try:
-        archive = backup_profile(
-            settings.data_dir, client, session, dest or settings.data_dir / "backups", utcnow()
-        )
+        archive = backup_profile(settings.data_dir, client, session, folder, utcnow(), passphrase)
     except (ProfileInUse, StorageError) as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from exc
-    console.print(f"profile of {client}/{session} archived to {archive}")
+    how = "encrypted" if passphrase else "plain: set WAOPS_BACKUP_PASSPHRASE to encrypt backups"
+    console.print(f"profile of {client}/{session} archived to {archive} ({how})", highlight=False)
+    if not is_private(folder):
+        err_console.print(
+            f"[yellow]warning:[/yellow] other users can open {folder}; the archive itself is "
+            "0600, but keep backups in a folder only you can read",
+            highlight=False,
+        )
 
 
 @session_app.command("restore")
 def session_restore(client: str, session: str, archive: Path) -> None:
-    """Unpack a profile archive made by `session backup` into this session (stopped, no profile)."""
+    """Unpack a profile archive made by `session backup` into this session (stopped, no profile).
+
+    An encrypted archive needs WAOPS_BACKUP_PASSPHRASE set to the passphrase it was made with.
+    """
     settings = settings_or_exit()
     if not archive.is_file():
         err_console.print(f"[red]error:[/red] no archive at {archive}")
         raise typer.Exit(1)
     try:
-        target = restore_profile(settings.data_dir, client, session, archive)
-    except ProfileInUse as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        target = restore_profile(settings.data_dir, client, session, archive, _passphrase(settings))
+    except (ProfileInUse, BackupUnreadable) as exc:
+        err_console.print(f"[red]error:[/red] {archive}: {exc}", highlight=False)
         raise typer.Exit(1) from exc
     console.print(f"profile restored into {target}; start the session to reconnect without a QR")
+
+
+def _passphrase(settings: Settings) -> str | None:
+    secret = settings.backup_passphrase
+    return secret.get_secret_value() if secret is not None and secret.get_secret_value() else None

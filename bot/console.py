@@ -1,7 +1,8 @@
 """The terminal as an operator channel: commands typed on stdin, answers printed with rich.
 
 The console operator is `console`. Confirm buttons become `/yes` and `/no` for the last
-proposal; images are saved as PNG files and their path printed.
+proposal; images are saved as PNG files and their path printed. Everything printed is plain
+text, never Rich markup: replies and alerts carry what contacts wrote (`[/]` would raise).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.panel import Panel
+from rich.text import Text
 
 from bot.channel import Outgoing
 from bot.commands.base import ConfirmPrompt
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.parsing import parse_request
+from bot.texts import Language, t
 
 logger = logging.getLogger(__name__)
 
@@ -43,31 +46,33 @@ class ConsoleChannel:
     min_interval_s = 0.0
     command_prefix = "/"
 
-    def __init__(self, out: Console, files_dir: Path) -> None:
+    def __init__(self, out: Console, files_dir: Path, language: Language = "en") -> None:
         self._out = out
         self._files_dir = files_dir
+        self.language: Language = language
         self._files = 0
         self.last_prompt: ConfirmPrompt | None = None
 
     def print_block(self, text: str, *, style: str = "green", title: str | None = None) -> None:
+        """`text` in a coloured frame, exactly as written (a str given to Panel is markup)."""
         self._out.print(
-            Panel(text, border_style=style, title=title, title_align="left"), highlight=False
+            Panel(
+                Text(text),
+                border_style=style,
+                title=Text(title) if title is not None else None,
+                title_align="left",
+            ),
+            highlight=False,
         )
 
     async def text(self, text: str) -> None:
         self.print_block(text)
 
     async def image(self, png: bytes, caption: str = "") -> None:
-        path = self._save("image.png", png)
-        self.print_block(
-            f"{caption}\n(image saved to {path})" if caption else f"image saved to {path}"
-        )
+        self.print_block(self._with_saved(caption, "console.image_saved", "image.png", png))
 
     async def file(self, name: str, data: bytes, caption: str = "") -> None:
-        path = self._save(name, data)
-        self.print_block(
-            f"{caption}\n(file saved to {path})" if caption else f"file saved to {path}"
-        )
+        self.print_block(self._with_saved(caption, "console.file_saved", name, data))
 
     async def confirm(self, prompt: ConfirmPrompt) -> None:
         self.last_prompt = prompt
@@ -84,11 +89,17 @@ class ConsoleChannel:
         """Alerts and digests pushed to the console operator."""
         lines = [message.text]
         if message.image is not None:
-            lines.append(f"(image saved to {self._save('alert.png', message.image)})")
+            lines.append(self._with_saved("", "console.image_saved", "alert.png", message.image))
         if message.file_name and message.file_data is not None:
-            lines.append(f"(file saved to {self._save(message.file_name, message.file_data)})")
+            saved = self._with_saved("", "console.file_saved", message.file_name, message.file_data)
+            lines.append(saved)
         lines += [f"→ {button.label}: {button.command}" for button in message.buttons]
         self.print_block("\n".join(lines), style="magenta", title="alert")
+
+    def _with_saved(self, caption: str, key: str, name: str, data: bytes) -> str:
+        """Save an attachment and say where, after its caption."""
+        where = t(self.language, key, path=self._save(name, data))
+        return f"{caption}\n({where})" if caption else where
 
     @property
     def saved(self) -> int:
@@ -138,7 +149,8 @@ class ConsoleAdapter:
     async def _answer(self, *, confirm: bool) -> None:
         prompt, self._channel.last_prompt = self._channel.last_prompt, None
         if prompt is None:
-            self._channel.print_block("Nothing to confirm.", style="yellow")
+            nothing = t(self._channel.language, "console.nothing_to_confirm")
+            self._channel.print_block(nothing, style="yellow")
             return
         button = self._dispatcher.confirm if confirm else self._dispatcher.cancel
         await button(prompt.token, actor=ACTOR, platform="console", reply=self._channel)

@@ -16,6 +16,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from bot.app import App
 from bot.console import ConsoleAdapter, ConsoleChannel
@@ -94,7 +95,7 @@ class SimulatorConsole:
         try:
             await self._run(parts[1:])
         except (SimulatorControlError, IndexError, ValueError) as exc:
-            self._out.print(f"[red]/sim: {exc}[/red] (type /sim for the list)")
+            self._out.print(f"[red]/sim: {escape(str(exc))}[/red] (type /sim for the list)")
         return True
 
     async def _run(self, args: list[str]) -> None:
@@ -110,7 +111,8 @@ class SimulatorConsole:
             if not await self._wait(target, {SessionState.CONNECTED}):
                 raise ValueError(f"{target} is not connected: /sim scan it first")
             message_id = await self._sim.inbound(target, sender, text or "hola")
-            self._out.print(f"[dim]+{sender} → {target}: {text} ({message_id})[/dim]")
+            shown = escape(f"+{sender} → {target}: {text} ({message_id})")
+            self._out.print(f"[dim]{shown}[/dim]")
             return
         name = "-".join([rest[0], rest[1] if len(rest) > 1 else "main"]) if rest else "haby-main"
         if action == "scan":
@@ -133,7 +135,7 @@ class SimulatorConsole:
             self._out.print(f"[dim]{name}: {action}[/dim]")
         elif action == "sent":
             for item in await self._sim.sent(name):
-                self._out.print(f"→ {item['to']}: {item['body']}")
+                self._out.print(escape(f"→ {item['to']}: {item['body']}"))
         else:
             raise ValueError(f"unknown /sim action {action!r}")
 
@@ -145,7 +147,8 @@ async def _watch_phones(simulator: Simulator, out: Console, stop: asyncio.Event)
         for name, phone in simulator.state.phones.items():
             for record in phone.sent[shown.get(name, 0) :]:
                 out.print(
-                    f"[bold cyan]{name} → {record.to}:[/bold cyan] {record.body}", highlight=False
+                    f"[bold cyan]{name} → {record.to}:[/bold cyan] {escape(record.body)}",
+                    highlight=False,
                 )
             shown[name] = len(phone.sent)
         with contextlib.suppress(TimeoutError):
@@ -218,7 +221,7 @@ async def run_demo(settings: Settings, *, seconds: float | None = None, port: in
 
         app.bus.subscribe(QrUpdated, show_qr)
         await stack.enter_async_context(app)
-        channel = ConsoleChannel(out, demo.data_dir / "console")
+        channel = ConsoleChannel(out, demo.data_dir / "console", demo.language)
         app.add_admin_channel(channel)  # alerts and digests for the console operator
         dispatcher = app.dispatcher
         adapter = ConsoleAdapter(

@@ -5,7 +5,8 @@ A command's `Reply` outlives the command: /pair keeps it for the next QR codes a
 event bus awaits each handler, so a chat platform that is slow, down or rate limiting would hold
 up the engine itself (session states, campaign sends). Here a send made from any task other
 than the command's own is queued per reply and delivered by a task of ours; progress edits
-replace a pending edit of the same message (only the newest counts), and a queue that grows
+and live-image pictures replace a pending one of the same message (only the newest counts),
+and a queue that grows
 past `max_pending` drops its oldest sends, since they are stale by then.
 """
 
@@ -17,6 +18,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot.channel import LiveImage, live_image_for
 from bot.commands.base import ConfirmPrompt, ProgressHandle, Reply
 from engine.tasks import TaskOwner
 
@@ -136,6 +138,10 @@ class QueuedReply:
     async def confirm(self, prompt: ConfirmPrompt) -> None:
         await self._run(lambda: self.inner.confirm(prompt))
 
+    def live_image(self) -> LiveImage:
+        """The inner reply's live image (or one that sends each picture anew), queued."""
+        return _QueuedLiveImage(self, live_image_for(self.inner))
+
     async def progress(self, text: str) -> ProgressHandle:
         handle = _QueuedProgress(self)
         if self._inline():
@@ -143,6 +149,17 @@ class QueuedReply:
         else:
             self._queue.enqueue(self._lane, lambda: handle.create(text))
         return handle
+
+
+class _QueuedLiveImage:
+    """A live image whose later pictures are queued and coalesced: only the newest counts."""
+
+    def __init__(self, reply: QueuedReply, inner: LiveImage) -> None:
+        self._reply = reply
+        self._inner = inner
+
+    async def show(self, png: bytes, caption: str = "") -> None:
+        await self._reply._run(lambda: self._inner.show(png, caption), key=self)
 
 
 class _QueuedProgress:

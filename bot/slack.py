@@ -50,7 +50,7 @@ class SlackAdapter(TwoPhase):
     `api_url` replaces `https://slack.com/api/` (WAOPS_SLACK_API_URL). With `app_token` it uses
     Socket Mode; otherwise it serves HTTP on `http_host:http_port` at `http_path` and needs the
     `signing_secret` to verify every request. `team_id` pins the workspace (else auth.test's).
-    `clock` and `sleep` drive the per-channel pacing.
+    `clock` and `sleep` drive the per-channel pacing (and `sleep` the wait for uploads).
     """
 
     def __init__(
@@ -98,6 +98,7 @@ class SlackAdapter(TwoPhase):
         self._socket_ping_interval_s = socket_ping_interval_s
         self._stop_grace_s = stop_grace_s
         self._pacer = ChannelPacer(min_interval_s, clock=clock, sleep=sleep)
+        self._sleep = sleep
         self._tasks = TaskOwner("slack")
         self._work: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
@@ -126,7 +127,7 @@ class SlackAdapter(TwoPhase):
             base_url=self._api_url or AsyncWebClient.BASE_URL,
             timeout=max(1, round(self._request_timeout_s)),
         )
-        self._web = SlackWeb(client, self._pacer)
+        self._web = SlackWeb(client, self._pacer, sleep=self._sleep)
         try:
             identity = await self._web.auth_test()
         except BaseException:

@@ -18,6 +18,7 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 
 from bot.channel import ChannelRejected, ChannelUnavailable
+from bot.commands.base import AttachmentFetch, CommandError, file_too_big
 from bot.commands.confirmations import ConfirmOutcome
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.parsing import parse_request
@@ -38,8 +39,6 @@ from bot.texts import Language, t
 logger = logging.getLogger(__name__)
 
 PLATFORM = "slack"
-ATTACHMENT_LIMIT_BYTES = 64 * 1024 * 1024
-"""Files shared with the bot are read up to this (+1), so a command can still say "too big"."""
 Spawn = Callable[[str, Coroutine[Any, Any, None]], None]
 
 _USER_ID_RE = re.compile(r"^[A-Z0-9]+$")
@@ -197,17 +196,31 @@ class SlackInbound:
         assert request is not None
         reply = self.reply_for(channel, user, response_url)
         if shared is not None and shared.get("url_private_download"):
+            name = str(shared.get("name") or "file")
+            fetch = self._fetch(shared, actor)
+            request = replace(request, attachment_name=name, fetch_attachment=fetch)
+        await self._dispatcher.dispatch(request, reply)
+
+    def _fetch(self, shared: dict[str, Any], actor: str) -> AttachmentFetch:
+        """The download of a shared file, for the dispatcher to call once it has authorised."""
+        url = str(shared["url_private_download"])
+        size = shared.get("size")
+        declared = size if isinstance(size, int) else 0
+
+        async def fetch(limit_bytes: int) -> bytes:
+            # Slack's file object says its size: an over-large file is never downloaded.
+            if declared > limit_bytes:
+                raise file_too_big(limit_bytes)
             try:
-                data = await self._web.download(
-                    str(shared["url_private_download"]), ATTACHMENT_LIMIT_BYTES
-                )
+                data = await self._web.download(url, limit_bytes)
             except (ChannelUnavailable, ChannelRejected) as exc:
                 logger.warning("slack: could not download a file from %s: %s", actor, exc)
-                await reply.text(t(self._language, "slack.download_failed"))
-                return
-            name = str(shared.get("name") or "file")
-            request = replace(request, attachment_name=name, attachment=data)
-        await self._dispatcher.dispatch(request, reply)
+                raise CommandError("slack.download_failed") from exc
+            if len(data) > limit_bytes:  # the download stops one byte past the limit
+                raise file_too_big(limit_bytes)
+            return data
+
+        return fetch
 
     async def _resolve(self, press: Press, *, run: bool) -> None:
         """Confirm or cancel a proposal; once it is settled, its buttons make way for a note."""

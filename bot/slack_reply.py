@@ -4,10 +4,17 @@ A command typed in a channel is answered to its operator alone: texts as ephemer
 (through the command's response_url, else chat.postEphemeral, else their DM), and files,
 images and messages edited later (progress) in their DM, since neither can be ephemeral. A
 command typed in the DM is answered there. So what a command shows never reaches the channel.
+
+A live image (the pairing QR) is one message whose image block is pointed at a new file each
+time: Slack cannot swap the file of a file message, so each picture is uploaded privately and
+the message is updated with chat.update to show it (slack_file by id). When the update is
+refused (`message_not_found`, `edit_window_closed`, ...) the picture is posted anew, and if
+Slack never finishes the upload in time it is shared as a plain file instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -22,9 +29,10 @@ from bot.slack_web import (
     SlackWeb,
     command_blocks,
     confirm_blocks,
+    image_blocks,
     text_blocks,
 )
-from bot.texts import Language, t
+from bot.texts import Language, phrase, t
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +72,8 @@ class PromptTexts:
 
 
 class SlackProgress:
-    """A message posted once and then edited in place with chat.update."""
+    """A message posted once and then edited in place with chat.update (posted anew when
+    Slack refuses the update)."""
 
     def __init__(self, web: SlackWeb, channel: str, ts: str) -> None:
         self._web = web
@@ -72,7 +81,66 @@ class SlackProgress:
         self.ts = ts
 
     async def update(self, text: str) -> None:
-        await self._web.update(self._channel, self.ts, text, text_blocks(text))
+        blocks = text_blocks(text)
+        try:
+            await self._web.update(self._channel, self.ts, text, blocks)
+        except ChannelRejected as exc:
+            logger.info("slack %s: update refused (%s); posting anew", self._channel, exc)
+            self.ts = await self._web.post(self._channel, text, blocks)
+
+
+class SlackLiveImage:
+    """One message showing the newest picture: a private upload, then chat.update.
+
+    The lock keeps pictures in order: a later one waits until the message exists.
+    """
+
+    def __init__(self, reply: SlackReply) -> None:
+        self._reply = reply
+        self._lock = asyncio.Lock()
+        self.channel: str | None = None
+        self.ts: str | None = None
+
+    async def show(self, png: bytes, caption: str = "") -> None:
+        async with self._lock:
+            channel = self.channel or await self._reply.personal_channel()
+            file_id = await self._private_file(png)
+            if file_id is not None and self.ts is not None and await self._update(file_id, caption):
+                return
+            self.channel, self.ts = channel, None
+            if file_id is not None:
+                self.ts = await self._post(channel, file_id, caption)
+            if self.ts is None:  # a file message instead: shown, but never editable
+                await self._reply.web.upload(channel, IMAGE_NAME, png, caption)
+            await self._reply.point_to_dm(channel)
+
+    async def _private_file(self, png: bytes) -> str | None:
+        """The picture as a private file Slack has finished processing, or None."""
+        web = self._reply.web
+        try:
+            file_id = await web.upload_private(IMAGE_NAME, png)
+            return file_id if await web.wait_for_file(file_id) else None
+        except ChannelRejected as exc:
+            logger.info("slack: private upload refused (%s); sharing the file", exc)
+            return None
+
+    async def _update(self, file_id: str, caption: str) -> bool:
+        assert self.channel is not None and self.ts is not None
+        blocks = image_blocks(caption, file_id)
+        try:
+            await self._reply.web.update(self.channel, self.ts, caption or IMAGE_NAME, blocks)
+        except ChannelRejected as exc:
+            logger.info("slack %s: image update refused (%s); posting anew", self.channel, exc)
+            return False
+        return True
+
+    async def _post(self, channel: str, file_id: str, caption: str) -> str | None:
+        blocks = image_blocks(caption, file_id)
+        try:
+            return await self._reply.web.post(channel, caption or IMAGE_NAME, blocks)
+        except ChannelRejected as exc:
+            logger.info("slack %s: image post refused (%s); sharing the file", channel, exc)
+            return None
 
 
 @dataclass
@@ -109,7 +177,7 @@ class SlackReply:
 
     @property
     def private_hint(self) -> str:
-        return "the app (Apps > waops > Messages)"
+        return phrase("slack.private_hint")
 
     async def private_reply(self) -> SlackReply | None:
         return self if self.user is not None else None
@@ -121,18 +189,21 @@ class SlackReply:
         await self.file(IMAGE_NAME, png, caption)
 
     async def file(self, name: str, data: bytes, caption: str = "") -> None:
-        channel = await self._personal_channel()
+        channel = await self.personal_channel()
         await self.web.upload(channel, name, data, caption)
-        await self._point_to_dm(channel)
+        await self.point_to_dm(channel)
+
+    def live_image(self) -> SlackLiveImage:
+        return SlackLiveImage(self)
 
     async def confirm(self, prompt: ConfirmPrompt) -> None:
         self.prompts.remember(prompt.token, prompt.text)
         await self._say(prompt.text, confirm_blocks(prompt))
 
     async def progress(self, text: str) -> SlackProgress:
-        channel = await self._personal_channel()
+        channel = await self.personal_channel()
         ts = await self.web.post(channel, text, text_blocks(text))
-        await self._point_to_dm(channel)
+        await self.point_to_dm(channel)
         return SlackProgress(self.web, channel, ts)
 
     async def _say(self, text: str, blocks: list[Block]) -> None:
@@ -162,14 +233,14 @@ class SlackReply:
             return False
         return True
 
-    async def _personal_channel(self) -> str:
+    async def personal_channel(self) -> str:
         """The channel for what cannot be ephemeral: the DM, unless this already is one."""
         if self._in_place:
             return self.channel
         assert self.user is not None
         return await self.web.open_dm(self.user)
 
-    async def _point_to_dm(self, channel: str) -> None:
+    async def point_to_dm(self, channel: str) -> None:
         """Once per reply, a note where the command was typed that the DM has the rest."""
         if channel == self.channel or self._pointed:
             return

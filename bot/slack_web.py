@@ -32,6 +32,9 @@ SECTION_LIMIT = 3000
 _MAX_BLOCKS = 50
 _BUTTON_LABEL_LIMIT = 75
 _MAX_BUTTONS = 25
+_ALT_TEXT_LIMIT = 2000
+_FILE_POLL_FIRST_S = 0.25
+_FILE_POLL_MAX_S = 2.0
 
 CONFIRM_ACTION = "waops_confirm"
 CANCEL_ACTION = "waops_cancel"
@@ -122,6 +125,22 @@ def command_blocks(text: str, buttons: tuple[Button, ...]) -> list[Block]:
     return [*head, {"type": "actions", "elements": elements}]
 
 
+def image_blocks(caption: str, file_id: str) -> list[Block]:
+    """The caption and an image block showing Slack file `file_id` (slack_file by id).
+
+    The block id names the file: Slack asks for a new block_id in every iteration of an
+    updated message (Block Kit reference, image block: `block_id`).
+    """
+    alt_text = caption.strip()[:_ALT_TEXT_LIMIT] or "image"
+    image: Block = {
+        "type": "image",
+        "block_id": f"image-{file_id}"[:255],
+        "slack_file": {"id": file_id},
+        "alt_text": alt_text,
+    }
+    return [*text_blocks(caption), image] if caption.strip() else [image]
+
+
 def settled_blocks(blocks: list[Block], note: str) -> list[Block]:
     """A message's blocks without its buttons, with a note (already mrkdwn) saying what happened."""
     kept = [block for block in blocks if block.get("type") != "actions"]
@@ -182,9 +201,18 @@ class SlackWeb:
     """Posts, updates and uploads through one `AsyncWebClient`, paced per channel; opens (and
     remembers) people's DMs, answers through response_urls."""
 
-    def __init__(self, client: AsyncWebClient, pacer: ChannelPacer) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        pacer: ChannelPacer,
+        *,
+        file_ready_timeout_s: float = 10.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.client = client
         self._pacer = pacer
+        self._file_ready_timeout_s = file_ready_timeout_s
+        self._sleep = sleep
         self._dms: dict[str, str] = {}
 
     async def open_dm(self, user: str) -> str:
@@ -317,6 +345,39 @@ class SlackWeb:
                 initial_comment=escape(comment) if comment else None,
             ),
         )
+
+    async def upload_private(self, name: str, data: bytes) -> str:
+        """files_upload_v2 with no channel: a file nobody but the bot sees until a message's
+        image block shows it ("If not specified the file will be private":
+        files.completeUploadExternal, `channel_id`). Its id."""
+        response = await self._call(
+            "files upload", self.client.files_upload_v2(file=data, filename=name, title=name)
+        )
+        file = response.get("file")
+        file_id = str(file.get("id", "")) if isinstance(file, dict) else ""
+        if not file_id:
+            raise ChannelRejected("slack files upload gave no file id")
+        return file_id
+
+    async def wait_for_file(self, file_id: str) -> bool:
+        """Whether the file became usable within `file_ready_timeout_s`.
+
+        Slack finishes uploads asynchronously: an image block naming a file still being
+        processed is refused (`invalid_blocks`, "invalid slack file"). Its files.info has an
+        empty `mimetype` until then, which Slack's SDK maintainers suggest polling
+        (slackapi/java-slack-sdk#1349, slackapi/slack-github-action#413).
+        """
+        waited_s, delay_s = 0.0, _FILE_POLL_FIRST_S
+        while True:
+            response = await self._call("files.info", self.client.files_info(file=file_id))
+            file = response.get("file")
+            if isinstance(file, dict) and file.get("mimetype"):
+                return True
+            if waited_s >= self._file_ready_timeout_s:
+                return False
+            await self._sleep(delay_s)
+            waited_s += delay_s
+            delay_s = min(delay_s * 2, _FILE_POLL_MAX_S)
 
     @staticmethod
     async def _call(what: str, call: Awaitable[T]) -> T:

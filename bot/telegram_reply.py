@@ -1,5 +1,10 @@
 """Sending to one Telegram chat: texts, photos, documents, buttons, messages edited in place.
 
+A live image (the pairing QR) is one photo whose picture is replaced with editMessageMedia
+(InputMediaPhoto with a new upload); a progress message is one text edited with
+editMessageText. When Telegram refuses the edit (the message was deleted: "message to edit not
+found", or "message can't be edited"), the next picture or text goes out as a new message.
+
 Everything goes out as plain text (no parse mode), so whatever an operator or a contact wrote
 is shown as typed and can never break the message. PTB errors become our `ChannelUnavailable`
 (try again later) or `ChannelRejected` (this will not work) here, at the boundary.
@@ -7,12 +12,13 @@ is shown as typed and can never break the message. PTB errors become our `Channe
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram import InlineKeyboardMarkup, InputMediaPhoto, LinkPreviewOptions, Message
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -28,6 +34,7 @@ from bot.commands.base import ConfirmPrompt
 from bot.commands.output import split_text
 from bot.telegram_buttons import CallbackCodec
 from bot.telegram_limiter import FloodRetries, retry_after_s
+from bot.texts import phrase
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +185,22 @@ class TelegramSender:
         if rest.strip():
             await self.text(chat, rest, markup, retries)
 
+    async def photo(self, chat: str, png: bytes, caption: str = "") -> Message:
+        """One photo whose caption is cut to what Telegram takes; the message, to edit later."""
+        caption = cut_utf16(caption, CAPTION_UNITS)[0] if caption.strip() else ""
+        return await self._call(self.bot.send_photo(chat, png, caption=caption or None))
+
+    async def edit_photo(self, chat: str, message_id: int, png: bytes, caption: str = "") -> None:
+        """editMessageMedia with a new upload (PTB sends it as attach://); "not modified" is
+        harmless, any other refusal is `ChannelRejected`."""
+        caption = cut_utf16(caption, CAPTION_UNITS)[0] if caption.strip() else ""
+        media = InputMediaPhoto(png, caption=caption or None)
+        try:
+            await self.bot.edit_message_media(media, chat_id=chat, message_id=message_id)
+        except TelegramError as exc:
+            if not is_not_modified(exc):
+                raise channel_error(exc) from exc
+
     async def outgoing(self, chat: str, message: Outgoing, *, retries: int | None) -> None:
         """A pushed message: text, image, file and buttons."""
         markup = self.codec.buttons(message.buttons)
@@ -225,7 +248,7 @@ class TelegramSender:
 
 @dataclass
 class TelegramProgress:
-    """One message, edited as the work goes on."""
+    """One message, edited as the work goes on (sent anew if Telegram refuses the edit)."""
 
     sender: TelegramSender
     chat: str
@@ -235,8 +258,46 @@ class TelegramProgress:
     async def update(self, text: str) -> None:
         if text == self.last_text:
             return
-        await self.sender.edit_text(self.chat, self.message_id, text)
+        try:
+            await self.sender.edit_text(self.chat, self.message_id, text)
+        except ChannelRejected as exc:
+            logger.info("telegram chat %s: edit refused (%s); sending it anew", self.chat, exc)
+            message = await self.sender.text(self.chat, _first_message(text))
+            assert message is not None
+            self.message_id = message.message_id
         self.last_text = text
+
+
+class TelegramLiveImage:
+    """A photo sent once, then replaced with editMessageMedia at every `show()`.
+
+    The lock keeps pictures in order: a later one waits until the first has its message id.
+    """
+
+    def __init__(self, sender: TelegramSender, chat: str) -> None:
+        self._sender = sender
+        self._chat = chat
+        self._lock = asyncio.Lock()
+        self.message_id: int | None = None
+
+    async def show(self, png: bytes, caption: str = "") -> None:
+        async with self._lock:
+            if self.message_id is not None:
+                try:
+                    await self._sender.edit_photo(self._chat, self.message_id, png, caption)
+                    return
+                except ChannelRejected as exc:
+                    logger.info(
+                        "telegram chat %s: photo edit refused (%s); sending it anew",
+                        self._chat,
+                        exc,
+                    )
+            message = await self._sender.photo(self._chat, png, caption)
+            self.message_id = message.message_id
+
+
+def _first_message(text: str) -> str:
+    return cut_utf16(text, MESSAGE_UNITS)[0] if text.strip() else "…"
 
 
 @dataclass
@@ -261,7 +322,7 @@ class TelegramReply:
     @property
     def private_hint(self) -> str:
         bot = self.sender.bot.username
-        return f"@{bot}" if bot else "the bot"
+        return f"@{bot}" if bot else phrase("telegram.private_hint")
 
     async def private_reply(self) -> TelegramReply | None:
         if self.user is None:
@@ -282,12 +343,15 @@ class TelegramReply:
     async def file(self, name: str, data: bytes, caption: str = "") -> None:
         await self.sender.media(self.chat, document=(name, data), text=caption)
 
+    def live_image(self) -> TelegramLiveImage:
+        return TelegramLiveImage(self.sender, self.chat)
+
     async def confirm(self, prompt: ConfirmPrompt) -> None:
         markup = self.sender.codec.confirm(prompt)
         await self.sender.text(self.chat, prompt.text or "?", markup)
 
     async def progress(self, text: str) -> TelegramProgress:
-        first = cut_utf16(text, MESSAGE_UNITS)[0] if text.strip() else "…"
+        first = _first_message(text)
         message = await self.sender.text(self.chat, first)
         assert message is not None
         return TelegramProgress(self.sender, self.chat, message.message_id, first)

@@ -2,7 +2,8 @@
 
 Translation only: who wrote (`tg:<user id>`), where (the chat id), what (the text, the button's
 command or confirmation token, the file). Authorising, answering strangers and auditing are
-the dispatcher's job (or the document hook's, which goes through it).
+the dispatcher's job: a document whose caption is a command goes to it with a way to fetch the
+file, which it uses only once the sender may run that command.
 """
 
 from __future__ import annotations
@@ -11,20 +12,27 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
-from telegram import CallbackQuery, Message, Update, User
+from telegram import CallbackQuery, Document, Message, Update, User
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
-from bot.commands.base import CommandContext, CommandRequest, Reply
+from bot.commands.base import (
+    AttachmentFetch,
+    CommandContext,
+    CommandError,
+    CommandRequest,
+    Reply,
+    file_too_big,
+)
 from bot.commands.confirmations import ConfirmOutcome
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.identity import StartHook
 from bot.commands.parsing import parse_request
 from bot.telegram_buttons import CallbackCodec
-from bot.telegram_reply import TelegramReply, TelegramSender, channel_error
+from bot.telegram_reply import TelegramReply, TelegramSender
 from bot.texts import Language, pick_language, t
 from storage.records import AuditResult
 
@@ -50,7 +58,11 @@ _RUN_DONE: Final = frozenset({AuditResult.OK, AuditResult.PROPOSED})
 
 @dataclass(frozen=True)
 class DocumentUpload:
-    """Who sent a document, where, and its caption (`request` when the caption is a command)."""
+    """A document sent without a command in its caption: who sent it, where, what it is.
+
+    Its bytes are not fetched: only a command that takes a file gets them, after the
+    dispatcher has authorised it.
+    """
 
     actor: str
     platform: str
@@ -58,12 +70,13 @@ class DocumentUpload:
     language: str | None
     caption: str
     mime_type: str | None
-    request: CommandRequest | None
+    file_name: str
+    size_bytes: int | None
 
 
-DocumentHook = Callable[[DocumentUpload, str, bytes, Reply], Awaitable[None]]
-"""`on_document(upload, file_name, data, reply)`. It identifies and authorises the sender
-itself (through the dispatcher), so strangers get the one refusal and nothing else."""
+DocumentHook = Callable[[DocumentUpload, Reply], Awaitable[None]]
+"""`on_document(upload, reply)`, for a document whose caption is no command (to say how to
+send one). The sender is not identified yet: the hook must not answer strangers."""
 
 
 def private_chat_of(request: CommandRequest) -> str | None:
@@ -157,19 +170,17 @@ class UpdateTranslator:
     ) -> None:
         document = message.document
         assert document is not None
-        if self.on_document is None:
-            logger.info("document from tg:%s ignored: no document hook", user.id)
-            return
-        if (document.file_size or 0) > self._max_document_bytes:
-            logger.warning("document from tg:%s ignored: %s bytes", user.id, document.file_size)
-            return
-        try:
-            file = await self._sender.bot.get_file(document.file_id)
-            data = bytes(await file.download_as_bytearray())
-        except TelegramError as exc:
-            raise channel_error(exc) from exc
+        name = document.file_name or "document"
         caption = message.caption or ""
         request = self._request(caption, user, chat) if caption.startswith("/") else None
+        if request is not None:
+            fetch = self._fetch(document, f"{PREFIX}:{user.id}")
+            request = replace(request, attachment_name=name, fetch_attachment=fetch)
+            await self._dispatcher.dispatch(request, reply)
+            return
+        if self.on_document is None:
+            logger.info("document from tg:%s ignored: no command in its caption", user.id)
+            return
         upload = DocumentUpload(
             f"{PREFIX}:{user.id}",
             PLATFORM,
@@ -177,9 +188,30 @@ class UpdateTranslator:
             user.language_code,
             caption,
             document.mime_type,
-            request,
+            name,
+            document.file_size,
         )
-        await self.on_document(upload, document.file_name or "document", data, reply)
+        await self.on_document(upload, reply)
+
+    def _fetch(self, document: Document, actor: str) -> AttachmentFetch:
+        """getFile and the download, for the dispatcher to call once it has authorised."""
+
+        async def fetch(limit_bytes: int) -> bytes:
+            limit = min(limit_bytes, self._max_document_bytes)
+            # Telegram says the size up front: an over-large file is never asked for.
+            if (document.file_size or 0) > limit:
+                raise file_too_big(limit)
+            try:
+                file = await self._sender.bot.get_file(document.file_id)
+                data = bytes(await file.download_as_bytearray())
+            except TelegramError as exc:
+                logger.warning("telegram: could not fetch a document from %s: %s", actor, exc)
+                raise CommandError("limits.file_unreadable") from exc
+            if len(data) > limit:
+                raise file_too_big(limit)
+            return data
+
+        return fetch
 
     async def _on_press(self, query: CallbackQuery) -> None:
         user = query.from_user

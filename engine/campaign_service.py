@@ -28,11 +28,11 @@ def parse_selection(text: str) -> dict[str, Any]:
     if text.startswith("field:"):
         field, sep, value = text[len("field:") :].partition("=")
         if not sep or not field.strip():
-            raise InvalidInput(f"{text!r}: write a field selection as field:ciudad=Rosario")
+            raise InvalidInput("audience.bad_field", raw=text)
         return {"field": field.strip().lower(), "value": value.strip()}
     tag = text.removeprefix("tag:").strip()
     if not tag:
-        raise InvalidInput("say who receives it: all, a tag like feria, or field:ciudad=Rosario")
+        raise InvalidInput("audience.missing")
     return {"tag": tag}
 
 
@@ -221,15 +221,11 @@ class CampaignService:
         """Freeze the recipients and start now, or at `at` (aware) in the schedule."""
         campaign = await self._repo.get(campaign_id)
         if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
-            raise InvalidInput(
-                f"campaign {campaign_id} is {campaign.status}; only a draft can be launched"
-            )
+            raise InvalidInput("launch.not_draft", id=campaign_id, status=campaign.status)
         if await self._repo.materialize(campaign) == 0 and not (
             await self._repo.counts(campaign_id)
         ).get("queued"):
-            raise InvalidInput(
-                f"nobody matches {campaign.selection}: import prospects or choose another tag"
-            )
+            raise InvalidInput("audience.nobody", selection=campaign.selection)
         if at is not None and at > self._engine.clock.now():
             return await self._engine.change(
                 campaign_id, CampaignStatus.SCHEDULED, None, scheduled_at=at
@@ -247,7 +243,7 @@ class CampaignService:
     async def resume(self, campaign_id: int) -> Campaign:
         campaign = await self._repo.get(campaign_id)
         if campaign.status_reason == "number banned":
-            raise InvalidInput("this number is banned by WhatsApp: its campaigns cannot resume")
+            raise InvalidInput("resume.banned")
         return await self._engine.change(
             campaign_id, CampaignStatus.RUNNING, None, expect=[CampaignStatus.PAUSED]
         )

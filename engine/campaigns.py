@@ -175,7 +175,14 @@ class CampaignEngine:
                 campaign_id, status, reason, expect=expect, scheduled_at=scheduled_at
             )
         except NotFound as exc:
-            raise InvalidInput(str(exc)) from exc
+            if expect is None:
+                raise
+            # Another move got there first: say where the campaign is now.
+            now = await self._repo.get(campaign_id)
+            expected = "/".join(s.value for s in expect)
+            raise InvalidInput(
+                "transition.refused", id=campaign_id, status=now.status, expected=expected
+            ) from exc
         if status is CampaignStatus.SCHEDULED and scheduled_at is not None:
             self._arm(campaign_id, scheduled_at)
         self.poke(after.session_id)

@@ -86,7 +86,7 @@ class Conversations:
     async def reply(self, client_slug: str, phone: str, text: str) -> Message:
         """Send an operator's message from the client's number; AI is paused in that chat."""
         if not text.strip():
-            raise InvalidInput("the message is empty: write the text after the phone number")
+            raise InvalidInput("outgoing.empty")
         client, contact = await self.contact(client_slug, phone)
         session_id = await self._session_for(client, contact)
         await self.take_over(client_slug, phone)
@@ -100,14 +100,9 @@ class Conversations:
         )
         assert message is not None
         if message.status is MessageStatus.FAILED:
-            raise InvalidInput(
-                "WhatsApp did not take the message: check the session with /sessions and retry"
-            )
+            raise InvalidInput("outgoing.not_taken")
         if message.status is MessageStatus.PENDING:
-            raise InvalidInput(
-                "WhatsApp took the message but did not confirm it: look with /conv before "
-                "sending it again, it may arrive twice"
-            )
+            raise InvalidInput("outgoing.unconfirmed")
         return message
 
     async def take_over(
@@ -142,10 +137,7 @@ class Conversations:
             s for s in await self._sessions.list(client.slug) if s.state is SessionState.CONNECTED
         ]
         if not connected:
-            raise InvalidInput(
-                f"{client.slug} has no connected WhatsApp session: "
-                f"pair one with /pair {client.slug}"
-            )
+            raise InvalidInput("outgoing.no_session", client=client.slug)
         return connected[0].id
 
 
@@ -156,14 +148,12 @@ async def lookup_contact(contacts: ContactRepo, client: Client, text: str) -> Co
     if raw.lower().startswith("lid:") or raw.lower().endswith("@lid"):
         digits = raw[4:] if raw.lower().startswith("lid:") else raw[: -len("@lid")]
         if not digits.isdigit():
-            raise InvalidInput(f"{text!r} is not a LID: write it as /chats shows it, lid:<digits>")
+            raise InvalidInput("lid.invalid", raw=text)
         return await contacts.get_by_lid(client.id, f"{digits}@lid")
     try:
         digits = parse_phone(raw, client.region).digits
     except InvalidPhone as exc:
-        raise InvalidInput(
-            f"{text!r} is not a phone number ({exc.reason}): write it like +5491112345678"
-        ) from exc
+        raise InvalidInput("phone.write_like", raw=text, reason=exc.reason) from exc
     return await contacts.get(client.id, digits)
 
 

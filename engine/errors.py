@@ -1,5 +1,19 @@
 """Expected errors the engine raises to the operator side: the message says what to do."""
 
+from __future__ import annotations
+
+from engine.texts import Text, phrase
+
+__all__ = ["InvalidInput", "Text"]
+
 
 class InvalidInput(ValueError):
-    """An argument was wrong; the message names it and how to fix it."""
+    """An argument was wrong; `text` names it and how to fix it.
+
+    Raised with a catalog key and its parameters (`InvalidInput("phone.not_a_phone", raw=...,
+    reason=...)`): `str(exc)` is the English, and the bot says `text` in the operator's language.
+    """
+
+    def __init__(self, key: str, /, **params: object) -> None:
+        self.text: Text = phrase(key, **params)
+        super().__init__(str(self.text))

@@ -71,7 +71,7 @@ class PacingPolicy:
         unknown = sorted(set(data) - set(_PARSERS))
         if unknown:
             known = ", ".join(_PARSERS)
-            raise InvalidInput(f"unknown pacing key {unknown[0]!r}; known keys: {known}")
+            raise InvalidInput("pace.unknown_key", key=unknown[0], known=known)
         changes = {key: _parse_key(key, _PARSERS[key], raw) for key, raw in data.items()}
         return replace(base if base is not None else cls(), **changes)  # type: ignore[arg-type]
 
@@ -112,7 +112,9 @@ def _parse_key(key: str, parse: Callable[[object], object], raw: object) -> obje
     try:
         return parse(raw)
     except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"pacing {key}: {exc}") from exc
+        # The parsers below say why as a Text; a TypeError from deeper down keeps its words.
+        reason = exc.text if isinstance(exc, InvalidInput) else str(exc)
+        raise InvalidInput("pace.bad_value", key=key, reason=reason) from exc
 
 
 def _seconds_range(raw: object) -> SecondsRange:
@@ -120,7 +122,7 @@ def _seconds_range(raw: object) -> SecondsRange:
         raw = SecondsRange(float(raw), float(raw))
     span = SecondsRange.parse(raw) if isinstance(raw, str) else raw
     if not isinstance(span, SecondsRange) or not 0 <= span.low_s <= span.high_s:
-        raise ValueError(f"expected seconds as MIN-MAX like 20-60, got {raw!r}")
+        raise InvalidInput("pace.expected_range", raw=raw)
     return span
 
 
@@ -129,7 +131,7 @@ def _count(raw: object) -> int:
         return int(raw)
     if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
         return raw
-    raise ValueError(f"expected a whole number of sends, got {raw!r}")
+    raise InvalidInput("pace.expected_count", raw=raw)
 
 
 def _is_off(raw: object) -> bool:
@@ -140,7 +142,7 @@ def _cap(raw: object) -> int | None:
     if _is_off(raw):
         return None
     if _count(raw) < 1:
-        raise ValueError("a cap must be 1 or more sends; use none for no cap")
+        raise InvalidInput("pace.cap_too_small")
     return _count(raw)
 
 
@@ -149,10 +151,10 @@ def _warmup(raw: object) -> tuple[int, ...]:
         return ()
     items = raw.split(",") if isinstance(raw, str) else raw
     if not isinstance(items, list | tuple):
-        raise ValueError(f"expected daily caps like [20, 40, 80, 150], got {raw!r}")
+        raise InvalidInput("pace.expected_caps", raw=raw)
     caps = tuple(_count(item.strip() if isinstance(item, str) else item) for item in items)
     if any(cap < 1 for cap in caps):
-        raise ValueError("every day's cap must be 1 or more")
+        raise InvalidInput("pace.day_cap_too_small")
     return caps
 
 
@@ -161,7 +163,7 @@ def _window(raw: object) -> SendWindow | None:
         return raw
     if isinstance(raw, str):
         return SendWindow.parse(raw)
-    raise ValueError(f"expected HH:MM-HH:MM like 09:00-20:00, or 'always', got {raw!r}")
+    raise InvalidInput("window.expected", raw=raw)
 
 
 _PARSERS: dict[str, Callable[[object], object]] = {
@@ -354,8 +356,7 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        message = f"unknown time zone {name!r}; use an IANA name like Europe/Madrid"
-        raise InvalidInput(message) from exc
+        raise InvalidInput("zone.unknown", name=name) from exc
 
 
 def _utc(moment: datetime) -> datetime:

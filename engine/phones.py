@@ -8,25 +8,30 @@ import phonenumbers
 from phonenumbers import NumberParseException, ValidationResult
 from phonenumbers import timezone as number_timezone
 
+from engine.texts import Text, phrase
+
+# Why a number is refused, as catalog keys (engine/texts.py), so operators read it in their
+# language; the `_in` ones name the region the number was read in.
 _PARSE_REASONS = {
-    NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
-    NumberParseException.NOT_A_NUMBER: "not a phone number",
-    NumberParseException.TOO_SHORT_AFTER_IDD: "too short after the international prefix",
-    NumberParseException.TOO_SHORT_NSN: "too short",
-    NumberParseException.TOO_LONG: "too long",
+    NumberParseException.INVALID_COUNTRY_CODE: "phone.unknown_country",
+    NumberParseException.NOT_A_NUMBER: "phone.not_a_number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "phone.too_short_after_idd",
+    NumberParseException.TOO_SHORT_NSN: "phone.too_short",
+    NumberParseException.TOO_LONG: "phone.too_long",
 }
 _POSSIBLE_REASONS = {
-    ValidationResult.INVALID_COUNTRY_CODE: "unknown country code",
-    ValidationResult.TOO_SHORT: "too short",
-    ValidationResult.TOO_LONG: "too long",
-    ValidationResult.INVALID_LENGTH: "wrong length",
+    ValidationResult.INVALID_COUNTRY_CODE: "phone.unknown_country_in",
+    ValidationResult.TOO_SHORT: "phone.too_short_in",
+    ValidationResult.TOO_LONG: "phone.too_long_in",
+    ValidationResult.INVALID_LENGTH: "phone.wrong_length_in",
 }
 
 
 class InvalidPhone(ValueError):
-    """The text is not a usable phone number; `reason` says why in a few words."""
+    """The text is not a usable phone number; `reason` says why in a few words (a `Text`:
+    English as a string, translated where the bot shows it)."""
 
-    def __init__(self, raw: str, reason: str) -> None:
+    def __init__(self, raw: str, reason: Text) -> None:
         super().__init__(f"{raw!r}: {reason}")
         self.raw = raw
         self.reason = reason
@@ -58,18 +63,20 @@ def parse_phone(raw: str, region: str) -> Phone:
     """Parse `raw` as written in `region` (ISO 3166 code like AR); raise InvalidPhone."""
     text = raw.strip()
     if not text:
-        raise InvalidPhone(raw, "empty")
+        raise InvalidPhone(raw, phrase("phone.empty"))
     if text.startswith("00"):
         text = "+" + text[2:]
     try:
         number = phonenumbers.parse(text, region.upper())
     except NumberParseException as exc:
-        raise InvalidPhone(raw, _PARSE_REASONS.get(exc.error_type, str(exc))) from exc
+        # Those five are every error type phonenumbers has; an unknown one reads as garbage.
+        key = _PARSE_REASONS.get(exc.error_type, "phone.not_a_number")
+        raise InvalidPhone(raw, phrase(key)) from exc
     possible = phonenumbers.is_possible_number_with_reason(number)
     if possible != ValidationResult.IS_POSSIBLE and possible in _POSSIBLE_REASONS:
-        raise InvalidPhone(raw, f"{_POSSIBLE_REASONS[possible]} for {_region_name(number, region)}")
+        raise InvalidPhone(raw, phrase(_POSSIBLE_REASONS[possible], **_region(number, region)))
     if not phonenumbers.is_valid_number(number):
-        raise InvalidPhone(raw, f"not a valid number for {_region_name(number, region)}")
+        raise InvalidPhone(raw, phrase("phone.invalid_in", **_region(number, region)))
     digits = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
     return Phone(digits, phonenumbers.region_code_for_number(number))
 
@@ -84,6 +91,7 @@ def is_valid_region(region: str) -> bool:
     return region.upper() in phonenumbers.SUPPORTED_REGIONS
 
 
-def _region_name(number: phonenumbers.PhoneNumber, default_region: str) -> str:
+def _region(number: phonenumbers.PhoneNumber, default_region: str) -> dict[str, object]:
+    """The region a reason names: the number's own, else the one it was read in."""
     region = phonenumbers.region_code_for_number(number)
-    return f"region {region or default_region.upper()} (+{number.country_code})"
+    return {"region": region or default_region.upper(), "code": number.country_code}

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from engine.errors import InvalidInput
+from engine.texts import Text, phrase
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -45,8 +46,6 @@ MAX_COLUMN_KEY_CHARS = 64
 # never closed and is swallowing the rows after it.
 MAX_LINES_PER_ROW = 10
 _CHUNK_BYTES = 65536
-_NOTHING = "nothing was imported"
-_RESAVE = 'save it again as UTF-8 ("CSV UTF-8" in Excel) and import it again'
 # (byte order mark, codec that consumes it), longest first: UTF-32 LE starts like UTF-16 LE.
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -104,17 +103,11 @@ def file_encoding(path: Path) -> str:
         return "utf-8"
     line, byte, ascii_before = failure
     if not ascii_before:
-        raise InvalidInput(
-            f"line {line}: byte 0x{byte:02X} is not valid UTF-8, though the lines before it "
-            f"are: the file mixes encodings; {_RESAVE} ({_NOTHING})"
-        )
+        raise InvalidInput("csv.mixed", line=line, byte=byte)
     failure = _decode_failure(path, "cp1252")
     if failure is not None:
         line, byte, _ = failure
-        raise InvalidInput(
-            f"line {line}: byte 0x{byte:02X} is a character neither in UTF-8 nor in "
-            f"Windows-1252; {_RESAVE} ({_NOTHING})"
-        )
+        raise InvalidInput("csv.unknown_byte", line=line, byte=byte)
     return "cp1252"
 
 
@@ -122,10 +115,7 @@ def _check_decodes(path: Path, codec: str) -> None:
     failure = _decode_failure(path, codec)
     if failure is not None:
         line, byte, _ = failure
-        raise InvalidInput(
-            f"line {line}: byte 0x{byte:02X} breaks the file's {codec.upper()} text; "
-            f"{_RESAVE} ({_NOTHING})"
-        )
+        raise InvalidInput("csv.broken", line=line, byte=byte, codec=codec.upper())
 
 
 def _decode_failure(path: Path, codec: str) -> tuple[int, int, bool] | None:
@@ -194,16 +184,15 @@ def read_rows(
         reader = csv.reader(text, dialect)
         header = _next(reader)
         if not header:
-            raise InvalidInput(f"{path.name} is empty: the first line must name the columns")
+            raise InvalidInput("csv.empty", file=path.name)
         columns = _columns(header)
         phone_header = (
             columns.get(column_key(phone_column)) if phone_column else _pick(columns, PHONE_COLUMNS)
         )
         if phone_header is None:
-            wanted = repr(phone_column) if phone_column else "phone, telefono, celular or whatsapp"
+            wanted = repr(phone_column) if phone_column else phrase("csv.usual_phone_columns")
             raise InvalidInput(
-                f"{path.name} has no phone column (looked for {wanted}; found "
-                f"{', '.join(header)}): rename it or pass --phone-column"
+                "csv.no_phone_column", file=path.name, wanted=wanted, found=", ".join(header)
             )
         name_header = _pick(columns, NAME_COLUMNS)
         tag_header = _pick(columns, TAG_COLUMNS)
@@ -213,7 +202,7 @@ def read_rows(
             if record is None:
                 return
             if reader.line_num - line >= MAX_LINES_PER_ROW:
-                raise _open_quote(line, f"a cell spans {reader.line_num - line + 1:,} lines")
+                raise _open_quote(line, phrase("csv.cell_lines", lines=reader.line_num - line + 1))
             if not any(cell.strip() for cell in record):
                 continue
             values = dict(zip(header, record, strict=False))
@@ -239,28 +228,22 @@ def _next(reader: Reader) -> list[str] | None:
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
             limit = csv.field_size_limit()
-            raise _open_quote(line, f"a cell runs past {limit:,} characters") from exc
-        raise InvalidInput(f"line {line}: {exc}; {_NOTHING}") from exc
+            raise _open_quote(line, phrase("csv.cell_chars", limit=limit)) from exc
+        # The csv module's own words (say "line contains NUL"), quoted as they are.
+        raise InvalidInput("csv.unreadable", line=line, detail=str(exc)) from exc
 
 
-def _open_quote(line: int, what: str) -> InvalidInput:
-    return InvalidInput(
-        f'line {line}: {what}, usually a quote (") that never closes and swallows the rows '
-        f"after it; close it or remove it ({_NOTHING})"
-    )
+def _open_quote(line: int, what: Text) -> InvalidInput:
+    return InvalidInput("csv.open_quote", line=line, what=what)
 
 
 def _columns(header: list[str]) -> dict[str, str]:
     if len(header) > MAX_COLUMNS:
-        raise InvalidInput(
-            f"the file has {len(header):,} columns, at most {MAX_COLUMNS} are allowed: "
-            f"remove the ones campaigns do not need ({_NOTHING})"
-        )
+        raise InvalidInput("csv.too_many_columns", count=len(header), max=MAX_COLUMNS)
     keys = [column_key(name) for name in header]
     for number, key in enumerate(keys, 1):
         if len(key) > MAX_COLUMN_KEY_CHARS:
             raise InvalidInput(
-                f"column {number}'s name has {len(key):,} characters, at most "
-                f"{MAX_COLUMN_KEY_CHARS}: rename it ({_NOTHING})"
+                "csv.long_column_name", number=number, chars=len(key), max=MAX_COLUMN_KEY_CHARS
             )
     return {key: name for key, name in zip(keys, header, strict=True) if key}

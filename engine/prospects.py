@@ -33,6 +33,7 @@ from engine.prospect_file import (
     read_rows,
 )
 from engine.templates import MAX_FIELD_CHARS
+from engine.texts import Text, phrase
 from storage.db import Database, StorageError
 from storage.records import ContactInput
 from storage.repos import ClientRepo, ContactRepo
@@ -58,9 +59,12 @@ SHOWN_VALUE_CHARS = 40  # a rejected cell as quoted in the report
 
 @dataclass(frozen=True)
 class RejectedRow:
+    """A refused row: its line, its phone cell as shown, and why (English as a string; the bot
+    says it in the operator's language)."""
+
     line: int
     value: str
-    reason: str
+    reason: Text
 
 
 @dataclass
@@ -105,16 +109,16 @@ def _shown(value: str) -> str:
     return value if len(value) <= SHOWN_VALUE_CHARS else value[: SHOWN_VALUE_CHARS - 1] + "…"
 
 
-def _too_long(draft: Draft) -> str | None:
+def _too_long(draft: Draft) -> Text | None:
     """Why a row's cells are over the limits, or None."""
     for key, value in draft.fields.items():
         if len(value) > MAX_FIELD_CHARS:
-            return f"the field {key} has {len(value):,} characters, at most {MAX_FIELD_CHARS:,}"
+            return phrase("row.field_too_long", field=key, chars=len(value), max=MAX_FIELD_CHARS)
     if draft.name is not None and len(draft.name) > MAX_NAME_CHARS:
-        return f"the name has {len(draft.name):,} characters, at most {MAX_NAME_CHARS}"
+        return phrase("row.name_too_long", chars=len(draft.name), max=MAX_NAME_CHARS)
     for tag in draft.tags:
         if len(tag) > MAX_TAG_CHARS:
-            return f"a tag has {len(tag):,} characters, at most {MAX_TAG_CHARS}"
+            return phrase("row.tag_too_long", chars=len(tag), max=MAX_TAG_CHARS)
     return None
 
 
@@ -135,9 +139,9 @@ async def import_csv(
     """
     # Reading the file blocks briefly per chunk; rows are small and batches yield to the loop.
     if not path.is_file():  # noqa: ASYNC240
-        raise InvalidInput(f"no file at {path}: give the path of a .csv file")
+        raise InvalidInput("csv.no_file", path=path)
     if tag is not None and not 0 < len(tag) <= MAX_TAG_CHARS:
-        raise InvalidInput(f"tag {tag!r} must have 1 to {MAX_TAG_CHARS} characters")
+        raise InvalidInput("csv.bad_tag", tag=tag, max=MAX_TAG_CHARS)
     client = await ClientRepo(db).get(client_slug)
     # The first pass reads the whole file without a pause, so off the event loop.
     encoding = await asyncio.to_thread(_check_file, path, phone_column)
@@ -171,7 +175,7 @@ async def import_csv(
                 continue
             first_line = seen.setdefault(phone.digits, draft.line)
             if first_line != draft.line:
-                reason = f"duplicate of line {first_line} ({phone.e164})"
+                reason = phrase("row.duplicate", line=first_line, phone=phone.e164)
                 report.rejected.append(RejectedRow(draft.line, _shown(draft.phone), reason))
                 continue
             if phone.region != client.region:
@@ -185,9 +189,9 @@ async def import_csv(
         if batch:
             await flush()
     except (InvalidInput, UnicodeDecodeError) as exc:  # the file changed since the first pass
+        detail = exc.text if isinstance(exc, InvalidInput) else str(exc)
         raise InvalidInput(
-            f"{path.name} changed while it was imported ({exc}): {report.committed:,} rows "
-            "were saved; import it again"
+            "csv.changed", file=path.name, detail=detail, saved=report.committed
         ) from exc
     logger.debug(
         "imported %s into %s: %d added, %d updated, %d rejected",

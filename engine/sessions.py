@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-import tarfile
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
@@ -23,10 +21,10 @@ from engine.phones import InvalidPhone, parse_phone
 from engine.session_runner import InConflict, SessionPolicy, SessionRunner
 from engine.settings import Settings
 from engine.tasks import TaskOwner
+from engine.texts import phrase
 from engine.whatsapp.driver import WhatsAppDriver
-from engine.whatsapp.errors import NotInConflict, NotLoggedIn, ProfileInUse
+from engine.whatsapp.errors import NotInConflict, NotLoggedIn
 from engine.whatsapp.playwright_driver import PlaywrightDriver
-from engine.whatsapp.profile_lock import ProfileLock
 from engine.whatsapp.types import DriverConfig, NumberInfo, SentMessage
 from storage.db import Database, NotFound
 from storage.records import SessionState, WaSession
@@ -127,7 +125,7 @@ class SessionManager:
     ) -> SessionState:
         runner = self._runners.get(session_id)
         if runner is None:
-            raise NotFound(f"session {session_id} is not running")
+            raise NotFound(phrase("runner.not_running", id=session_id))
         return await runner.wait_for(states, timeout_s)
 
     # -- operations -----------------------------------------------------------------------
@@ -146,7 +144,7 @@ class SessionManager:
             try:
                 digits = parse_phone(phone, client.region).digits
             except InvalidPhone as exc:
-                raise InvalidInput(f"{phone!r} is not a phone number ({exc.reason})") from exc
+                raise InvalidInput("phone.not_a_phone", raw=phone, reason=exc.reason) from exc
         runner = self._runners.get(session.id)
         if runner is None:
             if session.state is SessionState.CONFLICT:
@@ -259,43 +257,3 @@ class SessionManager:
         if pending:
             task.cancel()
             await asyncio.wait(pending)
-
-
-def backup_profile(
-    data_dir: Path, client_slug: str, name: str, dest_dir: Path, now: datetime
-) -> Path:
-    """Archive a stopped session's profile (its pairing) to a .tar.gz; ProfileInUse if running."""
-    source = profile_dir(data_dir, client_slug, name)
-    if not source.is_dir():
-        raise NotFound(
-            f"no browser profile for {client_slug}/{name} at {source}: was it ever started?"
-        )
-    lock = ProfileLock(source)
-    lock.acquire()  # raises ProfileInUse while a driver holds it
-    try:
-        dest_dir.mkdir(parents=True, exist_ok=True)
-        target = dest_dir / f"{client_slug}-{name}-{now:%Y%m%d-%H%M%S}.tar.gz"
-        with tarfile.open(target, "w:gz") as archive:
-            for path in sorted(source.rglob("*")):
-                if path.name in _VOLATILE or any(part in _SKIPPED_DIRS for part in path.parts):
-                    continue
-                archive.add(path, arcname=str(path.relative_to(source)), recursive=False)
-        return target
-    finally:
-        lock.release()
-
-
-def restore_profile(data_dir: Path, client_slug: str, name: str, archive_path: Path) -> Path:
-    """Unpack a backup into the session's profile directory, which must not exist or be empty."""
-    target = profile_dir(data_dir, client_slug, name)
-    if target.exists() and any(target.iterdir()):
-        raise ProfileInUse(f"{target} is not empty: remove the session's profile before restoring")
-    target.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive_path, "r:gz") as archive:
-        archive.extractall(target, filter="data")
-    return target
-
-
-# Chromium's run-time files and caches: not part of the pairing, and unsafe to copy live.
-_VOLATILE = {"SingletonLock", "SingletonSocket", "SingletonCookie", "waops.lock", "lockfile"}
-_SKIPPED_DIRS = {"Cache", "Code Cache", "GPUCache", "GrShaderCache", "ShaderCache", "DawnCache"}

@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 from pydantic import SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from engine.errors import InvalidInput
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WA_JS_BUNDLE = Path("node_modules") / "@wppconnect" / "wa-js" / "dist" / "wppconnect-wa.js"
 """Where `npm ci` (package.json pins @wppconnect/wa-js) puts the bundle, under its directory."""
@@ -58,13 +60,11 @@ class SecondsRange:
         """Parse `20-60` or a single number like `0.5`."""
         match = _RANGE_RE.match(text)
         if not match:
-            raise ValueError(
-                f"expected seconds as MIN-MAX like 20-60 (or one number), got {text!r}"
-            )
+            raise InvalidInput("range.expected", raw=text)
         low = float(match.group(1))
         high = float(match.group(2)) if match.group(2) is not None else low
         if high < low:
-            raise ValueError(f"the maximum must not be below the minimum in {text!r}")
+            raise InvalidInput("range.reversed", raw=text)
         return cls(low, high)
 
     def __str__(self) -> str:
@@ -85,14 +85,14 @@ class SendWindow:
             return None
         match = _WINDOW_RE.match(text)
         if not match:
-            raise ValueError(f"expected HH:MM-HH:MM like 09:00-20:00, or 'always', got {text!r}")
+            raise InvalidInput("window.expected", raw=text)
         h1, m1, h2, m2 = (int(g) for g in match.groups())
         try:
             start, end = time(h1, m1), time(h2, m2)
         except ValueError as exc:
-            raise ValueError(f"{text!r} is not a valid time range: {exc}") from exc
+            raise InvalidInput("window.bad_time", raw=text) from exc
         if start == end:
-            raise ValueError(f"the window {text!r} is empty; use 'always' for no window")
+            raise InvalidInput("window.empty", raw=text)
         return cls(start, end)
 
     def contains(self, moment: time) -> bool:
@@ -139,6 +139,8 @@ class Settings(BaseSettings):
     health_host: str = "127.0.0.1"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    backup_passphrase: SecretStr | None = None
+    """When set, `waops session backup` encrypts archives with it and `restore` decrypts them."""
 
     @field_validator("log_level", mode="before")
     @classmethod

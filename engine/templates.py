@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from math import prod
 
 from engine.errors import InvalidInput
+from engine.texts import Text, phrase
 
 BUILTIN_FIELDS = frozenset({"name", "phone"})
 # A campaign message is read on a phone: 4,096 characters is several screens already.
@@ -97,12 +98,9 @@ class Template:
         is parsed without it, so a limit lowered later never stops one already running).
         """
         if not text.strip():
-            raise InvalidInput("the message template is empty; write the text to send")
+            raise InvalidInput("template.empty")
         if max_chars is not None and len(text) > max_chars:
-            raise InvalidInput(
-                f"the message template has {len(text):,} characters, at most {max_chars:,} "
-                "are allowed: shorten it (a campaign message reads best in a few lines)"
-            )
+            raise InvalidInput("template.too_long", chars=len(text), max=max_chars)
         known = BUILTIN_FIELDS | {name.casefold() for name in fields}
         parser = _Parser(text, known)
         nodes = parser.parse()
@@ -162,7 +160,7 @@ class _Parser:
     def parse(self) -> _Nodes:
         nodes = self._sequence(depth=0)
         if self._at < len(self._text):  # only a stray `}` or `|` stops the top level early
-            raise self._error(self._at, "'}' has no matching '{'; write '}}' for a literal brace")
+            raise self._error(self._at, phrase("template.stray_close"))
         return nodes
 
     def _sequence(self, depth: int) -> _Nodes:
@@ -192,18 +190,14 @@ class _Parser:
     def _group(self, depth: int) -> _Node:
         start = self._at
         if depth > MAX_NESTING:
-            raise self._error(
-                start,
-                f"groups nest more than {MAX_NESTING} deep; "
-                "write the choices side by side instead of one inside another",
-            )
+            raise self._error(start, phrase("template.too_deep", max=MAX_NESTING))
         self._at += 1
         options = [self._sequence(depth)]
         while self._text.startswith("|", self._at):
             self._at += 1
             options.append(self._sequence(depth))
         if not self._text.startswith("}", self._at):
-            raise self._error(start, "'{' is never closed; write '{{' for a literal brace")
+            raise self._error(start, phrase("template.unclosed"))
         self._at += 1
         first = options[0]
         head = first[0].strip() if len(first) == 1 and isinstance(first[0], str) else ""
@@ -211,11 +205,7 @@ class _Parser:
         if len(options) == 1:
             if name is None:
                 group = self._text[start : self._at]
-                raise self._error(
-                    start,
-                    f"{group} is neither a field like {{name}} nor a choice like "
-                    "{Hola|Buenas}; write {{ and }} for literal braces",
-                )
+                raise self._error(start, phrase("template.not_field_or_choice", group=group))
             if name not in self._known:
                 self._warn(name, as_choice=False)
             return _Field(name, None)
@@ -235,10 +225,10 @@ class _Parser:
             return  # `{Hola|Buenas}`: plain spintax
         self.warnings[name, as_choice] = FieldWarning(name, close[0] if close else None, as_choice)
 
-    def _error(self, offset: int, message: str) -> InvalidInput:
+    def _error(self, offset: int, problem: Text) -> InvalidInput:
         line = self._text.count("\n", 0, offset) + 1
         column = offset - (self._text.rfind("\n", 0, offset) + 1) + 1
-        return InvalidInput(f"template, line {line}, column {column}: {message}")
+        return InvalidInput("template.at", line=line, column=column, problem=problem)
 
 
 def _render(nodes: _Nodes, values: Mapping[str, str], rng: random.Random, out: list[str]) -> None:

@@ -19,11 +19,18 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.texts import Text
+
 logger = logging.getLogger(__name__)
 
 
 class StorageError(Exception):
-    """Base of the errors storage raises for expected problems."""
+    """Base of the errors storage raises for expected problems. Raised with a `Text`
+    (storage/texts.py), `text` keeps it so the bot can say it in the operator's language."""
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(message)
+        self.text: Text | None = message if isinstance(message, Text) else None
 
 
 class NotFound(StorageError):

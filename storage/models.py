@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -58,13 +59,16 @@ class OperatorRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     platform_id: Mapped[str] = mapped_column(String(100), unique=True)
     role: Mapped[str] = mapped_column(String(16))
+    # Explicit, never inferred from having no scope rows (they cascade away with a client).
+    # False by default so a row written without it (old code mid-upgrade) sees nothing.
+    all_clients: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     language: Mapped[str | None] = mapped_column(String(5))
     display_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class OperatorClientRow(Base):
-    """Client scope of an operator; no rows means every client."""
+    """The clients a scoped operator (`all_clients` false) may see; none left means none."""
 
     __tablename__ = "operator_clients"
     operator_id: Mapped[int] = mapped_column(

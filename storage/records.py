@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
-from typing import Any
+from enum import Enum, StrEnum
+from typing import Any, Final, Literal, TypeAlias
 
 
 class Role(StrEnum):
@@ -101,19 +102,39 @@ class Client:
     created_at: datetime
 
 
+class Scope(Enum):
+    """The one client scope that is not a list of clients."""
+
+    ALL_CLIENTS = "all clients"
+
+
+ALL_CLIENTS: Final = Scope.ALL_CLIENTS
+"""Every client, those added later included. Always stated, never read from an empty list."""
+ClientScope: TypeAlias = Sequence[str] | Literal[Scope.ALL_CLIENTS]
+"""What an operator may see: ALL_CLIENTS or the slugs of at least one client."""
+
+
 @dataclass(frozen=True)
 class Operator:
+    """Someone allowed to command waops. `all_clients` is explicit: a scoped operator whose
+    clients were all deleted has no `client_slugs` left and sees nothing."""
+
     id: int
     platform_id: str
     role: Role
     client_slugs: tuple[str, ...]
+    all_clients: bool
     language: str | None
     display_name: str | None
     created_at: datetime
 
     def may_see(self, client_slug: str) -> bool:
-        """An operator without a client scope sees every client."""
-        return not self.client_slugs or client_slug in self.client_slugs
+        return self.all_clients or client_slug in self.client_slugs
+
+    @property
+    def scope(self) -> tuple[str, ...] | None:
+        """The clients to filter by, or None for an operator of every client."""
+        return None if self.all_clients else self.client_slugs
 
 
 @dataclass(frozen=True)

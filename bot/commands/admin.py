@@ -13,7 +13,7 @@ from bot.commands.identity import scope_text
 from engine.directory import Directory, check_platform_id
 from engine.errors import InvalidInput
 from storage.db import AlreadyExists, LastOwner, NotFound
-from storage.records import AuditEntry, Operator, Role
+from storage.records import ALL_CLIENTS, AuditEntry, Operator, Role
 from storage.repos import AuditRepo
 
 AUDIT_DEFAULT = 20
@@ -26,17 +26,20 @@ def may_grant(actor: Operator, role: Role) -> bool:
 
 
 def may_manage(actor: Operator, target: Operator) -> bool:
-    """Owners manage anyone in their scope; admins manage lower roles scoped to their clients."""
+    """Owners manage anyone in their scope; admins manage lower roles scoped to their clients.
+    A scoped caller never manages an operator of every client, nor one left with no client."""
     if actor.role is not Role.OWNER and target.role.rank >= actor.role.rank:
         return False
-    if not actor.client_slugs:
+    if actor.all_clients:
         return True
-    return bool(target.client_slugs) and all(actor.may_see(s) for s in target.client_slugs)
+    if target.all_clients or not target.client_slugs:
+        return False
+    return all(actor.may_see(s) for s in target.client_slugs)
 
 
 def may_list(actor: Operator, other: Operator) -> bool:
     """Scoped callers see themselves and operators sharing one of their clients."""
-    if not actor.client_slugs or other.platform_id == actor.platform_id:
+    if actor.all_clients or other.platform_id == actor.platform_id:
         return True
     return any(actor.may_see(slug) for slug in other.client_slugs)
 
@@ -110,10 +113,14 @@ class AdminCommands:
             raise CommandError("operator.bad_id", value=platform_id) from None
         if not may_grant(ctx.operator, role):
             raise Denied("operator.denied_grant", role=role.value)
-        if ctx.operator.client_slugs and not clients:
-            raise Denied("operator.needs_clients", clients=", ".join(ctx.operator.client_slugs))
+        # No clients named means every client, which only an operator of every client grants;
+        # named clients are checked against the caller's scope by the dispatcher.
+        if not clients and not ctx.operator.all_clients:
+            raise Denied("operator.needs_clients", clients=scope_text(ctx, ctx.operator))
         try:
-            added = await self._directory.add_operator(platform_id, role.value, clients)
+            added = await self._directory.add_operator(
+                platform_id, role.value, clients or ALL_CLIENTS
+            )
         except AlreadyExists:
             raise CommandError(
                 "operator.exists", id=platform_id, hint=ctx.command_text("operator role")
@@ -171,9 +178,8 @@ class AdminCommands:
 
     async def audit(self, ctx: CommandContext) -> Proposal | None:
         count = _audit_count(ctx.args)
-        # Scoped admins see only their clients' entries.
-        scope = ctx.operator.client_slugs or None
-        entries = await self._audit.recent(count, client_slugs=scope)
+        # Scoped admins see only their clients' entries (none once their clients are gone).
+        entries = await self._audit.recent(count, client_slugs=ctx.operator.scope)
         if not entries:
             await ctx.say("audit.none")
             return None

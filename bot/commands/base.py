@@ -14,6 +14,11 @@ from storage.records import Operator, Role
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}( [a-z][a-z0-9_]{0,31})?$")
 
 
+AttachmentFetch = Callable[[int], Awaitable[bytes]]
+"""Reads the file sent with a command from its platform, at most `limit_bytes` of it; raises
+`CommandError` when it is larger (`file_too_big`) or cannot be read."""
+
+
 @dataclass(frozen=True)
 class CommandRequest:
     """One command as an operator typed it, whatever the platform.
@@ -22,6 +27,10 @@ class CommandRequest:
     on that platform where replies go, `language` a hint from the platform (Telegram's
     `language_code`), used only for people who are not operators.
     `arg_offsets[i]` is where `args[i]` starts in `raw_text`, so free text keeps its spacing.
+    `args_pending` is true while only the command word has been read (`parse_request`): the
+    dispatcher reads the rest once it knows the sender. A file sent with the command is
+    `fetch_attachment` until the dispatcher has authorised a command that `takes_file`, and
+    then `attachment`.
     """
 
     name: str
@@ -34,6 +43,8 @@ class CommandRequest:
     arg_offsets: tuple[int, ...] = ()
     attachment_name: str | None = None
     attachment: bytes | None = field(default=None, repr=False)
+    args_pending: bool = False
+    fetch_attachment: AttachmentFetch | None = field(default=None, repr=False, compare=False)
 
     def rest(self, index: int) -> str:
         """The raw text from argument `index` on: messages and prompts keep their line breaks."""
@@ -120,6 +131,11 @@ class Denied(CommandError):
     """A rule forbids this to this operator; audited as denied rather than as an error."""
 
 
+def file_too_big(limit_bytes: int) -> CommandError:
+    """What an `AttachmentFetch` raises for a file over `limit_bytes`, saying the limit."""
+    return CommandError("limits.file_too_big", mb=f"{limit_bytes / (1024 * 1024):g}")
+
+
 @dataclass
 class CommandContext:
     """What a handler gets: the request, who asked (already authorised), how to answer."""
@@ -173,7 +189,8 @@ class Command:
     operator's scope before the handler runs; with `client_arg_repeats` every argument from
     there on is a client. A `destructive` command must return a `Proposal`. A `private_output`
     command answers with contacts' data (conversations, digests, a pairing QR): typed in a group
-    or channel, its output goes to the operator privately (see `PrivateReplies`). Help and usage
+    or channel, its output goes to the operator privately (see `PrivateReplies`). Only a command
+    that `takes_file` gets the file sent with it (fetched after authorisation). Help and usage
     texts are catalog keys, `<name>.help` and `<name>.usage` unless given.
     """
 
@@ -184,6 +201,7 @@ class Command:
     client_arg_repeats: bool = False
     destructive: bool = False
     private_output: bool = False
+    takes_file: bool = False
     min_args: int = 0
     max_args: int | None = None
     help_key: str = ""

@@ -112,7 +112,9 @@ class CampaignCommands:
         if not args:
             clients = [c.slug for c in await self._clients.list() if ctx.operator.may_see(c.slug)]
             await ctx.say(
-                "campaign.guide_client", choices=", ".join(clients) or "-", next=f"{base} <client>"
+                "campaign.guide_client",
+                choices=", ".join(clients) or "-",
+                next=f"{base} {ctx.t('arg.client')}",
             )
             return
         client = args[0].lower()
@@ -121,7 +123,7 @@ class CampaignCommands:
             await ctx.say(
                 "campaign.guide_session",
                 choices=", ".join(sessions) or "-",
-                next=f"{base} {client} <session>",
+                next=f"{base} {client} {ctx.t('arg.session')}",
             )
             return
         session = args[1]
@@ -131,10 +133,11 @@ class CampaignCommands:
             await ctx.say(
                 "campaign.guide_audience",
                 choices=choices,
-                next=f"{base} {client} {session} <tag|all>",
+                next=f"{base} {client} {session} {ctx.t('arg.audience')}",
             )
             return
-        await ctx.say("campaign.guide_text", next=f"{base} {client} {session} {args[2]} <text>")
+        example = f"{base} {client} {session} {args[2]} {ctx.t('arg.text')}"
+        await ctx.say("campaign.guide_text", next=example)
 
     async def preview(self, ctx: CommandContext) -> Proposal | None:
         campaign = await self._campaign(ctx)

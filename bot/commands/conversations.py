@@ -140,9 +140,8 @@ class ConversationCommands:
         elif action in ("prompt", "context"):
             text = ctx.request.rest(2)
             if not text:
-                raise CommandError(
-                    "ai.needs_text", usage=f"{ctx.command_text('ai')} {client} {action} <text>"
-                )
+                usage = f"{ctx.command_text('ai')} {client} {action} {ctx.t('arg.text')}"
+                raise CommandError("ai.needs_text", usage=usage)
             if action == "prompt":
                 await self._ai.set_prompt(client, text)
             else:

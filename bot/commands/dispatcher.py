@@ -24,6 +24,7 @@ from bot.commands.base import (
 )
 from bot.commands.confirmations import ConfirmOutcome, Pending, PendingConfirmations
 from bot.commands.output import send_long
+from bot.commands.parsing import read_arguments
 from bot.commands.registry import CommandRegistry
 from bot.texts import Language, pick_language, t
 from engine.errors import InvalidInput
@@ -39,6 +40,8 @@ logger = logging.getLogger(__name__)
 _AUDIT_ARGS_CHARS = 2000
 _AUDIT_DETAIL_CHARS = 1000
 _AUDIT_COMMAND_CHARS = 64
+MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024
+"""The largest file a command takes from chat (Telegram serves bots 20 MB at most anyway)."""
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,10 @@ class Dispatcher:
         confirm_ttl_s: float = 300.0,
         on_unexpected: IncidentHook | None = None,
         late_replies: LateReplies | None = None,
+        max_attachment_bytes: int = MAX_ATTACHMENT_BYTES,
     ) -> None:
         self.registry = registry
+        self.max_attachment_bytes = max_attachment_bytes
         self.late_replies = late_replies
         self._operators = operators
         self._audit_log = audit
@@ -89,11 +94,19 @@ class Dispatcher:
         self.on_unexpected = on_unexpected
 
     async def dispatch(self, request: CommandRequest, reply: Reply) -> AuditResult:
-        """Identify the actor, then authorise and run the command; answers through `reply`."""
+        """Identify the actor, then authorise and run the command; answers through `reply`.
+
+        A stranger is refused before anything past the command word is read, and a file sent
+        with the command is fetched only for a command that takes one, once authorised.
+        """
         operator = await self._identify(request, reply, request.name)
         if operator is None:
             return AuditResult.DENIED
         ctx = CommandContext(request, operator, reply, self._language(operator))
+        try:
+            request = ctx.request = read_arguments(request)
+        except CommandError as exc:
+            return await self._failed(ctx, request.name, exc)
         match = self.registry.find(request.name, request.args, request.arg_offsets)
         if match is None:
             return await self._failed(ctx, request.name, self._no_such_command(ctx))
@@ -105,6 +118,10 @@ class Dispatcher:
             if not command.accepts(len(args)):
                 raise CommandError("error.usage", usage=self._usage(command, ctx))
             ctx.reply = await self._route(command, ctx)
+            fetch = ctx.request.fetch_attachment
+            if command.takes_file and fetch is not None:
+                data = await fetch(self.max_attachment_bytes)
+                ctx.request = replace(ctx.request, attachment=data, fetch_attachment=None)
             proposal = await command.handler(ctx)
             if proposal is None:
                 if command.destructive:
@@ -260,7 +277,10 @@ class Dispatcher:
             text, detail = exc.text(ctx.lang), exc.text("en")
         elif isinstance(exc, InvalidInput | NotFound | AlreadyExists):
             result, detail = AuditResult.ERROR, str(exc)
-            text = ctx.t("error.invalid", detail=detail)
+            # Engine and storage errors carry their text's key: the operator reads it in their
+            # language (an error raised with plain English stays English).
+            said = exc.text or detail
+            text = ctx.t("error.invalid", detail=said)
         elif isinstance(exc, StorageUnavailable):
             result, detail = AuditResult.ERROR, str(exc)
             text = ctx.t("error.storage_unavailable")

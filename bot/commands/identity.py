@@ -15,7 +15,10 @@ StartHook = Callable[[CommandContext], Awaitable[None]]
 
 
 def scope_text(ctx: CommandContext, operator: Operator) -> str:
-    return ", ".join(operator.client_slugs) or ctx.t("scope.all_clients")
+    """The clients an operator sees, or "all clients", or "no clients" (all deleted)."""
+    if operator.all_clients:
+        return ctx.t("scope.all_clients")
+    return ", ".join(operator.client_slugs) or ctx.t("scope.no_clients")
 
 
 class IdentityCommands:

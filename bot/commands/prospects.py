@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from bot.commands.base import Command, CommandContext, CommandError, Proposal
+from bot.texts import render
 from engine.exports import csv_bytes
 from engine.prospects import ImportInterrupted, ImportReport, import_csv
 from storage.db import Database
@@ -32,7 +33,13 @@ class ProspectCommands:
                 "prospects", self.prospects, role=Role.VIEWER, client_arg=0, min_args=1, max_args=1
             ),
             Command(
-                "import", self.import_file, role=Role.OPERATOR, client_arg=0, min_args=1, max_args=2
+                "import",
+                self.import_file,
+                role=Role.OPERATOR,
+                client_arg=0,
+                takes_file=True,
+                min_args=1,
+                max_args=2,
             ),
         ]
 
@@ -91,9 +98,9 @@ class ProspectCommands:
         ]
         if len(report.rejected) > REJECTED_SHOWN:
             await ctx.send("\n".join(lines[: REJECTED_SHOWN + 1]))
-            rejected = csv_bytes(
-                ["line", "value", "reason"], [(r.line, r.value, r.reason) for r in report.rejected]
-            )
+            header = [name.strip() for name in ctx.t("import.rejected_columns").split(",")]
+            rows = [(r.line, r.value, render(ctx.lang, r.reason)) for r in report.rejected]
+            rejected = csv_bytes(header, rows)
             await ctx.reply.file(f"{stem}.rejected.csv", rejected, ctx.t("import.rejected_file"))
         else:
             await ctx.send("\n".join(lines))

@@ -1,12 +1,26 @@
 """WhatsApp sessions: /sessions, /pair (QR image refreshed as it rotates, or a pairing code
-renewed as it runs out), /usehere (confirm), /restart, /logout (confirm)."""
+renewed as it runs out), /usehere (confirm), /restart, /logout (confirm).
+
+A pairing request is one live message: the QR picture is replaced in place as it rotates (a
+`LiveImage`), a pairing code is one message edited as it is renewed (a progress message), so
+the operator never scans or types a code that is no longer valid. Outcomes (connected,
+expired, failed) are new messages, so they notify.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 
-from bot.commands.base import Command, CommandContext, CommandError, Proposal, Reply
+from bot.channel import LiveImage, live_image_for
+from bot.commands.base import (
+    Command,
+    CommandContext,
+    CommandError,
+    ProgressHandle,
+    Proposal,
+    Reply,
+)
 from bot.texts import Language, t
 from engine.events import (
     EventBus,
@@ -28,10 +42,15 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class _Watcher:
-    """Who asked to pair a session: new QR codes or pairing codes and the outcome go to them."""
+    """Who asked to pair a session: new QR codes or pairing codes and the outcome go to them.
+
+    `qr` is the live QR message; `code` the pairing-code message, once it was sent.
+    """
 
     reply: Reply
     lang: Language
+    qr: LiveImage
+    code: ProgressHandle | None = None
 
     async def say(self, key: str, session: SessionRef, **params: object) -> None:
         text = t(self.lang, key, client=session.client_slug, name=session.name, **params)
@@ -126,11 +145,14 @@ class SessionCommands:
             code = await self._manager.pair(client, name, phone)
         except WhatsAppError as exc:
             raise CommandError("pair.failed", client=client, name=name, detail=str(exc)) from None
-        self._watchers[session.id] = _Watcher(ctx.reply, ctx.lang)
+        watcher = _Watcher(ctx.reply, ctx.lang, live_image_for(ctx.reply))
+        self._watchers[session.id] = watcher
         if phone is not None:
-            await ctx.say("pair.code", code=code, phone=phone)
+            watcher.code = await ctx.reply.progress(ctx.t("pair.code", code=code, phone=phone))
         else:
-            await ctx.reply.image(qr_png(code), ctx.t("pair.qr_caption", client=client, name=name))
+            # No await before show() takes the image's lock: a rotation arriving meanwhile
+            # waits for this first picture and then replaces it.
+            await watcher.qr.show(qr_png(code), ctx.t("pair.qr_caption", client=client, name=name))
         return None
 
     async def use_here(self, ctx: CommandContext) -> Proposal | None:
@@ -191,8 +213,14 @@ class SessionCommands:
         watcher = self._watchers.get(event.session.session_id)
         if watcher is None or event.attempt <= 1:
             return  # the first QR went out with the /pair answer
-        caption = t(watcher.lang, "pair.qr_rotated", attempt=event.attempt, max=event.max_attempts)
-        await watcher.reply.image(qr_png(event.code), caption)
+        session = event.session
+        caption = "\n".join(
+            (
+                t(watcher.lang, "pair.qr_caption", client=session.client_slug, name=session.name),
+                t(watcher.lang, "pair.qr_rotated", attempt=event.attempt, max=event.max_attempts),
+            )
+        )
+        await watcher.qr.show(qr_png(event.code), caption)
 
     async def _on_expired(self, event: QrExpired) -> None:
         watcher = self._watchers.pop(event.session.session_id, None)
@@ -204,7 +232,12 @@ class SessionCommands:
         if watcher is None or event.attempt <= 1:
             return  # the first code went out with the /pair answer
         phone = f"+{event.phone}"
-        await watcher.say("pair.code_renewed", event.session, code=event.code, phone=phone)
+        if watcher.code is None:  # the first code's message is not out yet
+            await watcher.say("pair.code_renewed", event.session, code=event.code, phone=phone)
+            return
+        await watcher.code.update(
+            t(watcher.lang, "pair.code_renewed", code=event.code, phone=phone)
+        )
 
     async def _on_code_expired(self, event: PairingCodeExpired) -> None:
         watcher = self._watchers.pop(event.session.session_id, None)

@@ -3,6 +3,9 @@
 Core texts live in en.py/es.py; each area has its own module with `EN` and `ES` dicts. A test
 checks they hold the same keys and the same
 placeholders, so a text is never missing in one language.
+
+The engine's texts (`engine` area) arrive as `Text` values, keys with parameters whose string is
+the English; `t` says a `Text` parameter in the same language as the text around it.
 """
 
 from __future__ import annotations
@@ -17,13 +20,17 @@ from bot.texts import (
     console,
     conversations,
     en,
+    engine,
     es,
+    limits,
     privacy,
     prospects,
     sessions,
     slack,
+    storage,
     telegram,
 )
+from engine.texts import Text
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +43,13 @@ _AREAS = (
     campaigns,
     console,
     conversations,
+    engine,
+    limits,
     privacy,
     prospects,
     sessions,
     slack,
+    storage,
     telegram,
 )
 CATALOGS: Final[dict[Language, dict[str, str]]] = {
@@ -62,8 +72,8 @@ def pick_language(*candidates: str | None, default: Language) -> Language:
     return default
 
 
-def t(lang: Language, key: str, **params: object) -> str:
-    """The text for `key` in `lang`, formatted with `params`.
+def t(lang: Language, key: str, /, **params: object) -> str:
+    """The text for `key` in `lang`, formatted with `params` (a `Text` among them in `lang` too).
 
     A missing key falls back to English and then to the key itself, so an operator always gets
     something readable; both are logged because the catalog test should have caught them.
@@ -72,8 +82,24 @@ def t(lang: Language, key: str, **params: object) -> str:
     if template is None:
         logger.error("text %r missing in %r", key, lang)
         template = CATALOGS["en"].get(key, key)
+    params = {name: _in(lang, value) for name, value in params.items()}
     try:
         return template.format(**params)
     except (KeyError, IndexError, ValueError):
         logger.exception("text %r in %r could not be formatted with %r", key, lang, params)
         return template
+
+
+def render(lang: Language, text: Text) -> str:
+    """A `Text` (an engine error's, an import rejection's reason) said in `lang`."""
+    return t(lang, text.key, **text.params)
+
+
+def phrase(key: str, /, **params: object) -> Text:
+    """The catalog text `key` as a value: English where it is read as a string, and said in the
+    operator's language where `t` or `render` gets it (a hint passed as a parameter)."""
+    return Text(key, t("en", key, **params), params)
+
+
+def _in(lang: Language, value: object) -> object:
+    return render(lang, value) if isinstance(value, Text) else value

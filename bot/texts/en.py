@@ -22,6 +22,12 @@ TEXTS: dict[str, str] = {
     "confirm.expired": "This confirmation expired: run {command} again.",
     "output.as_file": "The answer is long, so here it is as a file.",
     "scope.all_clients": "all clients",
+    # what to type in place of an argument, in example commands
+    "arg.client": "<client>",
+    "arg.session": "<session>",
+    "arg.audience": "<tag|all>",
+    "arg.text": "<text>",
+    "scope.no_clients": "no clients",
     # help and identity
     "help.help": "what you can run here",
     "help.usage": "[command]",

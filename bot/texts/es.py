@@ -22,6 +22,12 @@ TEXTS: dict[str, str] = {
     "confirm.expired": "Esta confirmación venció: ejecutá {command} de nuevo.",
     "output.as_file": "La respuesta es larga, va como archivo.",
     "scope.all_clients": "todos los clientes",
+    # lo que se escribe en lugar de un argumento, en los comandos de ejemplo
+    "arg.client": "<cliente>",
+    "arg.session": "<sesión>",
+    "arg.audience": "<etiqueta|all>",
+    "arg.text": "<texto>",
+    "scope.no_clients": "ningún cliente",
     # ayuda e identidad
     "help.help": "lo que podés usar acá",
     "help.usage": "[comando]",

@@ -13,6 +13,8 @@ EN: dict[str, str] = {
     "import.interrupted": "The database failed while saving the rows from line {line}: {committed} rows were saved before it. Send the same file again to add the rest; nothing is added twice.",
     "import.rejected_line": "line {line}: {value} — {reason}",
     "import.rejected_file": "Every rejected row, with its line and reason.",
+    "import.rejected_columns": "line,value,reason",
+    "import.caption_hint": "To import a CSV, send it with {command} <client> [tag] as its caption.",
 }
 
 ES: dict[str, str] = {
@@ -28,4 +30,6 @@ ES: dict[str, str] = {
     "import.interrupted": "La base de datos falló al guardar las filas desde la línea {line}: antes se guardaron {committed}. Mandá el mismo archivo otra vez para sumar el resto; nada se agrega dos veces.",
     "import.rejected_line": "línea {line}: {value} — {reason}",
     "import.rejected_file": "Todas las filas rechazadas, con su línea y motivo.",
+    "import.rejected_columns": "línea,valor,motivo",
+    "import.caption_hint": "Para importar un CSV, mandalo con {command} <cliente> [etiqueta] como descripción.",
 }

@@ -8,6 +8,7 @@ EN: dict[str, str] = {
     "slack.settled.unknown": "This confirmation is no longer valid.",
     "slack.download_failed": "Could not read the file from Slack. Send it again in a moment.",
     "slack.sent_to_dm": "📬 The rest is in your direct messages with waops.",
+    "slack.private_hint": "the app (Apps > waops > Messages)",
 }
 
 ES: dict[str, str] = {
@@ -18,4 +19,5 @@ ES: dict[str, str] = {
     "slack.settled.unknown": "Esta confirmación ya no es válida.",
     "slack.download_failed": "No pude leer el archivo desde Slack. Mandalo de nuevo en un rato.",
     "slack.sent_to_dm": "📬 El resto está en tus mensajes directos con waops.",
+    "slack.private_hint": "la app (Aplicaciones > waops > Mensajes)",
 }

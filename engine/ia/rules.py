@@ -63,12 +63,12 @@ def parse_rules(text: str) -> RuleSet:
         if not line or line.startswith("#"):
             continue
         if SEPARATOR not in line:
-            raise InvalidInput(f"line {number}: write rules as 'keyword => answer'")
+            raise InvalidInput("rules.no_arrow", line=number)
         left, answer = (part.strip() for part in line.split(SEPARATOR, 1))
         triggers = tuple(t.strip() for t in left.split(ALTERNATIVES) if words(t))
         if not triggers:
-            raise InvalidInput(f"line {number}: the keyword before '=>' is missing")
+            raise InvalidInput("rules.no_keyword", line=number)
         if not answer:
-            raise InvalidInput(f"line {number}: the answer after '=>' is missing")
+            raise InvalidInput("rules.no_answer", line=number)
         rules.append(RuleReply(triggers, answer))
     return RuleSet(tuple(rules))

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from storage.db import Database, NotFound
 from storage.models import AICallRow, AISettingsRow, ClientRow, utcnow
 from storage.records import AICall, AISettings
+from storage.texts import phrase
 
 EDITABLE = frozenset(
     {
@@ -87,7 +88,7 @@ class AISettingsRepo:
             raise ValueError(f"unknown AI settings: {', '.join(sorted(unknown))}")
         async with self._db.session() as session:
             if await session.get(ClientRow, client_id) is None:
-                raise NotFound(f"no client with id {client_id}")
+                raise NotFound(phrase("record.no_client_id", id=client_id))
             row = await session.get(AISettingsRow, client_id)
             if row is None:
                 row = _defaults(client_id)

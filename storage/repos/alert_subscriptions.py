@@ -128,8 +128,10 @@ async def recipients(
         scopes[operator_id].add(scoped_client)
 
     def sees(operator_id: int) -> bool:
-        scope = scopes[operator_id]
-        return not scope or (client_id is not None and client_id in scope)
+        # Explicit: a scoped operator whose clients were deleted has no rows and sees nothing.
+        if operators[operator_id].all_clients:
+            return True
+        return client_id is not None and client_id in scopes[operator_id]
 
     chats: dict[str, str | None] = {
         op.platform_id: op.language

@@ -13,6 +13,7 @@ from storage.db import NotFound
 from storage.models import CampaignRow, WaSessionRow, utcnow
 from storage.records import Campaign, CampaignStatus
 from storage.repos.recipients import RecipientRepo, selection_query
+from storage.texts import phrase
 
 __all__ = ["CampaignRepo", "selection_query"]
 
@@ -69,7 +70,7 @@ class CampaignRepo(RecipientRepo):
         async with self._db.session() as session:
             row = await session.get(CampaignRow, campaign_id)
             if row is None:
-                raise NotFound(f"no campaign {campaign_id}")
+                raise NotFound(phrase("record.no_campaign", id=campaign_id))
             return _to_campaign(row)
 
     async def list(
@@ -103,11 +104,16 @@ class CampaignRepo(RecipientRepo):
         async with self._db.session() as session:
             row = await session.get(CampaignRow, campaign_id, with_for_update=True)
             if row is None:
-                raise NotFound(f"no campaign {campaign_id}")
+                raise NotFound(phrase("record.no_campaign", id=campaign_id))
             if expect is not None and CampaignStatus(row.status) not in expect:
+                expected = "/".join(s.value for s in expect)
                 raise NotFound(
-                    f"campaign {campaign_id} is {row.status}, "
-                    f"not {'/'.join(s.value for s in expect)}"
+                    phrase(
+                        "record.campaign_not_in",
+                        id=campaign_id,
+                        status=row.status,
+                        expected=expected,
+                    )
                 )
             row.status, row.status_reason = status.value, reason
             if status is CampaignStatus.SCHEDULED:

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from storage.db import AlreadyExists, Database, NotFound
 from storage.models import ClientRow
 from storage.records import Client
+from storage.texts import phrase
 
 
 def to_client(row: ClientRow) -> Client:
@@ -26,20 +27,20 @@ class ClientRepo:
                 await session.flush()
                 return to_client(row)
         except IntegrityError as exc:
-            raise AlreadyExists(f"a client with slug {slug!r} exists already") from exc
+            raise AlreadyExists(phrase("record.client_exists", slug=slug)) from exc
 
     async def get(self, slug: str) -> Client:
         async with self._db.session() as session:
             row = await session.scalar(select(ClientRow).where(ClientRow.slug == slug))
             if row is None:
-                raise NotFound(f"no client {slug!r}")
+                raise NotFound(phrase("record.no_client", slug=slug))
             return to_client(row)
 
     async def get_by_id(self, client_id: int) -> Client:
         async with self._db.session() as session:
             row = await session.get(ClientRow, client_id)
             if row is None:
-                raise NotFound(f"no client with id {client_id}")
+                raise NotFound(phrase("record.no_client_id", id=client_id))
             return to_client(row)
 
     async def list(self) -> list[Client]:

@@ -15,6 +15,7 @@ from storage.db import Database, NotFound
 from storage.models import ContactRow, ContactTagRow, utcnow
 from storage.records import Contact, ContactInput, UpsertCounts, WaIdentity, contact_label
 from storage.repos.contact_ids import attach
+from storage.texts import Text, phrase
 
 
 def _to_contact(row: ContactRow, tags: Iterable[str]) -> Contact:
@@ -161,7 +162,7 @@ class ContactRepo:
                     return _to_contact(row, tags[row.id])
             except IntegrityError:
                 continue  # created concurrently by another writer: read it on the next pass
-        raise NotFound(f"could not create or read contact {contact_label(who.phone, who.lid)}")
+        raise NotFound(phrase("record.contact_unreadable", who=contact_label(who.phone, who.lid)))
 
     async def learn_ids(self, contact_id: int, *, wa_id: str, lid: str | None) -> Contact:
         """Remember what ``queryWidExists`` said of a contact (its phone id and LID), merging a
@@ -169,7 +170,7 @@ class ContactRepo:
         async with self._db.session() as session:
             row = await session.get(ContactRow, contact_id)
             if row is None:
-                raise NotFound(f"no contact with id {contact_id}")
+                raise NotFound(phrase("record.no_contact_id", id=contact_id))
             merged = await attach(
                 session, row.client_id, WaIdentity(phone=row.phone, wa_id=wa_id, lid=lid)
             )
@@ -178,26 +179,28 @@ class ContactRepo:
 
     async def get(self, client_id: int, phone: str) -> Contact:
         """The contact with this phone (E.164 digits)."""
-        return await self._one(client_id, ContactRow.phone == phone, f"with phone +{phone}")
+        missing = phrase("record.no_contact_phone", phone=phone)
+        return await self._one(client_id, ContactRow.phone == phone, missing)
 
     async def get_by_lid(self, client_id: int, lid: str) -> Contact:
         """The contact with this LID (``<digits>@lid``)."""
-        return await self._one(client_id, ContactRow.lid == lid, f"with {contact_label(None, lid)}")
+        missing = phrase("record.no_contact", who=contact_label(None, lid))
+        return await self._one(client_id, ContactRow.lid == lid, missing)
 
-    async def _one(self, client_id: int, clause: Any, label: str) -> Contact:
+    async def _one(self, client_id: int, clause: Any, missing: Text) -> Contact:
         async with self._db.session() as session:
             row = await session.scalar(
                 select(ContactRow).where(ContactRow.client_id == client_id, clause)
             )
             if row is None:
-                raise NotFound(f"no contact {label}")
+                raise NotFound(missing)
             return _to_contact(row, (await _tags_of(session, [row.id]))[row.id])
 
     async def get_by_id(self, contact_id: int) -> Contact:
         async with self._db.session() as session:
             row = await session.get(ContactRow, contact_id)
             if row is None:
-                raise NotFound(f"no contact with id {contact_id}")
+                raise NotFound(phrase("record.no_contact_id", id=contact_id))
             return _to_contact(row, (await _tags_of(session, [row.id]))[row.id])
 
     async def field_keys(self, client_id: int, *, batch: int = 5000) -> set[str]:
@@ -243,7 +246,7 @@ class ContactRepo:
         async with self._db.session() as session:
             row = await session.get(ContactRow, contact_id)
             if row is None:
-                raise NotFound(f"no contact with id {contact_id}")
+                raise NotFound(phrase("record.no_contact_id", id=contact_id))
             row.opted_out_at = at
             row.updated_at = utcnow()
 
@@ -252,7 +255,7 @@ class ContactRepo:
         async with self._db.session() as session:
             row = await session.get(ContactRow, contact_id)
             if row is None:
-                raise NotFound(f"no contact with id {contact_id}")
+                raise NotFound(phrase("record.no_contact_id", id=contact_id))
             row.ai_paused_until = until
 
     async def forget(self, client_id: int, phone: str) -> None:
@@ -265,4 +268,4 @@ class ContactRepo:
         async with self._db.session() as session:
             result = await session.execute(delete(ContactRow).where(ContactRow.id == contact_id))
             if not result.rowcount:  # type: ignore[attr-defined]
-                raise NotFound(f"no contact with id {contact_id}")
+                raise NotFound(phrase("record.no_contact_id", id=contact_id))

@@ -1,4 +1,10 @@
-"""Operators: people allowed to run commands, by immutable platform id."""
+"""Operators: people allowed to run commands, by immutable platform id.
+
+Their client scope is explicit: ALL_CLIENTS, or at least one client (rows that cascade away
+with the client, so a scoped operator whose clients are deleted sees nothing). Removing an
+operator or narrowing their scope cancels, in the same transaction, what the outbox still
+holds for them and they may no longer receive.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import AlreadyExists, Database, LastOwner, NotFound
-from storage.models import ClientRow, OperatorClientRow, OperatorRow
-from storage.records import Operator, Role
+from storage.models import AlertSubscriptionRow, ClientRow, OperatorClientRow, OperatorRow
+from storage.records import ALL_CLIENTS, ClientScope, Operator, Role
+from storage.repos.outbox import revoke
+from storage.texts import phrase
+
+
+def _scope(scope: ClientScope) -> tuple[bool, Sequence[str]]:
+    """(all clients?, slugs) of `scope`; an empty list is refused, never read as "all"."""
+    if scope is ALL_CLIENTS:
+        return True, ()
+    if isinstance(scope, str) or not scope:
+        raise ValueError(
+            f"a client scope is ALL_CLIENTS or a list of at least one client, not {scope!r}"
+        )
+    return False, scope
 
 
 async def _client_ids(session: AsyncSession, slugs: Sequence[str]) -> list[int]:
@@ -22,7 +41,7 @@ async def _client_ids(session: AsyncSession, slugs: Sequence[str]) -> list[int]:
     found = {slug: client_id for slug, client_id in rows}
     missing = sorted(set(slugs) - set(found))
     if missing:
-        raise NotFound(f"no client {', '.join(repr(s) for s in missing)}")
+        raise NotFound(phrase("record.no_clients", slugs=", ".join(repr(s) for s in missing)))
     return [found[slug] for slug in slugs]
 
 
@@ -38,10 +57,21 @@ async def _to_operator(session: AsyncSession, row: OperatorRow) -> Operator:
         platform_id=row.platform_id,
         role=Role(row.role),
         client_slugs=tuple(slugs),
+        all_clients=bool(row.all_clients),
         language=row.language,
         display_name=row.display_name,
         created_at=row.created_at,
     )
+
+
+async def _chats(session: AsyncSession, row: OperatorRow) -> set[str]:
+    """Where the outbox may hold messages for this operator: their own id (a Telegram private
+    chat id is the user id; Slack user ids are delivered through their DM) and every chat they
+    subscribed (a Slack DM by its D... id, a group)."""
+    subscribed = await session.scalars(
+        select(AlertSubscriptionRow.chat_ref).where(AlertSubscriptionRow.operator_id == row.id)
+    )
+    return {row.platform_id, *subscribed}
 
 
 async def _check_not_last_owner(session: AsyncSession, row: OperatorRow) -> None:
@@ -55,7 +85,7 @@ async def _check_not_last_owner(session: AsyncSession, row: OperatorRow) -> None
         )
     )
     if len(owners) <= 1:
-        raise LastOwner(f"{row.platform_id} is the last owner")
+        raise LastOwner(phrase("record.last_owner", id=row.platform_id))
 
 
 class OperatorRepo:
@@ -66,17 +96,20 @@ class OperatorRepo:
         self,
         platform_id: str,
         role: Role,
-        client_slugs: Sequence[str] = (),
+        client_slugs: ClientScope = ALL_CLIENTS,
         *,
         language: str | None = None,
         display_name: str | None = None,
     ) -> Operator:
+        """A new operator of `client_slugs`: ALL_CLIENTS (the default) or named clients."""
+        all_clients, slugs = _scope(client_slugs)
         try:
             async with self._db.session() as session:
-                client_ids = await _client_ids(session, client_slugs)
+                client_ids = await _client_ids(session, slugs)
                 row = OperatorRow(
                     platform_id=platform_id,
                     role=role.value,
+                    all_clients=all_clients,
                     language=language,
                     display_name=display_name,
                 )
@@ -88,7 +121,7 @@ class OperatorRepo:
                 await session.flush()
                 return await _to_operator(session, row)
         except IntegrityError as exc:
-            raise AlreadyExists(f"operator {platform_id!r} exists already") from exc
+            raise AlreadyExists(phrase("record.operator_exists", id=platform_id)) from exc
 
     async def find(self, platform_id: str) -> Operator | None:
         async with self._db.session() as session:
@@ -109,30 +142,37 @@ class OperatorRepo:
         platform_id: str,
         *,
         role: Role | None = None,
-        client_slugs: Sequence[str] | None = None,
+        client_slugs: ClientScope | None = None,
         language: str | None = None,
         keep_an_owner: bool = False,
     ) -> Operator:
+        """Change what is given (None keeps it). A narrower scope cancels the queued alerts
+        of the clients they lose, with the change."""
+        scope = None if client_slugs is None else _scope(client_slugs)
         async with self._db.session() as session:
             row = await session.scalar(
                 select(OperatorRow).where(OperatorRow.platform_id == platform_id)
             )
             if row is None:
-                raise NotFound(f"no operator {platform_id!r}")
+                raise NotFound(phrase("record.no_operator", id=platform_id))
             if keep_an_owner and role is not None and role is not Role.OWNER:
                 await _check_not_last_owner(session, row)
             if role is not None:
                 row.role = role.value
             if language is not None:
                 row.language = language
-            if client_slugs is not None:
-                client_ids = await _client_ids(session, client_slugs)
+            if scope is not None:
+                row.all_clients, slugs = scope
+                client_ids = await _client_ids(session, slugs)
                 await session.execute(
                     delete(OperatorClientRow).where(OperatorClientRow.operator_id == row.id)
                 )
                 session.add_all(
                     OperatorClientRow(operator_id=row.id, client_id=cid) for cid in client_ids
                 )
+                await session.flush()
+                cause = f"operator {platform_id} no longer sees that client"
+                await revoke(session, await _chats(session, row), cause)
             await session.flush()
             return await _to_operator(session, row)
 
@@ -142,7 +182,10 @@ class OperatorRepo:
                 select(OperatorRow).where(OperatorRow.platform_id == platform_id)
             )
             if row is None:
-                raise NotFound(f"no operator {platform_id!r}")
+                raise NotFound(phrase("record.no_operator", id=platform_id))
             if keep_an_owner:
                 await _check_not_last_owner(session, row)
+            chats = await _chats(session, row)  # before its subscriptions cascade away
             await session.delete(row)
+            await session.flush()
+            await revoke(session, chats, f"operator {platform_id} was removed")

@@ -11,16 +11,19 @@ from __future__ import annotations
 import base64
 import builtins
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import PurePath
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
-from storage.models import AlertDeliveryRow
+from storage.models import AlertDeliveryRow, AlertRow, AuditRow, ClientRow
+from storage.records import AuditResult
+from storage.repos.outbox_audience import refusals
 
 MAX_ATTACHMENT_BYTES = 7 * 1024 * 1024
 """The largest image or file one delivery carries. The MySQL driver inlines parameters in the
@@ -32,9 +35,18 @@ _DEFAULT_FILE_NAME = "waops.txt"
 
 
 class DeliveryStatus(StrEnum):
+    """`failed`: the platform refused it; `dead`: given up after too many attempts (a dead
+    letter, in the audit log too); `cancelled`: its chat lost the right to it before it went."""
+
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    DEAD = "dead"
+    CANCELLED = "cancelled"
+
+
+AUDIT_ACTOR = "outbox"
+"""Who the audit log names for a dead letter (no operator id looks like it)."""
 
 
 class AttachmentKind(StrEnum):
@@ -198,6 +210,46 @@ class OutboxRepo:
     async def mark_failed(self, delivery_id: int, error: str) -> None:
         await self._finish(delivery_id, status=DeliveryStatus.FAILED.value, last_error=error)
 
+    async def mark_dead(self, delivery: Delivery, error: str) -> None:
+        """Give up on `delivery` after its last attempt failed with `error`, and say so in the
+        audit log (under the alert's client, for its scoped admins), in one transaction."""
+        attempts = delivery.attempts + 1
+        async with self._db.session() as session:
+            await session.execute(
+                update(AlertDeliveryRow)
+                .where(AlertDeliveryRow.id == delivery.id)
+                .values(attempts=attempts, status=DeliveryStatus.DEAD.value, last_error=error)
+            )
+            slug = None
+            if delivery.alert_id is not None:
+                slug = await session.scalar(
+                    select(ClientRow.slug)
+                    .join(AlertRow, AlertRow.client_id == ClientRow.id)
+                    .where(AlertRow.id == delivery.alert_id)
+                )
+            session.add(
+                AuditRow(
+                    actor=AUDIT_ACTOR,
+                    platform=delivery.chat_ref.partition(":")[0][:20],
+                    command="deliver",
+                    args=f"{delivery.chat_ref} #{delivery.id}",
+                    result=AuditResult.ERROR.value,
+                    client_slug=slug,
+                    detail=f"gave up after {attempts} attempts: {error}",
+                )
+            )
+
+    async def refusal(self, delivery: Delivery) -> str | None:
+        """Why `delivery` may not go now (its chat lost the right to it), or None. Cheap: a
+        few indexed look-ups, done right before each attempt."""
+        async with self._db.session() as session:
+            reasons = await refusals(session, [(delivery.id, delivery.chat_ref, delivery.alert_id)])
+            return reasons.get(delivery.id)
+
+    async def cancel(self, delivery_id: int, reason: str) -> None:
+        async with self._db.session() as session:
+            await _cancel(session, [delivery_id], reason)
+
     async def reschedule(self, delivery_id: int, error: str, next_attempt_at: datetime) -> None:
         await self._finish(delivery_id, last_error=error, next_attempt_at=next_attempt_at)
 
@@ -224,3 +276,33 @@ class OutboxRepo:
                 )
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def revoke(session: AsyncSession, chat_refs: Collection[str], cause: str) -> int:
+    """In the caller's transaction, after an operator was removed or lost clients: cancel what
+    waits for `chat_refs` that no one allowed may receive any more; how many were cancelled."""
+    if not chat_refs:
+        return 0
+    rows = (
+        await session.execute(
+            select(AlertDeliveryRow.id, AlertDeliveryRow.chat_ref, AlertDeliveryRow.alert_id).where(
+                AlertDeliveryRow.status == DeliveryStatus.PENDING.value,
+                AlertDeliveryRow.chat_ref.in_(list(chat_refs)),
+            )
+        )
+    ).all()
+    doomed = list(await refusals(session, [(r[0], r[1], r[2]) for r in rows]))
+    await _cancel(session, doomed, cause)
+    return len(doomed)
+
+
+async def _cancel(session: AsyncSession, delivery_ids: Sequence[int], reason: str) -> None:
+    if delivery_ids:
+        await session.execute(
+            update(AlertDeliveryRow)
+            .where(
+                AlertDeliveryRow.id.in_(list(delivery_ids)),
+                AlertDeliveryRow.status == DeliveryStatus.PENDING.value,
+            )
+            .values(status=DeliveryStatus.CANCELLED.value, last_error=f"cancelled: {reason}")
+        )

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from storage.db import AlreadyExists, Database, NotFound
 from storage.models import ClientRow, WaSessionRow, utcnow
 from storage.records import SessionState, WaSession
+from storage.texts import phrase
 
 
 def to_session(row: WaSessionRow, client_slug: str) -> WaSession:
@@ -41,27 +42,27 @@ class SessionRepo:
             async with self._db.session() as session:
                 client = await session.get(ClientRow, client_id)
                 if client is None:
-                    raise NotFound(f"no client with id {client_id}")
+                    raise NotFound(phrase("record.no_client_id", id=client_id))
                 row = WaSessionRow(client_id=client_id, name=name)
                 session.add(row)
                 await session.flush()
                 return to_session(row, client.slug)
         except IntegrityError as exc:
-            raise AlreadyExists(f"the client has a session named {name!r} already") from exc
+            raise AlreadyExists(phrase("record.session_exists", name=name)) from exc
 
     async def get(self, client_slug: str, name: str) -> WaSession:
         async with self._db.session() as session:
             query = _WITH_SLUG.where(ClientRow.slug == client_slug, WaSessionRow.name == name)
             found = (await session.execute(query)).first()
             if found is None:
-                raise NotFound(f"no session {name!r} for client {client_slug!r}")
+                raise NotFound(phrase("record.no_session", name=name, client=client_slug))
             return to_session(found[0], found[1])
 
     async def get_by_id(self, session_id: int) -> WaSession:
         async with self._db.session() as session:
             found = (await session.execute(_WITH_SLUG.where(WaSessionRow.id == session_id))).first()
             if found is None:
-                raise NotFound(f"no session with id {session_id}")
+                raise NotFound(phrase("record.no_session_id", id=session_id))
             return to_session(found[0], found[1])
 
     async def list(
@@ -87,7 +88,7 @@ class SessionRepo:
         async with self._db.session() as session:
             row = await session.get(WaSessionRow, session_id)
             if row is None:
-                raise NotFound(f"no session with id {session_id}")
+                raise NotFound(phrase("record.no_session_id", id=session_id))
             if row.state != state.value:
                 row.state_changed_at = at or utcnow()
             row.state = state.value
@@ -100,7 +101,7 @@ class SessionRepo:
         async with self._db.session() as session:
             row = await session.get(WaSessionRow, session_id)
             if row is None:
-                raise NotFound(f"no session with id {session_id}")
+                raise NotFound(phrase("record.no_session_id", id=session_id))
             row.phone, row.wa_id = phone, wa_id
             if phone is not None and row.paired_at is None:
                 row.paired_at = utcnow()
@@ -110,26 +111,26 @@ class SessionRepo:
         async with self._db.session() as session:
             row = await session.get(WaSessionRow, session_id)
             if row is None:
-                raise NotFound(f"no session with id {session_id}")
+                raise NotFound(phrase("record.no_session_id", id=session_id))
             return None if row.pacing is None else dict(row.pacing)
 
     async def set_pacing(self, session_id: int, pacing: dict[str, object] | None) -> None:
         async with self._db.session() as session:
             row = await session.get(WaSessionRow, session_id)
             if row is None:
-                raise NotFound(f"no session with id {session_id}")
+                raise NotFound(phrase("record.no_session_id", id=session_id))
             row.pacing = pacing
 
     async def set_enabled(self, session_id: int, enabled: bool) -> None:
         async with self._db.session() as session:
             row = await session.get(WaSessionRow, session_id)
             if row is None:
-                raise NotFound(f"no session with id {session_id}")
+                raise NotFound(phrase("record.no_session_id", id=session_id))
             row.enabled = enabled
 
     async def remove(self, session_id: int) -> None:
         async with self._db.session() as session:
             row = await session.get(WaSessionRow, session_id)
             if row is None:
-                raise NotFound(f"no session with id {session_id}")
+                raise NotFound(phrase("record.no_session_id", id=session_id))
             await session.delete(row)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from bot.commands.assembly import build_registry
 from bot.commands.base import Command, CommandContext, Proposal, Reply
 from bot.commands.dispatcher import Dispatcher
+from bot.commands.prospects import ProspectCommands
 from bot.telegram import DocumentUpload, TelegramAdapter, telegram_start_hook
 from bot.telegram_limiter import TelegramRateLimiter
 from engine.directory import Directory
@@ -47,9 +48,9 @@ PEEK = Command(
 
 @dataclass(frozen=True)
 class Upload:
+    """A document without a command in its caption, as the document hook heard of it."""
+
     upload: DocumentUpload
-    file_name: str
-    data: bytes
 
 
 @dataclass
@@ -102,13 +103,14 @@ def build(db: Database, tg: FakeTelegram) -> TelegramWorld:
     async def mark_reachable(actor: str, chat: str) -> None:
         reachable.append((actor, chat))
 
-    async def on_document(upload: DocumentUpload, name: str, data: bytes, reply: Reply) -> None:
-        uploads.append(Upload(upload, name, data))
-        await reply.text(f"got {name}: {len(data)} bytes")
+    async def on_document(upload: DocumentUpload, reply: Reply) -> None:
+        uploads.append(Upload(upload))
+        await reply.text(f"got {upload.file_name}: {upload.size_bytes} bytes, no command")
 
     audit = AuditRepo(db)
     registry = build_registry(Directory(db), audit, on_start=telegram_start_hook(mark_reachable))
     registry.add(PEEK)
+    registry.extend(ProspectCommands(db).commands())  # /import: a command that takes a file
     dispatcher = Dispatcher(registry, OperatorRepo(db), audit, default_language="en")
     limiter = TelegramRateLimiter(clock=time, sleep=time.sleep)
     adapter = TelegramAdapter(

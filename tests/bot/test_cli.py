@@ -51,6 +51,18 @@ def test_administration_flow(env: Path) -> None:
     assert code == 1 and "tg:<numeric user id>" in output
     code, output = waops("operator", "add", "tg:9", "--role", "boss")
     assert code == 1 and "choose one of owner, admin, operator, viewer" in output
+    code, output = waops("operator", "add", "tg:7", "--role", "viewer")
+    assert code == 0 and "viewer (all clients)" in output
+    code, output = waops("operator", "add", "tg:8", "--role", "viewer", "--all-clients")
+    assert code == 0 and "viewer (all clients)" in output
+    code, output = waops(
+        "operator", "add", "tg:9", "--role", "viewer", "--all-clients", "--client", "haby"
+    )
+    assert code == 1 and "--all-clients or --client" in output
+    code, output = waops("operator", "list")
+    assert code == 0 and "tg:123" in output and "haby" in output
+    rows = [line.split("│") for line in output.splitlines() if "tg:7 " in line]
+    assert [row[3].strip() for row in rows] == ["all"]
     code, output = waops("ai", "haby", "on")
     assert code == 0 and "on for haby" in output
     code, output = waops("session", "list")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
 
+from bot.admin_channels import AdminChannels
 from bot.channel import Button, Outgoing
 from bot.commands.assembly import build_registry
 from bot.commands.dispatcher import Dispatcher
 from bot.console import ConsoleAdapter, ConsoleChannel
+from engine.clock import VirtualClock
 from engine.directory import Directory
 from engine.ia.demo_model import DemoModel, answer
 from engine.ia.llm import ChatTurn
@@ -17,7 +20,9 @@ from engine.ia.openai_client import OpenAIClient
 from engine.ia.prompts import system_text
 from storage.db import Database
 from storage.repos import AuditRepo
+from storage.repos.outbox import DeliveryStatus, OutboxRepo
 
+START = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 CONTEXT = "Nuestro horario: lunes a viernes de 9 a 18. Los envíos son gratis en CABA."
 
 
@@ -52,6 +57,26 @@ async def test_console_runs_commands_and_confirms(db: Database, tmp_path: Path) 
         and "Nothing to confirm" in text
     )
     assert "→ Pair: /pair haby" in text and channel.saved == 1
+
+
+async def test_contact_text_is_printed_as_written_never_read_as_markup(
+    db: Database, tmp_path: Path
+) -> None:
+    """A contact chooses what they write: `[/]` or `[bold]` in an alert is text, not markup."""
+    await Directory(db).add_operator("console", "owner")
+    out = Console(record=True, width=120)
+    channel = ConsoleChannel(out, tmp_path / "console")
+    router = AdminChannels(db, [channel], clock=VirtualClock(START))
+    written = "hot lead +5491111111111: «[/] [bold red]gratis[/bold red] [link=x]»"
+    await router.send("console", Outgoing(written, buttons=(Button("[/]", "/forward [/]"),)))
+    await router.run_until_idle()
+    [delivery] = await OutboxRepo(db).of_chat("console")
+    assert delivery.status is DeliveryStatus.SENT
+    await channel.text("reply [/]")
+    await channel.file("[/].txt", b"x", caption="[bold]caption[/bold]")
+    text = out.export_text()
+    assert written in text and "→ [/]: /forward [/]" in text
+    assert "reply [/]" in text and "[bold]caption[/bold]" in text
 
 
 def test_demo_model_answers_from_the_business_context() -> None:

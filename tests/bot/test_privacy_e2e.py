@@ -63,11 +63,13 @@ async def test_a_slack_channel_sees_nothing_of_a_conversation(stack: Stack) -> N
     await stack.until(lambda: any(WORDS in t for t in stack.slack_texts()), "the chats list")
     assert await stack.signed.command(SLACK_OPERATOR, f"conv haby {CONTACT} 200") == 200
     assert await stack.signed.command(SLACK_OPERATOR, "pair haby ventas") == 200
-    await stack.until(lambda: bool(stack.slack.uploads), "the QR upload")
+    where = stack.slack.where_shown
+    await stack.until(lambda: any(where(u.file_id) for u in stack.slack.uploads), "the QR shown")
     await stack.until(lambda: sum(WORDS in t for t in stack.slack_texts()) >= 2, "the conversation")
 
     dm = stack.slack.dm_of(SLACK_OPERATOR)
-    assert [upload.channel for upload in stack.slack.uploads] == [dm]
+    assert dm is not None
+    assert [where(upload.file_id) for upload in stack.slack.uploads] == [{dm}]
     shown = [m for m in stack.slack.messages if m.channel == "C1"]
     assert shown and all(m.ephemeral_to == SLACK_OPERATOR for m in shown)
     assert not any(WORDS in text or CONTACT in text for text in stack.slack.shared_texts())

@@ -12,7 +12,8 @@ import pytest
 from bot.channel import Button, ChannelRejected, ChannelUnavailable, Outgoing
 from bot.commands.assembly import build_registry
 from bot.commands.base import Command, CommandContext, Proposal
-from bot.commands.dispatcher import Dispatcher
+from bot.commands.dispatcher import MAX_ATTACHMENT_BYTES, Dispatcher
+from bot.commands.parsing import MAX_COMMAND_CHARS
 from bot.commands.prospects import ProspectCommands
 from bot.slack import SlackAdapter
 from bot.slack_web import (
@@ -538,3 +539,71 @@ async def test_a_pinned_workspace_must_match_the_token(
     await slack.shutdown()
     assert fake.calls_to("apps.connections.open") == []
     assert BOT_USER == "UBOT"
+
+
+# Every word opens a quote that nothing closes: 40,000 characters (Slack's own limit for a
+# message) that the old parser took ~16 s on, the whole event loop stalled meanwhile.
+HOSTILE_TEXT = "operators " + '"x"x ' * 7_998
+
+
+async def test_a_strangers_huge_command_is_refused_without_being_read(
+    adapter: SlackAdapter, slack: SignedSender, fake: FakeSlack, db: Database
+) -> None:
+    assert await slack.command(STRANGER, HOSTILE_TEXT, channel="C7") == 200
+    await adapter.run_until_idle()
+
+    assert "not allowed" in only(fake.in_channel("C7")).section_text
+    [entry] = await audit_log(db)
+    assert (entry.command, entry.result, entry.detail) == (
+        "operators",
+        AuditResult.DENIED,
+        "unknown user",
+    )
+    assert entry.args == "", "nothing past the first word was parsed for a stranger"
+
+
+async def test_an_operators_over_long_command_is_refused_saying_the_limit(
+    adapter: SlackAdapter, slack: SignedSender, fake: FakeSlack, db: Database
+) -> None:
+    assert await slack.command(OWNER, HOSTILE_TEXT, channel="C1") == 200
+    await adapter.run_until_idle()
+
+    answer = only(fake.in_channel("C1")).section_text
+    assert f"at most {MAX_COMMAND_CHARS} are read" in answer
+    [entry] = await audit_log(db)
+    assert (entry.command, entry.result) == ("operators", AuditResult.ERROR)
+
+
+async def test_a_file_is_downloaded_only_once_its_sender_may_run_the_command(
+    adapter: SlackAdapter, slack: SignedSender, fake: FakeSlack, db: Database
+) -> None:
+    await ClientRepo(db).add("haby", "Haby", "AR", "America/Argentina/Buenos_Aires")
+    for user in (STRANGER, VIEWER):
+        csv = fake.share_file("lista.csv", b"telefono\n+5491150000001\n")
+        assert await slack.event(dm_event(user, "import haby", fake.dm_for(user), [csv])) == 200
+    await adapter.run_until_idle()
+
+    assert fake.calls_to("download") == [], "no file fetched for a stranger or a viewer"
+    assert "not allowed" in only(fake.in_channel(fake.dm_for(STRANGER))).section_text
+    refused = only(fake.in_channel(fake.dm_for(VIEWER))).section_text
+    assert "operator role or higher for import" in refused
+    assert [(e.actor, e.result) for e in await audit_log(db)] == [
+        (f"slack:{STRANGER}", AuditResult.DENIED),
+        (f"slack:{VIEWER}", AuditResult.DENIED),
+    ]
+
+
+async def test_a_file_over_the_limit_is_refused_saying_so_and_never_downloaded(
+    adapter: SlackAdapter, slack: SignedSender, fake: FakeSlack, db: Database
+) -> None:
+    await ClientRepo(db).add("haby", "Haby", "AR", "America/Argentina/Buenos_Aires")
+    big = fake.share_file("big.csv", b"x" * (MAX_ATTACHMENT_BYTES + 1))
+    dm = fake.dm_for(OWNER)
+    assert await slack.event(dm_event(OWNER, "import haby", dm, [big])) == 200
+    await adapter.run_until_idle()
+
+    mb = MAX_ATTACHMENT_BYTES // (1024 * 1024)
+    assert f"The file is over {mb} MB" in only(fake.in_channel(dm)).section_text
+    assert fake.calls_to("download") == []
+    [entry] = await audit_log(db)
+    assert (entry.command, entry.result) == ("import", AuditResult.ERROR)

@@ -13,9 +13,11 @@ from bot.telegram import PLATFORM, private_chat_of
 from bot.telegram_buttons import CallbackCodec
 from bot.telegram_limiter import TelegramRateLimiter
 from bot.telegram_reply import cut_utf16, utf16_units
+from bot.telegram_updates import MAX_DOCUMENT_BYTES
 from bot.texts import t
 from storage.db import Database
-from storage.records import Role
+from storage.records import AuditResult, Role
+from storage.repos import AuditRepo
 from tests.bot.telegram_world import (
     ADMIN,
     CONTACT_TEXT,
@@ -33,6 +35,7 @@ from tests.fakes.stepping_clock import SteppingClock
 from tests.fakes.telegram_server import FakeTelegram
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+_FETCHES = ("getFile", "download")  # how a bot reads a document: Bot API getFile, then the file
 
 
 @pytest.fixture(autouse=True)
@@ -183,16 +186,18 @@ async def test_a_button_pressed_by_a_stranger_is_refused_and_stays(world: Telegr
 
 async def test_documents_and_long_texts(world: TelegramWorld) -> None:
     tg = world.tg
-    update_id = await tg.upload(
-        OWNER, "leads.csv", b"phone\n5491112345678\n", caption="/import haby"
-    )
-    await world.adapter.handled(update_id)
+    csv = b"phone\n5491112345678\n"
+    await world.adapter.handled(await tg.upload(OWNER, "leads.csv", csv, caption="/import haby"))
+    assert world.uploads == [], "a command in the caption goes to the dispatcher"
+    assert [c.method for c in tg.calls if c.method in _FETCHES] == ["getFile", "download"]
+    assert tg.texts(OWNER)[-1].startswith("1 filas: 1 nuevas"), "imported, in Olga's Spanish"
+
+    await world.adapter.handled(await tg.upload(OWNER, "notes.txt", b"hello", caption="notes"))
     [upload] = world.uploads
-    assert (upload.file_name, upload.data) == ("leads.csv", b"phone\n5491112345678\n")
     assert (upload.upload.actor, upload.upload.channel) == ("tg:1", "1")
-    assert upload.upload.request is not None
-    assert (upload.upload.request.name, upload.upload.request.args) == ("import", ("haby",))
-    assert tg.texts(OWNER) == ["got leads.csv: 20 bytes"]
+    assert (upload.upload.file_name, upload.upload.size_bytes) == ("notes.txt", 5)
+    assert tg.texts(OWNER)[-1] == "got notes.txt: 5 bytes, no command"
+    assert len([c for c in tg.calls if c.method in _FETCHES]) == 2, "nothing fetched for it"
 
     # Emoji count twice in Telegram's limit: the neutral split alone would exceed it.
     long_text = "😀" * 3000 + "\n" + "line\n" * 900
@@ -375,3 +380,34 @@ async def test_contacts_data_is_refused_in_a_group_when_the_bot_cannot_write_pri
     await world.write(NEWCOMER, "/start")  # now Telegram lets the bot write to them
     await world.write(NEWCOMER, "/peek", chat_id=GROUP)
     assert tg.texts(NEWCOMER)[-1] == CONTACT_TEXT
+
+
+async def test_a_file_is_fetched_only_once_its_sender_may_run_the_command(
+    world: TelegramWorld,
+) -> None:
+    tg = world.tg
+    csv = b"phone\n5491112345678\n"
+    for user in (STRANGER, VIEWER):
+        await world.adapter.handled(await tg.upload(user, "leads.csv", csv, caption="/import haby"))
+    assert [c.method for c in tg.calls if c.method in _FETCHES] == [], "nothing fetched"
+    assert tg.texts(STRANGER) == [t("en", "denied.unknown_user", actor="tg:999")]
+    assert tg.texts(VIEWER) == [t("en", "denied.role", command="import", role="operator")]
+    entries = list(reversed(await AuditRepo(world.db).recent(10)))
+    assert [(e.actor, e.command, e.result) for e in entries] == [
+        ("tg:999", "import", AuditResult.DENIED),
+        ("tg:5", "import", AuditResult.DENIED),
+    ]
+
+    await world.adapter.handled(await tg.upload(OWNER, "leads.csv", csv, caption="/import haby"))
+    assert [c.method for c in tg.calls if c.method in _FETCHES] == ["getFile", "download"]
+
+
+async def test_a_file_over_the_bot_api_limit_is_refused_saying_so_and_never_fetched(
+    world: TelegramWorld,
+) -> None:
+    tg = world.tg
+    big = b"x" * (MAX_DOCUMENT_BYTES + 1)
+    await world.adapter.handled(await tg.upload(ADMIN, "big.csv", big, caption="/import haby"))
+    assert tg.texts(ADMIN) == [t("en", "limits.file_too_big", mb="20")]
+    assert "over 20 MB" in tg.texts(ADMIN)[0]
+    assert [c.method for c in tg.calls if c.method in _FETCHES] == []

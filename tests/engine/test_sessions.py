@@ -13,7 +13,7 @@ import pytest
 from engine.events import InboundReceived, QrUpdated, ReceiptUpdated, SessionStateChanged
 from engine.qr import qr_png
 from engine.receipts import ReceiptTracker
-from engine.sessions import backup_profile, restore_profile
+from engine.session_backups import backup_profile, restore_profile
 from engine.whatsapp.playwright_driver import PlaywrightDriver
 from storage.records import Direction, MessageStatus, NewMessage, Origin, SessionState
 from storage.repos import ContactRepo, MessageRepo, SessionRepo

@@ -104,7 +104,8 @@ async def test_a_pairing_code_that_runs_out_is_renewed_delivered_and_accepted(
     desk = await _desk(world, manager)
     reply = await desk.run("/pair haby main --code +5491100000001")
     first = (await world.sim.session("haby-main"))["link_code"]
-    assert first and f"Pairing code for +5491100000001: {first}" in reply.said
+    [message] = reply.progress_messages  # one message, edited as the code is renewed
+    assert first and f"Pairing code for +5491100000001: {first}" in message.updates[0]
 
     await world.sim.action("haby-main", "expire-link-code")
     await world.rec.wait(
@@ -112,8 +113,10 @@ async def test_a_pairing_code_that_runs_out_is_renewed_delivered_and_accepted(
     )
     renewed = world.rec.of(PairingCodeIssued, "haby-main")[-1]
     assert renewed.code != first and renewed.attempt == 2
-    await _until(lambda: renewed.code in reply.said, "the renewed code to reach the operator")
-    assert reply.texts[-1] == (
+    await _until(
+        lambda: renewed.code in message.updates[-1], "the renewed code to reach the operator"
+    )
+    assert message.updates[-1] == (
         f"The previous code ran out. New pairing code for +5491100000001: {renewed.code}"
     )
     assert renewed.code == (await world.sim.session("haby-main"))["link_code"]

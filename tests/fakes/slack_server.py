@@ -2,8 +2,8 @@
 
 It implements what waops uses: auth.test, chat.postMessage, chat.postEphemeral, chat.update,
 conversations.open, the three steps of files_upload_v2 (files.getUploadURLExternal, the upload
-to the returned URL, files.completeUploadExternal), `response_url`s of slash commands and button
-presses, downloads of files shared with the bot (`url_private_download`) and
+to the returned URL, files.completeUploadExternal), files.info, `response_url`s of slash
+commands and button presses, downloads of files shared with the bot (`url_private_download`) and
 apps.connections.open with a WebSocket that pushes envelopes and records their acks.
 
 It models one workspace (`team_id`, optionally an Enterprise Grid org) with its conversations:
@@ -12,6 +12,15 @@ added with `add_channel`, and `conversations.open` opens one DM per user. The bo
 the scopes of deploy/slack-app-manifest.yml, so a method needing a scope the manifest does not
 ask for fails with `missing_scope`. Every message records where it went and who can see it
 (`Message.ephemeral_to`), so tests can check that nothing private reached a shared channel.
+
+Files: one completed without `channel_id` is private, seen by nobody but the bot ("If not
+specified the file will be private": files.completeUploadExternal), until a message shows it in
+an image block (`slack_file`). Slack finishes uploads asynchronously: for `file_processing_s`
+after completeUploadExternal a file's files.info has an empty `mimetype` and an image block
+naming it is refused with `invalid_blocks` "invalid slack file" (slackapi/java-slack-sdk#1349,
+slackapi/python-slack-sdk#1658 and #1797, slackapi/slack-github-action#413). A message can be
+deleted (`delete_message`, as an admin or a retention policy does); chat.update answers
+`message_not_found` for it then (chat.update, Errors).
 
 Every call is recorded; failures can be queued per method. A request waops should never make (a
 wrong token, an unescaped mrkdwn text, a block over Slack's limits, a missing scope, a file
@@ -47,6 +56,14 @@ _SAFE_TOKENS = re.compile(r"<@[A-Z0-9]+>|&(amp|lt|gt);")
 # answers `invalid_arguments` otherwise, so a user id (U...) is refused: slackapi/bolt-js#2115.
 _UPLOAD_CHANNEL_RE = re.compile(r"^[CGDZ][A-Z0-9]{8,}$")
 _USER_RE = re.compile(r"^[UW][A-Z0-9]+$")
+# An image block's slack_file id must match this, else `invalid_blocks` (the error Slack gave in
+# slackapi/python-slack-sdk#1521: "input must match regex pattern: ^[F][A-Z0-9]{8,}$").
+_FILE_ID_RE = re.compile(r"^[F][A-Z0-9]{8,}$")
+# Block Kit reference, Slack file object: "Currently only png, jpg, jpeg, and gif".
+_IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif"}
+# Block Kit reference, image block: alt_text and title up to 2000 characters, block_id 255.
+_ALT_TEXT_LIMIT = 2000
+_BLOCK_ID_LIMIT = 255
 # Bot-token scopes per method, from each method's page on docs.slack.dev ("Scopes").
 _SCOPES = {
     "chat.postMessage": "chat:write",
@@ -55,6 +72,7 @@ _SCOPES = {
     "conversations.open": "im:write",
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
+    "files.info": "files:read",
     "download": "files:read",
 }
 # "You can use a response_url up to five times within 30 minutes" (Slack: Handling user
@@ -155,17 +173,28 @@ class Message:
             e["text"] for b in self.blocks if b.get("type") == "context" for e in b["elements"]
         )
 
+    @property
+    def image_files(self) -> list[str]:
+        """The ids of the Slack files its image blocks show now."""
+        return [
+            str(b["slack_file"]["id"])
+            for b in self.blocks
+            if b.get("type") == "image" and "id" in b.get("slack_file", {})
+        ]
+
 
 @dataclass(frozen=True)
 class Upload:
-    """A file shared in a channel through files.completeUploadExternal."""
+    """A file completed with files.completeUploadExternal: shared in `channel`, or private
+    (None); Slack is done processing it at `ready_at_s` (the fake's clock)."""
 
     file_id: str
     filename: str
     title: str
     data: bytes
-    channel: str
+    channel: str | None
     initial_comment: str | None
+    ready_at_s: float = 0.0
 
 
 @dataclass
@@ -202,6 +231,7 @@ class FakeSlack:
         enterprise_id: str | None = None,
         scopes: frozenset[str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        file_processing_s: float = 0.2,
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
@@ -209,9 +239,11 @@ class FakeSlack:
         self.enterprise_id = enterprise_id
         self.scopes = manifest_scopes() if scopes is None else scopes
         self.clock = clock
+        self.file_processing_s = file_processing_s
         self.calls: list[Call] = []
         self.unexpected: list[str] = []
         self.messages: list[Message] = []
+        self.deleted: list[Message] = []
         self.uploads: list[Upload] = []
         self.acks: list[dict[str, Any]] = []
         self.conversations: dict[str, Conversation] = {
@@ -273,13 +305,18 @@ class FakeSlack:
         self._hooks[hook_id] = _Hook(channel, user, self.clock(), original)
         return f"{self.base_url}/commands/{self.team_id}/{hook_id}/secret"
 
+    def delete_message(self, message: Message) -> None:
+        """`message` is deleted (by a workspace admin, or a retention policy)."""
+        self.messages.remove(message)
+        self.deleted.append(message)
+
     def fail(self, method: str, *failures: Failure) -> None:
         """The next calls to `method` fail like this, in order; then it works again."""
         self._failures[method].extend(failures)
 
     def share_file(self, name: str, data: bytes) -> dict[str, Any]:
         """Someone shares a file with the bot: the `files` entry of its message event."""
-        file_id = f"F{next(self._ids):06d}"
+        file_id = self._file_id()
         self._shared_files[file_id] = data
         return {
             "id": file_id,
@@ -294,6 +331,15 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
 
+    def upload(self, file_id: str) -> Upload:
+        return next(upload for upload in self.uploads if upload.file_id == file_id)
+
+    def where_shown(self, file_id: str) -> set[str]:
+        """The conversations where anyone but the bot can see file `file_id`: where it was
+        shared, and where a message shows it in an image block."""
+        shared = {u.channel for u in self.uploads if u.file_id == file_id and u.channel}
+        return shared | {m.channel for m in self.messages if file_id in m.image_files}
+
     def in_channel(self, channel: str) -> list[Message]:
         """Every message shown in `channel`, including those only one person sees there."""
         return [message for message in self.messages if message.channel == channel]
@@ -305,13 +351,14 @@ class FakeSlack:
     def shared_texts(self) -> list[str]:
         """What everyone in a channel (not a DM) can read: texts of messages that are not
         ephemeral, and comments, names and contents of files shared there."""
-        texts = [
-            f"{m.text}\n{m.section_text}\n{m.context_text}"
-            for m in self.messages
-            if m.ephemeral_to is None and self.kind_of(m.channel) != "im"
+        shown = [
+            m for m in self.messages if m.ephemeral_to is None and self.kind_of(m.channel) != "im"
         ]
+        texts = [f"{m.text}\n{m.section_text}\n{m.context_text}" for m in shown]
+        in_channels = {file_id for m in shown for file_id in m.image_files}
         for upload in self.uploads:
-            if self.kind_of(upload.channel) != "im":
+            shared = upload.channel is not None and self.kind_of(upload.channel) != "im"
+            if shared or upload.file_id in in_channels:
                 content = upload.data.decode("utf-8", errors="replace")
                 texts.append(f"{upload.initial_comment or ''}\n{upload.filename}\n{content}")
         return texts
@@ -351,6 +398,8 @@ class FakeSlack:
         app = web.Application()
         for method in (*self._handlers(), "apps.connections.open"):
             app.router.add_post(f"/api/{method}", self._api)
+        # files.info's method page: "Method Access: GET" (slack_sdk calls it so).
+        app.router.add_get("/api/files.info", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/commands/{team}/{hook}/{secret}", self._respond)
         app.router.add_get("/socket", self._websocket)
@@ -390,6 +439,7 @@ class FakeSlack:
             "conversations.open": self._conversations_open,
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
+            "files.info": self._files_info,
         }
 
     async def _unknown(self, request: web.Request) -> web.Response:
@@ -475,13 +525,18 @@ class FakeSlack:
             blocks = json.loads(blocks)
         if not isinstance(blocks, list) or len(blocks) > MAX_BLOCKS:
             raise _Refused("invalid_blocks")
-        for block in blocks:
+        block_ids = [b["block_id"] for b in blocks if "block_id" in b]
+        if len(block_ids) != len(set(block_ids)):
+            raise _Refused("invalid_blocks: the same block_id twice in one message")
+        for index, block in enumerate(blocks):
             kind = block.get("type")
             texts = []
             if kind == "section":
                 texts = [block["text"]["text"]]
             elif kind == "context":
                 texts = [e["text"] for e in block["elements"] if e["type"] == "mrkdwn"]
+            elif kind == "image":
+                self._check_image(block, index)
             elif kind != "actions":
                 raise _Refused(f"invalid_blocks: type {kind}")
             for piece in texts:
@@ -489,6 +544,36 @@ class FakeSlack:
                     raise _Refused("invalid_blocks: text over 3000 characters")
                 if _unsafe_mrkdwn(piece):
                     raise _Refused(f"unescaped_mrkdwn in block {piece!r}")
+
+    def _check_image(self, block: dict[str, Any], index: int) -> None:
+        """An image block as the Block Kit reference describes it: alt_text, and either an
+        image_url or a slack_file that is an image the bot may see (by url or by id, never
+        both); a file Slack is still processing is refused like an unknown one."""
+        alt_text = block.get("alt_text")
+        if not isinstance(alt_text, str) or not 0 < len(alt_text) <= _ALT_TEXT_LIMIT:
+            raise _Refused("invalid_blocks: an image needs alt_text of 1 to 2000 characters")
+        if len(str(block.get("block_id", ""))) > _BLOCK_ID_LIMIT:
+            raise _Refused("invalid_blocks: block_id over 255 characters")
+        source = block.get("slack_file")
+        if ("image_url" in block) == (source is not None):
+            raise _Refused("invalid_blocks: an image needs an image_url or a slack_file")
+        if source is None:
+            return  # a public URL: Slack fetches it, the fake does not
+        if not isinstance(source, dict) or ("id" in source) == ("url" in source):
+            raise _Refused("invalid_blocks: a slack_file has either an id or a url")
+        if "url" in source:
+            self.unexpected.append("slack_file by url: waops names files by id")
+            raise _Refused("invalid_blocks: slack_file by url is not modelled")
+        file_id = str(source["id"])
+        if not _FILE_ID_RE.match(file_id):
+            raise _Refused(f"invalid_blocks: input must match regex pattern: {_FILE_ID_RE.pattern}")
+        upload = next((u for u in self.uploads if u.file_id == file_id), None)
+        extension = upload.filename.rpartition(".")[2].lower() if upload else ""
+        if upload is None or extension not in _IMAGE_TYPES or self.clock() < upload.ready_at_s:
+            raise _Refused(
+                "invalid_blocks",
+                errors=[f"invalid slack file [json-pointer:/blocks/{index}/slack_file]"],
+            )
 
     def _writable(self, channel: str) -> Conversation:
         """The conversation the bot may post to (chat.postMessage errors `channel_not_found`,
@@ -541,6 +626,13 @@ class FakeSlack:
             if message.channel == params.get("channel") and message.ts == params.get("ts"):
                 if message.ephemeral_to is not None:
                     break
+                old_images = {b.get("block_id") for b in message.blocks if b.get("type") == "image"}
+                new_ids = {b.get("block_id") for b in self._blocks(params) if "block_id" in b}
+                if old_images & new_ids - {None}:
+                    # Block Kit reference, image block: "block_id should be unique for each
+                    # message and each iteration of a message. If a message is updated, use a
+                    # new block_id."
+                    raise _Refused("invalid_blocks: an updated image keeps its old block_id")
                 message.history.append((message.text, message.blocks))
                 message.text, message.blocks = params["text"], self._blocks(params)
                 return {"channel": message.channel, "ts": message.ts}
@@ -563,7 +655,7 @@ class FakeSlack:
         filename, length = params.get("filename"), params.get("length")
         if not filename or not str(length).isdigit():
             raise _Refused("invalid_arguments")
-        file_id = f"F{next(self._ids):06d}"
+        file_id = self._file_id()
         self._pending_files[file_id] = (str(filename), int(str(length)), None)
         return {"upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
 
@@ -592,9 +684,9 @@ class FakeSlack:
 
     def _complete_upload(self, params: dict[str, Any]) -> dict[str, Any]:
         files = json.loads(params.get("files", "[]"))
-        channel = str(params.get("channel_id", ""))
+        channel = str(params.get("channel_id", "")) or None
         comment = params.get("initial_comment")
-        if not files or not _UPLOAD_CHANNEL_RE.match(channel):
+        if not files or (channel is not None and not _UPLOAD_CHANNEL_RE.match(channel)):
             raise _Refused(
                 "invalid_arguments",
                 response_metadata={
@@ -604,7 +696,8 @@ class FakeSlack:
                     ]
                 },
             )
-        self._writable(channel)
+        if channel is not None:
+            self._writable(channel)
         if comment is not None and _unsafe_mrkdwn(comment):
             raise _Refused(f"unescaped_mrkdwn in initial_comment {comment!r}")
         done = []
@@ -613,9 +706,39 @@ class FakeSlack:
             if data is None:
                 raise _Refused(f"invalid_arguments: file {entry['id']} was never uploaded")
             title = str(entry.get("title") or filename)
-            self.uploads.append(Upload(entry["id"], filename, title, data, channel, comment))
+            ready_at_s = self.clock() + self.file_processing_s
+            upload = Upload(entry["id"], filename, title, data, channel, comment, ready_at_s)
+            self.uploads.append(upload)
             done.append({"id": entry["id"], "title": title})
         return {"files": done}
+
+    def _files_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        """files.info: the file object; `mimetype` (and `filetype`) stay empty while Slack is
+        still processing the upload (java-slack-sdk#1349: "These are populated when the file
+        is ready")."""
+        file_id = str(params.get("file", ""))
+        upload = next((u for u in self.uploads if u.file_id == file_id), None)
+        if upload is None:
+            raise _Refused("file_not_found")
+        extension = upload.filename.rpartition(".")[2].lower()
+        ready = self.clock() >= upload.ready_at_s
+        shared = [upload.channel] if upload.channel else []
+        return {
+            "file": {
+                "id": upload.file_id,
+                "name": upload.filename,
+                "title": upload.title,
+                "mimetype": _IMAGE_TYPES.get(extension, "text/plain") if ready else "",
+                "filetype": extension if ready else "",
+                "size": len(upload.data),
+                "user": BOT_USER,
+                "is_public": False,
+                "url_private": f"{self.base_url}/files-pri/{file_id}/{upload.filename}",
+                "channels": [c for c in shared if c.startswith("C")],
+                "ims": [c for c in shared if c.startswith("D")],
+                "groups": [c for c in shared if c.startswith("G")],
+            }
+        }
 
     async def _respond(self, request: web.Request) -> web.Response:
         """A POST to a response_url: an ephemeral answer (default) or `in_channel`, or with
@@ -646,6 +769,10 @@ class FakeSlack:
             Message(hook.channel, self._next_ts(), body["text"], blocks, [], visible)
         )
         return web.json_response({"ok": True})
+
+    def _file_id(self) -> str:
+        """A file id of Slack's shape (image blocks refuse others: python-slack-sdk#1521)."""
+        return f"F{next(self._ids):010d}"
 
     def _next_ts(self) -> str:
         return f"1700000000.{next(self._ts):06d}"

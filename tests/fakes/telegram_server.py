@@ -4,10 +4,10 @@ It answers the methods waops uses (`/bot<token>/<method>`), serves files under
 `/file/bot<token>/<path>`, long-polls `getUpdates` (answers as soon as an update is pushed),
 records every call with its parsed parameters and uploads (except long polls that came back
 empty), keeps the messages it sent so edits behave like Telegram's ("message is not
-modified"), and can be told to fail the next calls (502, or 429 with `retry_after`), to be
-unreachable for a while (`outage_for`, every method, HTML 502 as a proxy answers) or to refuse a
-chat (403). Anything else is answered 404 and recorded in `unexpected`;
-`assert_no_unexpected()` checks it.
+modified"; editMessageMedia replaces a photo), and can be told to fail the next calls (502, or
+429 with `retry_after`), to be unreachable for a while (`outage_for`, every method, HTML 502 as
+a proxy answers) or to refuse a chat (403). Anything else is answered 404 and recorded in
+`unexpected`; `assert_no_unexpected()` checks it.
 
 Who the bot may write to follows Telegram: "Bots can't initiate conversations with users. A
 user must either add them to a group or send them a message first" (core.telegram.org/bots,
@@ -16,6 +16,11 @@ answered 403 "Forbidden: bot can't initiate conversation with a user", and to a 
 is not in 400 "Bad Request: chat not found". A user who writes in a private chat (or presses
 Start, `opened_by`) becomes reachable; a group becomes known when someone writes there or
 `add_group` says the bot was added. `group_sends()` lists what went to groups, for privacy checks.
+
+A user may delete a message the bot sent them (`deleted_by_user`): Telegram then answers an
+edit of it with 400 "Bad Request: message to edit not found" (TelegramBotAPI/errors#7, "You will
+get this error when editing a message that has already been deleted"). `photo_of()` is the
+picture a message shows now, after its edits.
 
 `allowed_updates` is recorded but not applied, so tests can check that the adapter ignores
 updates it did not ask for.
@@ -49,6 +54,7 @@ _JSON_PARAMS = frozenset(
         "entities",
         "caption_entities",
         "reply_parameters",
+        "media",
     }
 )
 _IMPLEMENTED = frozenset(
@@ -62,6 +68,7 @@ _IMPLEMENTED = frozenset(
         "sendDocument",
         "editMessageText",
         "editMessageReplyMarkup",
+        "editMessageMedia",
         "sendChatAction",
         "answerCallbackQuery",
         "getFile",
@@ -71,8 +78,17 @@ _IMPLEMENTED = frozenset(
 )
 # Failures injected with fail() hit these unless told otherwise; polling keeps working.
 _SENDING = frozenset(
-    {"sendMessage", "sendPhoto", "sendDocument", "editMessageText", "editMessageReplyMarkup"}
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "editMessageMedia",
+    }
 )
+# Bot API, InputMedia: the kinds editMessageMedia takes; the fake implements these two.
+_EDITABLE_MEDIA = frozenset({"photo", "document"})
 # Methods that address a chat and so obey who the bot may write to.
 _TO_CHAT = _SENDING | {"sendChatAction"}
 # Bot API, sendChatAction: the kinds of `action`.
@@ -139,6 +155,8 @@ class _Sent:
     caption: str | None
     markup: dict[str, Any] | None
     body: dict[str, Any] = field(default_factory=dict)
+    media: bytes | None = None
+    """The uploaded photo or document the message shows now."""
 
 
 class FakeTelegram:
@@ -229,6 +247,10 @@ class FakeTelegram:
     def add_group(self, chat_id: int) -> None:
         """The bot was added to group `chat_id`."""
         self._groups.add(chat_id)
+
+    def deleted_by_user(self, chat_id: int, message_id: int) -> None:
+        """The user deletes message `message_id` of the bot in their chat `chat_id`."""
+        del self._sent[(chat_id, message_id)]
 
     def refuse(self, chat_id: int, status: int = 403, description: str = "") -> None:
         """Every later send to `chat_id` fails like a chat that blocked the bot (or is gone)."""
@@ -325,10 +347,26 @@ class FakeTelegram:
         for call in self.sent():
             chat = call.chat_id
             if call.method in _SENDING and chat is not None and chat.startswith("-"):
+                media = call.params.get("media")
+                caption = media.get("caption") if isinstance(media, dict) else None
                 out.append(str(call.params.get("text") or call.params.get("caption") or ""))
+                out.append(str(caption or ""))
                 for name, data in call.files.values():
                     out.append(f"{name}\n{data.decode('utf-8', errors='replace')}")
         return out
+
+    def photo_of(self, chat_id: int, message_id: int) -> bytes | None:
+        """The picture message `message_id` shows now (None: no photo, or deleted)."""
+        sent = self._sent.get((chat_id, message_id))
+        return sent.media if sent is not None and "photo" in sent.body else None
+
+    def photo_messages(self, chat_id: int) -> list[int]:
+        """The ids of the messages in `chat_id` that show a photo now, oldest first."""
+        return sorted(
+            message_id
+            for (chat, message_id), sent in self._sent.items()
+            if chat == chat_id and "photo" in sent.body
+        )
 
     def buttons_of(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
         """The reply markup the message has now (after edits)."""
@@ -492,9 +530,7 @@ class FakeTelegram:
         if "photo" not in files:
             raise _ApiError(400, "Bad Request: there is no photo in the request")
         self._check_caption(params)
-        size = len(files["photo"][1])
-        photo = [{"file_id": "p1", "file_unique_id": "up1", "width": 1, "height": 1}]
-        return self._store(params, {"photo": photo, "_size": size})
+        return self._store(params, {"photo": self._photo()}, files["photo"][1])
 
     async def _m_sendDocument(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
         if "document" not in files:
@@ -502,7 +538,7 @@ class FakeTelegram:
         self._check_caption(params)
         name, data = files["document"]
         document = {"file_id": "d1", "file_unique_id": "ud1", "file_name": name}
-        return self._store(params, {"document": {**document, "file_size": len(data)}})
+        return self._store(params, {"document": {**document, "file_size": len(data)}}, data)
 
     async def _m_editMessageText(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
         sent = self._find(params)
@@ -519,6 +555,44 @@ class FakeTelegram:
         if markup == sent.markup or (not markup and not sent.markup):
             raise _ApiError(400, "Bad Request: message is not modified: the same reply markup")
         sent.markup = markup
+        return self._message(sent, params)
+
+    async def _m_editMessageMedia(
+        self, params: dict[str, Any], files: dict[str, tuple[str, bytes]]
+    ) -> dict[str, Any]:
+        """Bot API editMessageMedia: "edit animation, audio, document, photo, or video messages,
+        or to add media to text messages"; a new file is uploaded as `attach://<name>` under
+        that name in the multipart request (InputMediaPhoto, `media`). The message keeps its
+        id; the caption is the new media's (up to 1024 characters, as in sendPhoto)."""
+        sent = self._find(params)
+        media = params.get("media")
+        if not isinstance(media, dict) or media.get("type") not in _EDITABLE_MEDIA:
+            self.unexpected.append(f"editMessageMedia with media {media!r}")
+            raise _ApiError(400, "Bad Request: this fake takes a new photo or document only")
+        attach = str(media.get("media", ""))
+        if not attach.startswith("attach://") or attach.removeprefix("attach://") not in files:
+            self.unexpected.append(f"editMessageMedia without the upload it names: {attach!r}")
+            raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        if media.get("parse_mode"):
+            raise _ApiError(400, "Bad Request: this fake only takes plain text")
+        self._check_caption(media)
+        data = files[attach.removeprefix("attach://")][1]
+        caption, markup = media.get("caption"), params.get("reply_markup")
+        if data == sent.media and caption == sent.caption and markup == sent.markup:
+            # pyTelegramBotAPI#763 quotes the full answer for an edit that changes nothing.
+            raise _ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message",
+            )
+        kind = str(media["type"])
+        content: dict[str, Any] = {"photo": self._photo()}
+        if kind == "document":
+            content = {
+                "document": {"file_id": "d1", "file_unique_id": "ud1", "file_size": len(data)}
+            }
+        sent.body, sent.media, sent.text = content, data, None
+        sent.caption, sent.markup = caption, markup
         return self._message(sent, params)
 
     async def _m_sendChatAction(self, params: dict[str, Any], files: Any) -> bool:
@@ -549,7 +623,14 @@ class FakeTelegram:
         if _utf16(str(params.get("caption") or "")) > 1024:
             raise _ApiError(400, "Bad Request: message caption is too long")
 
-    def _store(self, params: dict[str, Any], content: dict[str, Any]) -> dict[str, Any]:
+    def _photo(self) -> list[dict[str, Any]]:
+        """The PhotoSize list of a new upload (each upload gets its own file_id)."""
+        file_id = f"p{next(self._file_ids)}"
+        return [{"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 1, "height": 1}]
+
+    def _store(
+        self, params: dict[str, Any], content: dict[str, Any], media: bytes | None = None
+    ) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
         message_id = next(self._message_ids)
         sent = _Sent(
@@ -558,6 +639,7 @@ class FakeTelegram:
             params.get("caption"),
             params.get("reply_markup"),
             {k: v for k, v in content.items() if not k.startswith("_")},
+            media,
         )
         self._sent[(chat_id, message_id)] = sent
         return self._message(sent, {"message_id": message_id})

@@ -6,6 +6,8 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from rich.markup import render
+
 from bot.channel import ChannelRejected, ChannelUnavailable, Outgoing
 
 
@@ -19,7 +21,9 @@ class Sent:
 @dataclass
 class RecordingChannel:
     """An `AdminChannel` that records what it delivers; `unavailable` makes it answer like a
-    platform that is down (ChannelUnavailable), `rejected_chats` like a bot blocked there."""
+    platform that is down (ChannelUnavailable), `rejected_chats` like a bot blocked there, and
+    `markup` like an adapter with a bug: it reads the text as Rich markup, as the console channel
+    once did, so `[/]` raises rich's MarkupError."""
 
     clock: object
     prefix: str = "tg"
@@ -28,6 +32,7 @@ class RecordingChannel:
     unavailable: bool = False
     retry_after_s: float | None = None
     rejected_chats: set[str] = field(default_factory=set)
+    markup: bool = False
     sent: list[Sent] = field(default_factory=list)
     attempts: int = 0
 
@@ -37,6 +42,8 @@ class RecordingChannel:
             raise ChannelUnavailable("502 Bad Gateway", self.retry_after_s)
         if chat in self.rejected_chats:
             raise ChannelRejected("Forbidden: bot was blocked by the user")
+        if self.markup:
+            render(message.text)
         assert len(message.text) <= self.text_limit, "a message over the platform limit"
         self.sent.append(Sent(chat, message, self.clock.now()))  # type: ignore[attr-defined]
 

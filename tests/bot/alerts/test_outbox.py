@@ -6,14 +6,17 @@ from __future__ import annotations
 from datetime import timedelta
 from itertools import pairwise
 
+from sqlalchemy import text
+
 from bot.admin_channels import AdminChannels
 from bot.channel import Button, Outgoing
 from engine.clock import VirtualClock
 from engine.events import HandoffRequested, HotLeadDetected
 from storage.db import Database
-from storage.records import SessionState
+from storage.records import AuditResult, Role, SessionState
+from storage.repos import AuditRepo, OperatorRepo
 from storage.repos.outbox import DeliveryStatus, OutboxRepo
-from tests.bot.alerts.conftest import ADMIN_HABY, OWNER, START, AlertWorld
+from tests.bot.alerts.conftest import ADMIN_HABY, OPERATOR_HABY, OWNER, START, AlertWorld
 from tests.bot.alerts.fakes import RecordingChannel
 
 
@@ -90,7 +93,111 @@ async def test_a_refused_message_is_not_retried_and_does_not_block(world: AlertW
     assert statuses == [DeliveryStatus.FAILED, DeliveryStatus.FAILED]
 
 
+async def test_a_poison_message_is_dead_lettered_and_holds_nothing(world: AlertWorld) -> None:
+    """An adapter that raises on one message gives up on it after a few attempts and records
+    why; meanwhile the other chats of its platform go on at once, and its own chat soon."""
+    outcomes: list[str] = []
+    world.router.on_outcome = outcomes.append
+    world.telegram.markup = True
+    await world.router.send(OWNER, Outgoing("Ana wrote: [/]"))
+    await world.router.send(OWNER, Outgoing("after"))
+    await world.router.send(OPERATOR_HABY, Outgoing("other chat"))
+    await world.router.run_until_idle()
+    assert world.texts(OPERATOR_HABY) == ["other chat"], "the platform is not held"
+    for _ in range(4):
+        await world.wait(30)
+    assert world.texts(OWNER) == ["after"], "its chat goes on once it is given up"
+    poison, after = await OutboxRepo(world.db).of_chat(OWNER)
+    assert (poison.status, poison.attempts, after.status) == (
+        DeliveryStatus.DEAD,
+        3,
+        DeliveryStatus.SENT,
+    )
+    assert poison.last_error is not None and "MarkupError" in poison.last_error
+    assert outcomes.count("dead") == 1 and outcomes.count("sent") == 2
+    entry = (await AuditRepo(world.db).recent(1))[0]
+    assert entry.result is AuditResult.ERROR and OWNER in entry.args
+    assert entry.detail is not None and "MarkupError" in entry.detail
+    tried = world.telegram.attempts
+    await world.wait(24 * 3600)
+    assert world.telegram.attempts == tried, "a dead letter is never tried again"
+
+
+async def test_a_long_outage_loses_nothing(world: AlertWorld) -> None:
+    """Attempts against a platform that is down are bounded too, but far beyond an outage."""
+    world.slack.unavailable = True
+    await world.router.send(ADMIN_HABY, Outgoing("during the outage"))
+    for _ in range(12):  # three hours: the backoff reaches its 15-minute cap
+        await world.wait(900)
+    world.slack.unavailable = False
+    await world.wait(900)
+    assert world.texts(ADMIN_HABY) == ["during the outage"]
+
+
+async def test_attempts_at_a_platform_that_stays_down_are_bounded(world: AlertWorld) -> None:
+    router = AdminChannels(world.db, [world.slack], clock=world.clock, max_attempts=3)
+    world.slack.unavailable = True
+    await router.send(ADMIN_HABY, Outgoing("first"))
+    await router.send(ADMIN_HABY, Outgoing("second"))
+    for _ in range(3):
+        await router.run_until_idle()
+        world.clock.advance(900)
+    first, second = await OutboxRepo(world.db).of_chat(ADMIN_HABY)
+    assert (first.status, first.attempts) == (DeliveryStatus.DEAD, 3)
+    assert first.last_error is not None and "502 Bad Gateway" in first.last_error
+    assert second.status is DeliveryStatus.PENDING, "only the one that was tried gives up"
+
+
+async def test_the_outbox_checks_at_send_time_that_someone_allowed_has_the_chat(
+    world: AlertWorld,
+) -> None:
+    """What was queued for someone who lost access is not delivered, even when the change
+    reached the database behind the repositories (a removal racing the delivery loop)."""
+    outcomes: list[str] = []
+    world.router.on_outcome = outcomes.append
+    world.telegram.unavailable = world.slack.unavailable = True
+    await world.bus.publish(HotLeadDetected(world.ref, 1, "5491111111111", "quiero comprar"))
+    await world.router.send(OPERATOR_HABY, Outgoing("for tg:3"))
+    await world.router.run_until_idle()
+    async with world.db.engine.begin() as connection:
+        # slack:UA is no longer scoped to haby (an empty scope used to mean every client)...
+        await connection.execute(text("DELETE FROM operator_clients"))
+        # ...and tg:3 is gone.
+        await connection.execute(text("DELETE FROM operators WHERE platform_id = 'tg:3'"))
+    world.telegram.unavailable = world.slack.unavailable = False
+    await world.wait(900)
+    assert world.texts(ADMIN_HABY) == [] and world.texts(OPERATOR_HABY) == []
+    assert len(world.texts(OWNER)) == 1, "the owner still sees haby"
+    for chat in (ADMIN_HABY, OPERATOR_HABY):
+        [cancelled] = await OutboxRepo(world.db).of_chat(chat)
+        assert cancelled.status is DeliveryStatus.CANCELLED and cancelled.last_error
+    assert outcomes.count("cancelled") == 2
+
+
+async def test_removing_an_operator_cancels_what_waits_for_them(world: AlertWorld) -> None:
+    world.slack.unavailable = True
+    await world.router.send(ADMIN_HABY, Outgoing("one"))
+    await world.router.send(ADMIN_HABY, Outgoing("two"))
+    await world.router.run_until_idle()
+    await OperatorRepo(world.db).remove(ADMIN_HABY)
+    world.slack.unavailable = False
+    await world.wait(900)
+    assert world.texts(ADMIN_HABY) == []
+    statuses = [d.status for d in await OutboxRepo(world.db).of_chat(ADMIN_HABY)]
+    assert statuses == [DeliveryStatus.CANCELLED] * 2
+    await OperatorRepo(world.db).add(ADMIN_HABY, Role.ADMIN, ["haby"])
+    await world.wait(900)
+    assert world.texts(ADMIN_HABY) == [], "coming back does not revive what was cancelled"
+
+
+async def _viewers(db: Database, *chats: str) -> None:
+    """People the outbox may write to: it delivers only to operators' chats."""
+    for chat in chats:
+        await OperatorRepo(db).add(chat, Role.VIEWER)
+
+
 async def test_one_chat_never_gets_messages_faster_than_its_platform_allows(db: Database) -> None:
+    await _viewers(db, "tg:1", "tg:2")
     clock = VirtualClock(START)
     telegram = RecordingChannel(clock, min_interval_s=1.0)
     router = AdminChannels(db, [telegram], clock=clock)
@@ -106,6 +213,7 @@ async def test_one_chat_never_gets_messages_faster_than_its_platform_allows(db: 
 
 
 async def test_long_texts_are_split_or_sent_as_a_file(db: Database) -> None:
+    await _viewers(db, "tg:1")
     clock = VirtualClock(START)
     telegram = RecordingChannel(clock, text_limit=100)
     router = AdminChannels(db, [telegram], clock=clock)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text as sql
+
 from bot.commands.confirmations import ConfirmOutcome
 from storage.records import AuditResult, Role
 from tests.bot.commands.world import (
@@ -112,3 +114,40 @@ async def test_audit_lists_recent_commands_scoped_to_visible_clients(world: Worl
     assert "tg:50" in scoped.said and "tg:51" not in scoped.said
     denied = await world.run(VIEWER, "/audit")
     assert denied.texts == ["You need the admin role or higher for audit."]
+
+
+async def test_a_scoped_admin_whose_clients_are_deleted_sees_and_grants_nothing(
+    world: World,
+) -> None:
+    """An empty scope used to mean every client: deleting haby made its admin global."""
+    await world.run(OWNER, "/operator add tg:51 viewer marketing")
+    async with world.db.engine.begin() as connection:
+        await connection.execute(sql("DELETE FROM clients WHERE slug = 'haby'"))
+    asks = {
+        "/clients": "No hay clientes que puedas ver.",
+        "/audit": "El registro de auditoría está vacío.",
+        "/operators": "Operadores (1):\nslack:UA — admin — ningún cliente — es",
+        "/operator add tg:60 viewer": (
+            "Indicá qué clientes puede ver este operador (los tuyos: ningún cliente)."
+        ),
+        "/operator add tg:60 viewer marketing": "No tenés acceso al cliente 'marketing'.",
+        "/operator role tg:4 operator": "No podés modificar al operador tg:4.",
+        "/operator remove tg:51": "No podés modificar al operador tg:51.",
+    }
+    for ask, expected in asks.items():
+        reply = await world.run(ADMIN_HABY, ask)
+        assert reply.texts == [expected], ask
+    assert await world.role_of("tg:60") is None and await world.role_of(VIEWER) is Role.VIEWER
+    whoami = await world.run(ADMIN_HABY, "/whoami")
+    assert "Clientes: ningún cliente" in whoami.said
+    listed = await world.run(OWNER, "/operators")
+    assert "tg:3 — operator — no clients — -" in listed.said
+    assert "tg:4 — viewer — all clients — -" in listed.said
+
+
+async def test_only_operators_of_every_client_grant_every_client(world: World) -> None:
+    await world.run(ADMIN, "/operator add tg:61 viewer")
+    added = await world.run(OWNER, "/operators")
+    assert "tg:61 — viewer — all clients" in added.said
+    scoped = await world.run(ADMIN_HABY, "/operator add tg:62 viewer")
+    assert scoped.texts == ["Indicá qué clientes puede ver este operador (los tuyos: haby)."]

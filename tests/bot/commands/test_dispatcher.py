@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from bot.commands.base import Command, CommandContext, CommandError, CommandRequest, Proposal
-from bot.commands.parsing import parse_request
+from bot.commands.parsing import MAX_COMMAND_CHARS, parse_request
 from engine.errors import InvalidInput
 from storage.records import AuditResult, Role
 from tests.bot.commands.recording import RecordingReply
@@ -211,3 +211,34 @@ def _request(actor: str, text: str, language: str | None = None) -> CommandReque
     request = parse_request(text, actor=actor, platform="telegram", channel="1", language=language)
     assert request is not None
     return request
+
+
+# Every word opens a quote that nothing closes: 40,000 characters the old parser took ~16 s on.
+HOSTILE_ARGS = '"x"x ' * 8_000
+
+
+async def test_a_stranger_is_refused_before_the_rest_of_the_text_is_read(world: World) -> None:
+    reply = await world.run(STRANGER, "/operator add " + HOSTILE_ARGS)
+    assert reply.texts == ["You are not allowed to use this bot. (Your id: tg:999)"]
+    [entry] = await world.audit()
+    assert (entry.actor, entry.command, entry.result, entry.detail) == (
+        STRANGER,
+        "operator",
+        AuditResult.DENIED,
+        "unknown user",
+    )
+    assert entry.args == "", "nothing past the first word was parsed for a stranger"
+
+
+async def test_an_over_long_command_is_refused_saying_the_limit(world: World) -> None:
+    text = "/campaign new haby main feria " + "Hola " * (MAX_COMMAND_CHARS // 5)
+    reply = await world.run(OWNER, text)
+    assert reply.texts == [
+        f"That command has {len(text)} characters; at most {MAX_COMMAND_CHARS} are read. "
+        "Shorten it."
+    ]
+    [entry] = await world.audit()
+    assert (entry.command, entry.args, entry.result) == ("campaign", "", AuditResult.ERROR)
+    assert world.incidents == []
+    hostile = await world.run(OWNER, "/operator add " + HOSTILE_ARGS)
+    assert f"at most {MAX_COMMAND_CHARS} are read" in hostile.said

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from bot.commands.base import CommandRequest
-from bot.commands.parsing import parse_request
+from bot.commands.base import CommandError, CommandRequest
+from bot.commands.parsing import MAX_COMMAND_CHARS, parse_request, read_arguments, tokenize
 
 
 def parse(text: str, bot_username: str | None = "waops_bot") -> CommandRequest | None:
-    return parse_request(
+    """The request as the dispatcher sees it once the sender is known (arguments read)."""
+    request = parse_request(
         text, actor="tg:1", platform="telegram", channel="42", bot_username=bot_username
     )
+    return None if request is None else read_arguments(request)
 
 
 def test_name_and_args() -> None:
@@ -65,3 +69,66 @@ def test_rest_keeps_free_text_as_typed() -> None:
     assert request.rest(9) == ""
     quoted = parse('/ai haby prompt "be brief"')
     assert quoted is not None and quoted.rest(2) == "be brief"
+
+
+def test_only_the_first_word_is_read_until_the_dispatcher_asks() -> None:
+    request = parse_request('/x "a b" c', actor="tg:1", platform="telegram", channel="42")
+    assert request is not None
+    assert (request.name, request.args, request.args_pending) == ("x", (), True)
+    full = read_arguments(request)
+    assert (full.args, full.arg_offsets, full.args_pending) == (("a b", "c"), (3, 9), False)
+    assert read_arguments(full) is full
+
+
+def test_an_over_long_text_is_an_error_naming_the_limit() -> None:
+    text = "/x " + "a" * MAX_COMMAND_CHARS
+    request = parse_request(text, actor="tg:1", platform="telegram", channel="42")
+    assert request is not None and request.name == "x"
+    with pytest.raises(CommandError) as error:
+        read_arguments(request)
+    assert str(MAX_COMMAND_CHARS) in error.value.text("en")
+    assert str(len(text)) in error.value.text("en")
+    at_limit = parse_request(text[:MAX_COMMAND_CHARS], actor="tg:1", platform="t", channel="1")
+    assert at_limit is not None and len(read_arguments(at_limit).args) == 1
+
+
+def _reference_tokenize(text: str) -> list[tuple[str, int]]:
+    """The tokenizer as it was before issue 13 (quadratic on unclosed quotes), kept as the
+    statement of the quoting rules the linear one must follow exactly."""
+    text = text.translate(str.maketrans("“”„«»", '"' * 5))
+    tokens: list[tuple[str, int]] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        start = i
+        if text[i] in "\"'":
+            quote, search, close = text[i], i + 1, None
+            while (found := text.find(quote, search)) != -1:
+                if found + 1 == n or text[found + 1].isspace():
+                    close = found
+                    break
+                search = found + 1
+            if close is not None:
+                tokens.append((text[i + 1 : close], start))
+                i = close + 1
+                continue
+        while i < n and not text[i].isspace():
+            i += 1
+        tokens.append((text[start:i], start))
+    return tokens
+
+
+# Quotes of every kind, the separators str.isspace() knows beyond the space, and letters.
+_ALPHABET = [*"\"'“”„«»", " ", " ", "\t", "\n", "\u00a0", "\u2003", "a", "b", "/"]
+
+
+def test_the_linear_tokenizer_quotes_exactly_like_the_reference() -> None:
+    rng = random.Random(13)
+    for _ in range(20_000):
+        text = "".join(rng.choice(_ALPHABET) for _ in range(rng.randint(0, 40)))
+        assert tokenize(text) == _reference_tokenize(text), repr(text)
+    for words in ('"x"x ', "'a\"b ", '"a ', "' \"", "“x”x "):
+        text = words * 200
+        assert tokenize(text) == _reference_tokenize(text), words

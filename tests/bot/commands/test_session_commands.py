@@ -125,23 +125,26 @@ async def test_a_pairing_code_that_runs_out_is_renewed_and_delivered(desk: Desk)
     )
     assert request is not None
     await desk.dispatcher.dispatch(request, reply)
-    assert "Pairing code for +5491155550000: CODE0001" in reply.said
+    [message] = reply.progress_messages  # one message per request, edited as codes change
+    assert "Pairing code for +5491155550000: CODE0001" in message.updates[0]
     page = desk.rig.account.page
     page.link_code_runs_out()
-    await desk.rig.until(lambda: "CODE0002" in reply.said, "the renewed code")
-    assert reply.texts[-1] == (
+    await desk.rig.until(lambda: "CODE0002" in message.updates[-1], "the renewed code")
+    assert message.updates[-1] == (
         "The previous code ran out. New pairing code for +5491155550000: CODE0002"
     )
     for _ in range(MAX_AUTO_REFRESHES - 1):
         page.link_code_runs_out()
     page.link_code_runs_out()  # no renewals left
     await desk.rig.until(lambda: "expired unused" in reply.said, "the expiry notice")
-    assert [t for t in reply.texts if "New pairing code" in t][-1].endswith("CODE0006")
+    assert message.updates[-1].endswith("CODE0006") and len(message.updates) == 6
+    assert not any("pairing code" in text.lower() for text in reply.texts[:-1])
     assert reply.texts[-1] == (
         "The pairing code for +5491155550000 expired unused (haby/main). "
         "Run /pair again when the phone is at hand."
     )
     assert reply.images == [], "no QR is pushed at someone typing a code"
+    assert reply.progress_messages == [message]
 
 
 async def test_a_second_pair_after_an_idle_qr_gets_a_fresh_one(desk: Desk) -> None:
