@@ -26,6 +26,7 @@ from storage.repos import ClientRepo
 logger = logging.getLogger(__name__)
 BAR_WIDTH = 20
 STATUS_EVERY_S = 2.0  # edit a status message at most this often
+MAX_VIEWS_PER_CAMPAIGN = 20  # live /campaign status messages kept per campaign, oldest dropped
 
 
 @dataclass
@@ -39,7 +40,9 @@ class CampaignCommands:
     def __init__(self, service: CampaignService, clients: ClientRepo, bus: EventBus) -> None:
         self._service = service
         self._clients = clients
-        self._views: dict[int, list[_StatusView]] = {}
+        # Live status messages per campaign, one per chat (a new /campaign status there replaces
+        # the old one), at most MAX_VIEWS_PER_CAMPAIGN: views never accumulate without bound.
+        self._views: dict[int, dict[tuple[str, str], _StatusView]] = {}
         bus.subscribe(CampaignProgress, self._on_progress)
 
     def commands(self) -> list[Command]:
@@ -211,9 +214,12 @@ class CampaignCommands:
             CampaignStatus.SCHEDULED,
             CampaignStatus.PAUSED,
         ):
-            self._views.setdefault(campaign.id, []).append(
-                _StatusView(handle, ctx.lang, time.monotonic())
-            )
+            views = self._views.setdefault(campaign.id, {})
+            chat = (ctx.request.platform, ctx.request.channel)
+            views.pop(chat, None)
+            views[chat] = _StatusView(handle, ctx.lang, time.monotonic())
+            while len(views) > MAX_VIEWS_PER_CAMPAIGN:
+                del views[next(iter(views))]
         return None
 
     async def report(self, ctx: CommandContext) -> Proposal | None:
@@ -251,7 +257,7 @@ class CampaignCommands:
             return
         done = event.campaign.status in (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
         now = time.monotonic()
-        for view in views:
+        for view in list(views.values()):
             if done or now - view.last_edit >= STATUS_EVERY_S:
                 view.last_edit = now
                 await view.handle.update(

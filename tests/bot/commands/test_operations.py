@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.commands.assembly import EngineServices, build_registry
+from bot.commands.campaigns import MAX_VIEWS_PER_CAMPAIGN
 from bot.commands.dispatcher import Dispatcher, Incident
 from bot.commands.parsing import parse_request
 from engine.campaign_service import CampaignService
@@ -36,6 +37,7 @@ from storage.records import (
     MessageStatus,
     NewMessage,
     Origin,
+    SessionState,
 )
 from storage.repos import AuditRepo, ContactRepo, MessageRepo, SessionRepo
 from tests.bot.commands.recording import RecordingReply
@@ -324,3 +326,30 @@ async def test_number_pacing_is_shown_validated_and_saved(ops: Ops) -> None:
     back = await ops.run(OWNER, "/pacing haby main gap_s=default")
     assert "gap_s = 0-0" in back.said and "daily_cap = 200" in back.said
     assert "admin" in (await ops.run(OPERATOR, "/pacing haby")).said
+
+
+async def test_status_views_are_one_per_chat_and_bounded(ops: Ops) -> None:
+    """Asking /campaign status again in a chat replaces its live view, and a campaign keeps at
+    most MAX_VIEWS_PER_CAMPAIGN of them: views never pile up while a campaign runs."""
+    await _prospects(ops.db, "5491150000001")
+    session = await SessionRepo(ops.db).get("haby", "main")
+    ops.numbers.states[session.id] = SessionState.DISCONNECTED  # holds the send meanwhile
+    cid = _campaign_id(await ops.run(OPERATOR, "/campaign new haby main feria Hola"))
+    await ops.confirm(OPERATOR, await ops.run(OPERATOR, f"/campaign launch {cid}"))
+    first = await ops.run(VIEWER, f"/campaign status {cid}")
+    again = await ops.run(VIEWER, f"/campaign status {cid}")
+    others = [
+        await ops.run(VIEWER, f"/campaign status {cid}", channel=f"chat-{n}")
+        for n in range(MAX_VIEWS_PER_CAMPAIGN + 5)
+    ]
+    ops.numbers.states[session.id] = SessionState.CONNECTED
+    ops.engine.poke(session.id)
+    await ops.engine.run_until_idle()
+    assert len(ops.numbers.sent) == 1
+
+    def finished(reply: RecordingReply) -> bool:
+        return any("1/1" in update for update in reply.progress_messages[0].updates)
+
+    assert not finished(first), "replaced by the next status asked in its chat"
+    assert not finished(again), "dropped: 25 other chats asked after it"
+    assert [finished(o) for o in others] == [False] * 5 + [True] * 20
