@@ -32,6 +32,7 @@ class InboundSpool:
         self._lines = 0
         self._compact_after_lines = compact_after_lines
         self._lock = threading.Lock()  # appends run in threads; compaction swaps the file
+        self._torn = False
 
     def open(self) -> list[tuple[str, dict[str, Any]]]:
         """Open the spool, compact it, and return (key, entry) still to process, oldest first."""
@@ -109,7 +110,17 @@ class InboundSpool:
         with self._lock:
             if self._fd is None:
                 raise RuntimeError("the inbound spool is not open")
-            os.write(self._fd, (json.dumps(record, ensure_ascii=False) + "\n").encode())
+            line = (json.dumps(record, ensure_ascii=False) + "\n").encode()
+            # After a write that failed half-way, start on a new line: the torn one is skipped
+            # on replay instead of swallowing this record.
+            data = memoryview(b"\n" + line if self._torn else line)
+            try:
+                while data:  # os.write may write less than asked (a disk filling up)
+                    data = data[os.write(self._fd, data) :]
+            except OSError:
+                self._torn = True
+                raise
+            self._torn = False
             self._lines += 1
             if sync:
                 os.fsync(self._fd)

@@ -162,7 +162,11 @@ class Listener:
         try:
             done, stored = await self._store_with_retry(ref, message)
             if done and spooled:
-                self._spool.done(key)
+                try:
+                    self._spool.done(key)
+                except OSError as exc:
+                    # The message is stored; a lost done mark only means a harmless replay.
+                    logger.warning("could not mark %s done in the spool: %s", message.id, exc)
             if stored is not None:
                 lane = (ref.session_id, message.chat_id)
                 self._models.submit(lane, partial(self._understand, stored))

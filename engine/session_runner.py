@@ -86,6 +86,7 @@ class SessionRunner:
         self._writing = asyncio.Lock()
         self._pairing = Pairing(ref, bus, policy.max_qr_attempts)
         self._me: str | None = None
+        self._connected_this_life = False
 
     @property
     def driver(self) -> WhatsAppDriver | None:
@@ -197,7 +198,13 @@ class SessionRunner:
     async def run(self) -> None:
         failures = 0
         while not self._stopping:
+            self._connected_this_life = False
             exit_ = await self._one_life(reconnecting=failures > 0)
+            if self._connected_this_life:
+                # A page that worked and then died is a first failure, not one more: only
+                # lives that never connect add up to `max_start_failures` (the fault bench's
+                # sixth crash in a process lifetime parked a healthy number as failed).
+                failures = 0
             if exit_.kind is ExitKind.STOP:
                 break
             if exit_.kind is ExitKind.BANNED:
@@ -295,6 +302,8 @@ class SessionRunner:
         async with self._writing:
             old = self.state
             at = utcnow()
+            if state is S.CONNECTED:
+                self._connected_this_life = True
             try:
                 await self._repo.set_state(self.ref.session_id, state, reason, at=at)
             except StorageUnavailable as exc:

@@ -17,7 +17,7 @@ from engine.whatsapp.errors import NotInConflict, WhatsAppError
 from storage.db import Database
 from storage.repos import SessionRepo
 from tests.engine.scripted_driver import MAX_AUTO_REFRESHES
-from tests.engine.session_rig import QUIET_S, Rig, S, make_rig
+from tests.engine.session_rig import POLICY, QUIET_S, Rig, S, make_rig
 
 TROUBLE = {S.DISCONNECTED, S.RECONNECTING, S.FAILED}
 
@@ -241,3 +241,20 @@ async def test_a_code_asked_for_on_an_idle_qr_reopens_it_first(rig: Rig) -> None
     assert page.calls[-2:] == ["refresh_qr", "request_pairing_code:5491155550000"]
     await asyncio.sleep(QUIET_S)  # the idle deadline is over: the code flow keeps the page
     assert not page.stopped
+
+
+async def test_pages_that_connected_before_dying_never_add_up_to_failed(rig: Rig) -> None:
+    """Found by bench/faults.py: the sixth browser crash in a process's life parked a healthy
+    number as `failed`. Only lives that never connect count towards max_start_failures."""
+    manager = rig.manager()
+    await manager.add("haby", "main")
+    await manager.start()
+    await rig.connected(manager)
+    crashes = POLICY.max_start_failures + 2
+    for n in range(crashes):
+        page = rig.account.page
+        page.page_freezes()
+        await rig.until(lambda page=page: page.stopped, f"frozen page {n} closed")
+        await rig.wait(lambda: rig.states()[-1] is S.CONNECTED, f"connected after crash {n}")
+    assert S.FAILED not in rig.states()
+    assert len(rig.account.drivers) == crashes + 1
