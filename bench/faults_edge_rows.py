@@ -249,10 +249,16 @@ async def strangers_row(env: RowEnv) -> RowResult:
             f"{count - len(replies):,} unanswered"
         )
         if expected is not None:
-            wrong = sum(got[u] != n for u, n in expected.items())
+            # bot/commands/strangers.py: one refusal per chat per 10 minutes at most, and
+            # refusals beyond their own budget are dropped, never queued.
+            commanders = [u for u, n in expected.items() if n]
+            twice = sum(got[u] > 1 for u in commanders)
+            unasked = sum(got[u] > 0 for u, n in expected.items() if not n)
             result.notes.append(
-                f"{sum(expected.values()):,} strings parse as a command and should be refused "
-                f"once each; strangers whose count differs: {wrong}"
+                f"{sum(expected.values()):,} strings from {len(commanders):,} strangers parse "
+                f"as a command; refused more than once: {twice}; refused without a command: "
+                f"{unasked}; refused once: {sum(got[u] == 1 for u in commanders):,} (the rest "
+                "were over the strangers' refusal budget)"
             )
         if not_refusal:
             result.notes.append(
@@ -271,7 +277,7 @@ async def strangers_row(env: RowEnv) -> RowResult:
             )
         result.notes.append(
             "recovery: from the last stranger update pushed to the owner's /sessions answered"
-            " (it queues behind the refusals)"
+            " (before the fix it queued behind the refusals)"
         )
         await finish(rig, result, feed, ())
         result.notes.append(f"audited: {await _audited(rig)}")

@@ -8,7 +8,9 @@ It is also the `AdminChannel` for `tg:` chats. PTB runs inside our loop: `initia
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, Final
 
@@ -21,6 +23,7 @@ from bot.channel import ChannelRejected, Outgoing
 from bot.commands.dispatcher import Dispatcher
 from bot.telegram_buttons import CallbackCodec
 from bot.telegram_limiter import PRIVATE_CHAT_INTERVAL_S, FloodRetries, TelegramRateLimiter
+from bot.telegram_polling import POLL_BACKOFF, PollingRequest, Reachability
 from bot.telegram_reply import TEXT_LIMIT, TelegramReply, TelegramSender, channel_error
 from bot.telegram_updates import (
     MAX_DOCUMENT_BYTES,
@@ -34,6 +37,7 @@ from bot.telegram_updates import (
 )
 from bot.texts import LANGUAGES, Language, t
 from engine.lifecycle import TwoPhase
+from engine.retry import Backoff
 
 __all__ = [
     "PLATFORM",
@@ -74,6 +78,8 @@ class TelegramAdapter(TwoPhase):
         max_document_bytes: int = MAX_DOCUMENT_BYTES,
         publish_commands: bool = True,
         concurrent_updates: int = 16,
+        poll_backoff: Backoff = POLL_BACKOFF,
+        poll_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._dispatcher = dispatcher
         self._language = language
@@ -84,17 +90,26 @@ class TelegramAdapter(TwoPhase):
         # (PTB's shutdown skips a bot whose initialize() failed). getUpdates gets two
         # connections: on stop, PTB's last getUpdates (to confirm the offset) must not wait for
         # the long poll it just cancelled to free the only one (httpx PoolTimeout otherwise).
-        self._requests = tuple(
-            HTTPXRequest(
-                connection_pool_size=pool,
-                read_timeout=request_timeout_s,
-                write_timeout=request_timeout_s,
-                connect_timeout=request_timeout_s,
-                pool_timeout=request_timeout_s,
-                media_write_timeout=upload_timeout_s,
-            )
-            for pool in (64, 2)
+        # The getUpdates one waits out an outage itself (bot/telegram_polling.py), so polling
+        # resumes within `poll_backoff.max_s` of Telegram answering again.
+        self._polling = PollingRequest(
+            backoff=poll_backoff,
+            sleep=poll_sleep,
+            connection_pool_size=2,
+            read_timeout=request_timeout_s,
+            write_timeout=request_timeout_s,
+            connect_timeout=request_timeout_s,
+            pool_timeout=request_timeout_s,
         )
+        sends = HTTPXRequest(
+            connection_pool_size=64,
+            read_timeout=request_timeout_s,
+            write_timeout=request_timeout_s,
+            connect_timeout=request_timeout_s,
+            pool_timeout=request_timeout_s,
+            media_write_timeout=upload_timeout_s,
+        )
+        self._requests = (sends, self._polling)
         builder = (
             ApplicationBuilder()
             .token(token)
@@ -136,6 +151,7 @@ class TelegramAdapter(TwoPhase):
             await self._publish_menu()
         updater = self._app.updater
         assert updater is not None
+        self._polling.patient = True
         await updater.start_polling(
             timeout=timedelta(seconds=self._poll_timeout_s),
             allowed_updates=_ALLOWED_UPDATES,
@@ -145,6 +161,7 @@ class TelegramAdapter(TwoPhase):
 
     async def stop(self) -> None:
         """Stop polling, then let the updates in hand finish."""
+        self._polling.patient = False  # PTB's last getUpdates must not wait out an outage
         updater = self._app.updater
         if updater is not None and updater.running:
             await updater.stop()
@@ -160,6 +177,16 @@ class TelegramAdapter(TwoPhase):
     def bot_username(self) -> str | None:
         """The bot's @name from getMe, known after `initialize()`."""
         return self._updates.bot_username
+
+    @property
+    def on_reachability(self) -> Reachability | None:
+        """Told False when polling first fails and True when Telegram answers again (for the
+        outbox: `lambda up: admin_channels.set_ready("tg", up)`)."""
+        return self._polling.on_reachability
+
+    @on_reachability.setter
+    def on_reachability(self, hook: Reachability | None) -> None:
+        self._polling.on_reachability = hook
 
     @property
     def on_document(self) -> DocumentHook | None:

@@ -9,6 +9,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from bot.commands.base import (
@@ -26,6 +27,7 @@ from bot.commands.confirmations import ConfirmOutcome, Pending, PendingConfirmat
 from bot.commands.output import send_long
 from bot.commands.parsing import read_arguments
 from bot.commands.registry import CommandRegistry
+from bot.commands.strangers import StrangerGate
 from bot.texts import Language, pick_language, t
 from engine.errors import InvalidInput
 from storage.db import AlreadyExists, NotFound, StorageUnavailable
@@ -64,8 +66,10 @@ def _utcnow() -> datetime:
 class Dispatcher:
     """Runs requests from any adapter against the registry.
 
-    Every request ends in exactly one audit entry per step (run, proposal, confirmation)
-    with its outcome; handlers never check roles or scope themselves. A `private_output`
+    Every operator's request ends in exactly one audit entry per step (run, proposal,
+    confirmation) with its outcome; handlers never check roles or scope themselves. Strangers
+    go through `strangers` (bot/commands/strangers.py): one refusal per chat per window within
+    a budget of their own, one audit row per actor per window with a count. A `private_output`
     command typed in a shared chat answers the operator privately, with a pointer where it was
     typed (or is refused there with a hint). With `late_replies`, sends a handler's reply makes
     after the command returned (from engine events) are queued instead of awaited.
@@ -83,8 +87,12 @@ class Dispatcher:
         on_unexpected: IncidentHook | None = None,
         late_replies: LateReplies | None = None,
         max_attachment_bytes: int = MAX_ATTACHMENT_BYTES,
+        strangers: StrangerGate | None = None,
     ) -> None:
         self.registry = registry
+        # Strangers' refusals and audit rows are bounded (bot/commands/strangers.py); the
+        # default gate keeps time by `clock`, so tests that move it move the windows too.
+        self.strangers = strangers or StrangerGate(audit, clock=lambda: clock().timestamp())
         self.max_attachment_bytes = max_attachment_bytes
         self.late_replies = late_replies
         self._operators = operators
@@ -145,10 +153,7 @@ class Dispatcher:
     async def refuse(self, request: CommandRequest, reply: Reply | None, detail: str) -> None:
         """A request an adapter will not run (from another Slack workspace): audited as denied
         and, where there is a way to answer, given the one refusal strangers get."""
-        await self._audit(request, request.name, AuditResult.DENIED, detail=detail)
-        if reply is not None:
-            lang = pick_language(request.language, default=self._default_language)
-            await _send(reply, t(lang, "denied.unknown_user", actor=request.actor))
+        await self._turn_away(request, reply, request.name, detail)
 
     async def confirm(
         self, token: str, *, actor: str, platform: str, reply: Reply
@@ -237,10 +242,17 @@ class Dispatcher:
             await self._unexpected(request, reply, lang, what, exc)
             return None
         if operator is None:
-            lang = pick_language(request.language, default=self._default_language)
-            await self._audit(request, what, AuditResult.DENIED, detail="unknown user")
-            await _send(reply, t(lang, "denied.unknown_user", actor=request.actor))
+            await self._turn_away(request, reply, what, "unknown user")
         return operator
+
+    async def _turn_away(
+        self, request: CommandRequest, reply: Reply | None, what: str, detail: str
+    ) -> None:
+        """A stranger's attempt: audited and refused within the gate's limits."""
+        lang = pick_language(request.language, default=self._default_language)
+        text = t(lang, "denied.unknown_user", actor=request.actor)
+        send = None if reply is None else partial(_send, reply)
+        await self.strangers.turn_away(request, what, detail, send, text)
 
     def _language(self, operator: Operator) -> Language:
         return pick_language(operator.language, default=self._default_language)

@@ -69,3 +69,10 @@ class AuditRepo:
             query = query.where(AuditRow.client_slug.in_(list(client_slugs)))
         async with self._db.session() as session:
             return [_to_entry(row) for row in await session.scalars(query)]
+
+    async def set_detail(self, entry_id: int, detail: str | None) -> None:
+        """Replace one entry's detail (a stranger's row gains the count of later attempts)."""
+        async with self._db.session() as session:
+            row = await session.get(AuditRow, entry_id)
+            if row is not None:
+                row.detail = detail
