@@ -146,6 +146,12 @@ class InboundSteps:
             return None
         assert intent is not None
         later = Stored(ref, client, settings, contact.id, stored.id, message, intent)
+        if not message.may_answer:
+            # Caught up from the page long after it was written (engine/catch_up.py): an
+            # opt-out still counts, but nothing is sent back.
+            if intent is Intent.OPT_OUT:
+                await self._opt_out(later, contact, reply=False)
+            return None
         if intent is Intent.OPT_OUT or not self._wants_model(settings, message):
             await self._act(later, contact)
             return None
@@ -205,11 +211,7 @@ class InboundSteps:
             )
 
         if stored.intent is Intent.OPT_OUT:
-            await self._contacts.set_opted_out(contact.id, self._clock())
-            self._ai.cancel(chat)
-            default = DEFAULT_OPT_OUT_REPLY.get(self._language, DEFAULT_OPT_OUT_REPLY["es"])
-            await send(settings.opt_out_reply or default)
-            await self._bus.publish(ContactOptedOut(ref, contact.id, contact.phone, contact.lid))
+            await self._opt_out(stored, contact, reply=True)
             return
         rules = parse_rules(settings.rule_replies) if settings.rule_replies else None
         answer = rules.answer_for(message.body) if rules is not None else None
@@ -235,6 +237,22 @@ class InboundSteps:
             self._ai.add(
                 chat, ref, client, message.chat_id, model_text(message), settings.debounce_s
             )
+
+    async def _opt_out(self, stored: Stored, contact: Contact, *, reply: bool) -> None:
+        ref = stored.ref
+        await self._contacts.set_opted_out(contact.id, self._clock())
+        self._ai.cancel(ChatKey(ref.session_id, contact.id))
+        if reply:
+            default = DEFAULT_OPT_OUT_REPLY.get(self._language, DEFAULT_OPT_OUT_REPLY["es"])
+            await self._outbound.send(
+                client_id=stored.client.id,
+                session_id=ref.session_id,
+                contact_id=contact.id,
+                chat_id=stored.message.chat_id,
+                text=stored.settings.opt_out_reply or default,
+                origin=Origin.RULE,
+            )
+        await self._bus.publish(ContactOptedOut(ref, contact.id, contact.phone, contact.lid))
 
     async def _pause(
         self, ref: SessionRef, client_id: int, contact_id: int, length: timedelta, reason: str

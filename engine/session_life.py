@@ -14,9 +14,11 @@ import logging
 import time
 from typing import Protocol
 
+from engine.catch_up import CatchUp
 from engine.events import EventBus, InboundReceived, ReceiptUpdated, SessionRef
 from engine.session_pairing import Pairing
 from engine.session_policy import Exit, ExitKind, SessionPolicy, describe
+from engine.tasks import TaskOwner
 from engine.whatsapp.driver import WhatsAppDriver
 from engine.whatsapp.errors import NotInConflict, WhatsAppError
 from engine.whatsapp.types import (
@@ -79,6 +81,7 @@ class Life:
         pairing: Pairing,
         bus: EventBus,
         policy: SessionPolicy,
+        catch_up: CatchUp,
     ) -> None:
         self.driver = driver
         self._host = host
@@ -91,6 +94,9 @@ class Life:
         self._loading_since: float | None = None
         self._logout_until: float | None = None
         self.page_ready = asyncio.Event()  # the last status read worked (not mid-reload)
+        self._catch_up = catch_up
+        self._catching: asyncio.Task[None] | None = None
+        self._tasks = TaskOwner(f"life:{host.ref}")
 
     def push(self, signal: Signal) -> None:
         self._inbox.put_nowait(signal)
@@ -104,6 +110,11 @@ class Life:
             await self._bus.publish(ReceiptUpdated(ref, event.ids, event.ack))
         else:
             self.push(event)
+
+    async def close(self) -> None:
+        """The page is about to close: stop a catch-up still reading it (the next connect,
+        in this process or the next, catches up again)."""
+        await self._tasks.shutdown(grace_s=0)
 
     def reloading(self) -> None:
         """A call failed as if the page were reloading: `page_ready` waits for the next status
@@ -221,7 +232,10 @@ class Life:
             self._offline_since = self._login_deadline = None
             self._pairing.clear()  # WA-JS cancels a code flow on conn.authenticated
             await host.save_phone(status.me)
+            connecting = host.state is not S.CONNECTED
             await host.set_state(S.CONNECTED, None)
+            if connecting:
+                self._start_catch_up()
         elif status.mode is StreamMode.QR:
             self._login_deadline = None
             if host.state not in SHOWING_QR:
@@ -238,6 +252,19 @@ class Life:
             # Authenticated but still syncing: give it a bounded time to reach MAIN.
             self._login_deadline = self._login_deadline or now + self._policy.login_timeout_s
         return None
+
+    def _start_catch_up(self) -> None:
+        """After each connect (a new page, or the same one back from offline or a reload, which
+        may have cut an event short): what the page got that never reached us (catch_up.py).
+        It runs beside the supervisor, which must keep answering while the page is read."""
+        if self._catching is None or self._catching.done():
+            self._catching = self._tasks.spawn(f"catch-up:{self._host.ref}", self._caught_up())
+
+    async def _caught_up(self) -> None:
+        try:
+            await self._catch_up.run(self.driver)
+        except WhatsAppError as exc:
+            logger.warning("session %s: catch-up failed: %s", self._host.ref, exc)
 
     async def _conflict(self) -> Exit | None:
         """Stream CONFLICT: WhatsApp is open in another window. No timer restarts the page and

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from engine.catch_up import CatchUp
 from engine.events import EventBus, SessionRef, SessionStateChanged
 from engine.session_life import SHOWING_QR, Life, Recheck, Stop
 from engine.session_pairing import Pairing
@@ -58,6 +59,11 @@ async def _on_page(life: Life, call: Callable[[WhatsAppDriver], Awaitable[T]]) -
         return await call(life.driver)
 
 
+async def _close(life: Life, driver: WhatsAppDriver) -> None:
+    await life.close()
+    await driver.stop()
+
+
 class SessionRunner:
     """Runs one session until stopped; `run()` is the body of its supervised task."""
 
@@ -70,6 +76,8 @@ class SessionRunner:
         repo: SessionRepo,
         bus: EventBus,
         policy: SessionPolicy,
+        *,
+        catch_up: CatchUp,
     ) -> None:
         self.ref = ref
         self.state = state
@@ -79,6 +87,7 @@ class SessionRunner:
         self._repo = repo
         self._bus = bus
         self._policy = policy
+        self._catch_up = catch_up
         self._life: Life | None = None
         self._wake = asyncio.Event()
         self._stopping = False
@@ -258,7 +267,7 @@ class SessionRunner:
         await self.set_state(S.RECONNECTING if reconnecting else S.STARTING, None)
         self._pairing.clear()
         driver = self._make_driver()
-        life = Life(self, driver, self._pairing, self._bus, self._policy)
+        life = Life(self, driver, self._pairing, self._bus, self._policy, self._catch_up)
         try:
             try:
                 await driver.start(life.on_driver_event)
@@ -279,7 +288,7 @@ class SessionRunner:
             return exit_
         finally:
             self._life = None
-            closing = asyncio.ensure_future(driver.stop())
+            closing = asyncio.ensure_future(_close(life, driver))
             try:
                 await asyncio.shield(closing)
             except asyncio.CancelledError:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from engine.catch_up import CatchUp
 from engine.errors import InvalidInput
 from engine.events import EventBus, SessionRef
 from engine.phones import InvalidPhone, parse_phone
@@ -28,7 +29,7 @@ from engine.whatsapp.playwright_driver import PlaywrightDriver
 from engine.whatsapp.types import DriverConfig, NumberInfo, SentMessage
 from storage.db import Database, NotFound
 from storage.records import SessionState, WaSession
-from storage.repos import ClientRepo, SessionRepo
+from storage.repos import ClientRepo, MessageRepo, SessionRepo
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ class SessionManager:
         pair_timeout_s: float = 90.0,
     ) -> None:
         self._repo = SessionRepo(db)
+        self._messages = MessageRepo(db)
         self._clients = ClientRepo(db)
         self._bus = bus
         self._make_driver = make_driver
@@ -231,6 +233,7 @@ class SessionManager:
             repo=self._repo,
             bus=self._bus,
             policy=self.policy,
+            catch_up=CatchUp(ref, self._messages, self._bus),
         )
         self._runners[session.id] = runner
         task = self._tasks.spawn(f"session:{session.client_slug}/{session.name}", runner.run())

@@ -200,6 +200,18 @@
     }
   };
 
+  /** The chat of a conversation message, or null for what is not one. @param {MsgModel} m */
+  const chatOf = (m) => {
+    if (!m.id) return null;
+    // Notifications (isNotification: e2e_notification, notification_template, call_log, gp2...),
+    // protocol, revoked and ciphertext are not conversation types. src/chat/events/
+    // registerNewMessageEvent.ts fires a ciphertext again once decrypted (same id, real type), so
+    // a ciphertext is not marked delivered.
+    if (m.isNotification || !conversation.has(String(m.type || ''))) return null;
+    const chat = idString(m.id.remote) || idString(m.from);
+    return !chat || !CHAT_SERVERS.has(serverOf(chat)) || m.isStatusV3 ? null : chat;
+  };
+
   /** What a person wrote. For media `body` is a base64 thumbnail (MsgModel.ts `caption`). */
   const textOf = (/** @type {MsgModel} */ m, /** @type {string} */ type) => {
     if (media.has(type)) return typeof m.caption === 'string' ? m.caption : '';
@@ -208,24 +220,20 @@
     return typeof m.body === 'string' ? m.body : '';
   };
 
-  /** The message as the driver's InboundMessage, or null when it is not a conversation. */
-  const serialise = async (/** @type {MsgModel} */ m) => {
+  /**
+   * The message as the driver's InboundMessage, or null when it is not a conversation (shared by
+   * chat.new_message and catchUp). `lookup` finds the peer's ids (catchUp asks once per chat).
+   * @param {MsgModel} m @param {(chat: string) => ReturnType<typeof lookupPeer>} lookup
+   */
+  const serialise = async (m, lookup) => {
     const key = m.id;
     const serial = key ? idString(key) : null;
-    if (!key || !serial) return null;
+    const chat = chatOf(m);
+    if (!key || !serial || !chat) return null;
     const type = String(m.type || '');
-    // Notifications (isNotification: e2e_notification, notification_template, call_log, gp2...),
-    // protocol, revoked and ciphertext are not conversation types. src/chat/events/
-    // registerNewMessageEvent.ts fires a ciphertext again once decrypted (same id, real type), so
-    // a ciphertext is not marked delivered.
-    if (m.isNotification || !conversation.has(type)) return null;
-    const chat = idString(key.remote) || idString(m.from);
-    if (!chat || !CHAT_SERVERS.has(serverOf(chat)) || m.isStatusV3) return null;
-    if (delivered.has(serial)) return null;
-    delivered.add(serial);
     const fromMe = !!key.fromMe;
     const isGroup = serverOf(chat) === 'g.us';
-    const peer = isGroup ? { phone: null, lid: null } : await lookupPeer(chat);
+    const peer = isGroup ? { phone: null, lid: null } : await lookup(chat);
     const isMedia = media.has(type);
     return {
       id: serial,
@@ -256,8 +264,11 @@
       queued.add(key.id); // the echo of our own send: it reached MsgStore (sendRawMessage.ts)
       return;
     }
+    const serial = key ? idString(key) : null;
+    if (!serial || !chatOf(m) || delivered.has(serial)) return;
+    delivered.add(serial); // at once, so that a catchUp running now leaves it to this path
     inbound = inbound
-      .then(() => serialise(m))
+      .then(() => serialise(m, lookupPeer))
       .then((msg) => {
         if (msg) emit('chat.new_message', msg);
       })
@@ -346,6 +357,61 @@
     }
   };
 
+  /**
+   * What the page's store holds that other people wrote since `sinceS` (epoch seconds), so that
+   * a restart catches up on messages the page received (and acknowledged to WhatsApp, which
+   * never sends them again) that never reached the driver. WhatsApp Web keeps them in its
+   * IndexedDB: WA-JS reads them through msgFindByDirection (@whatsapp WAWebDBMessageFindLocal).
+   * Bounded by `chats` (the most recent ones), `perChat` messages each and `deadlineMs`.
+   * @param {{sinceS: number, chats: number, perChat: number, deadlineMs: number}} arg
+   */
+  const catchUp = async ({ sinceS, chats, perChat, deadlineMs }) => {
+    const until = performance.now() + deadlineMs;
+    // src/chat/functions/list.ts: a copy of ChatStore's models; ignoreGroupMetadata skips a
+    // GroupMetadataStore.find per group. ChatModel.t is the chat's last activity (ChatModel.ts).
+    const all = await WPP.chat.list({ ignoreGroupMetadata: true });
+    const recent = all
+      .filter((c) => Number(c.t) >= sinceS && CHAT_SERVERS.has(serverOf(idString(c.id) || '')))
+      .sort((a, b) => Number(b.t) - Number(a.t));
+    let complete = recent.length <= chats;
+    /** @type {unknown[]} */
+    const messages = [];
+    /** @type {(string | null)[]} */
+    const newest = [];
+    for (const chat of recent.slice(0, chats)) {
+      if (performance.now() > until) {
+        complete = false;
+        break;
+      }
+      // src/chat/functions/getMessages.ts: the `count` newest messages of the chat, up to and
+      // including chat.lastReceivedKey (its newest, whoever wrote it, notifications included),
+      // as MsgModels of MsgStore although typed RawMessage.
+      const models = /** @type {MsgModel[]} */ (
+        /** @type {unknown} */ (await WPP.chat.getMessages(chat.id, { count: perChat }))
+      );
+      // The chat's newest conversation message, ours included (by `t`, the later one on a tie).
+      const talk = models.filter((m) => chatOf(m) !== null);
+      const last = talk.reduce((a, m) => (a && Number(a.t) > Number(m.t) ? a : m), talk[0]);
+      newest.push(last ? idString(last.id) : null);
+      if (models.length >= perChat && models.every((m) => Number(m.t) >= sinceS)) complete = false;
+      /** @type {Map<string, ReturnType<typeof lookupPeer>>} */
+      const peers = new Map();
+      /** @param {string} id */
+      const lookup = (id) => {
+        if (!peers.has(id)) peers.set(id, lookupPeer(id));
+        return /** @type {ReturnType<typeof lookupPeer>} */ (peers.get(id));
+      };
+      for (const m of models) {
+        if (!m.id || m.id.fromMe || Number(m.t) < sinceS || delivered.has(idString(m.id) || '')) {
+          continue; // ours, too old, or forwarded by this page already (chat.new_message)
+        }
+        const msg = await serialise(m, lookup);
+        if (msg) messages.push(msg);
+      }
+    }
+    return { messages, newest, complete };
+  };
+
   window.__waops = {
     status: () =>
       guard(async () => {
@@ -397,6 +463,7 @@
         return { chat: chat.id.toString(), key: key.toString(), keyId: key.id };
       }),
     sendText,
+    catchUp: (arg) => guard(() => catchUp(arg)),
     // src/contact/functions/queryWidExists.ts: null also on a server or network error (and that
     // miss is cached 15 s), so the driver trusts a null only while connected.
     exists: (number) =>

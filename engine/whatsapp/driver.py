@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from engine.whatsapp.types import EventSink, LinkStatus, NumberInfo, SentMessage
+from engine.whatsapp.types import Backlog, EventSink, LinkStatus, NumberInfo, SentMessage
 
 
 class WhatsAppDriver(Protocol):
@@ -69,6 +69,13 @@ class WhatsAppDriver(Protocol):
     async def resolve_contact(self, contact_id: str) -> tuple[str | None, str | None]:
         """``getPnLidEntry``: the (``@c.us`` phone id, ``@lid`` id) of a person, each ``None``
         while unknown."""
+        ...
+
+    async def catch_up(self, since_s: int, *, max_chats: int, per_chat: int) -> Backlog:
+        """What the page's own message store holds that contacts wrote since ``since_s`` (epoch
+        seconds): messages the page received, and WhatsApp will not send again, that may never
+        have reached the event sink (the process died first). Read from at most ``max_chats``
+        recent chats, ``per_chat`` messages each."""
         ...
 
     async def is_alive(self, timeout_s: float) -> bool:

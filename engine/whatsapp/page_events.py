@@ -12,6 +12,7 @@ from engine.whatsapp.types import (
     MEDIA_TYPES,
     AckChanged,
     Authenticated,
+    Backlog,
     DriverEvent,
     InboundMessage,
     LinkCodeChanged,
@@ -53,7 +54,8 @@ def _opt_int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def _inbound(data: dict[str, Any]) -> InboundMessage:
+def inbound_message(data: dict[str, Any]) -> InboundMessage:
+    """One message as bridge.js serialises it (``chat.new_message`` and ``catchUp``)."""
     message_id = str(data["id"])
     return InboundMessage(
         id=message_id,
@@ -103,7 +105,7 @@ def decode(payload: Any) -> DriverEvent | None:
             case "conn.online":
                 return OnlineChanged(bool(data))
             case "chat.new_message":
-                message = _inbound(data)
+                message = inbound_message(data)
                 if message.type not in CONVERSATION_TYPES:  # the page filters; this is a backstop
                     logger.warning("non-conversation message from the page: %r", data)
                     return None
@@ -115,3 +117,23 @@ def decode(payload: Any) -> DriverEvent | None:
         return None
     logger.warning("unknown event from the page: %r", name)
     return None
+
+
+def decode_backlog(raw: dict[str, Any]) -> Backlog:
+    """bridge.js ``catchUp``'s answer; a malformed message is logged and left out, like a
+    malformed live event."""
+    messages = []
+    for data in raw["messages"]:
+        try:
+            message = inbound_message(data)
+        except (KeyError, TypeError, ValueError):
+            logger.warning("malformed caught-up message from the page: %r", data, exc_info=True)
+            continue
+        if message.type in CONVERSATION_TYPES and not message.from_me:
+            messages.append(message)
+    messages.sort(key=lambda m: m.timestamp)
+    return Backlog(
+        tuple(messages),
+        frozenset(str(i) for i in raw["newest"] if i is not None),
+        bool(raw["complete"]),
+    )

@@ -30,10 +30,12 @@ from engine.whatsapp.page_events import (
     BRIDGE_JS_PATH,
     bridge_config_script,
     decode,
+    decode_backlog,
 )
 from engine.whatsapp.profile_lock import ProfileLock
 from engine.whatsapp.sending import OwnKeys, outcome, prepared
 from engine.whatsapp.types import (
+    Backlog,
     BrowserClosed,
     DriverConfig,
     DriverEvent,
@@ -365,6 +367,12 @@ class PlaywrightDriver:
         wid = contact_id if "@" in contact_id else f"{contact_id}@c.us"
         entry = await self._call("resolve", wid)
         return _opt_str(entry["phone"]), _opt_str(entry["lid"])
+
+    async def catch_up(self, since_s: int, *, max_chats: int, per_chat: int) -> Backlog:
+        """bridge.js ``catchUp``: ``WPP.chat.list`` then ``WPP.chat.getMessages`` per chat."""
+        limit_ms = self._page_limit_ms
+        arg = {"sinceS": since_s, "chats": max_chats, "perChat": per_chat, "deadlineMs": limit_ms}
+        return decode_backlog(await self._call("catchUp", arg))
 
     async def is_alive(self, timeout_s: float) -> bool:
         """True when the page evaluates within ``timeout_s`` and WA-JS is ready, or the page was

@@ -145,7 +145,9 @@ class InboundMessage:
     ``body`` is the text a person wrote: the body of a ``chat`` message, the caption of a media
     one (never the base64 thumbnail WA-JS puts in ``body``). ``chat_id`` is the chat as WhatsApp
     names it (``@c.us``, ``@lid`` or ``@g.us``); ``peer_phone`` and ``peer_lid`` are the two ids of
-    the 1:1 contact as far as ``WPP.contact.getPnLidEntry`` knows them.
+    the 1:1 contact as far as ``WPP.contact.getPnLidEntry`` knows them. ``may_answer`` is false
+    for a message caught up from the page's store (``catch_up``) that is no longer worth an
+    answer: the engine stores it and honours an opt-out, but sends nothing back.
     """
 
     id: str
@@ -165,11 +167,26 @@ class InboundMessage:
     filename: str | None = None
     size_bytes: int | None = None
     duration_s: int | None = None
+    may_answer: bool = True
 
     @property
     def is_media(self) -> bool:
         """An image, video, voice note, audio, document or sticker."""
         return self.type in MEDIA_TYPES
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """What the page's message store holds that other people wrote since a time (``catch_up``).
+
+    ``messages`` are serialised and filtered like live ones, oldest first; ``newest`` holds, per
+    chat read, the id of that chat's newest conversation message, whoever wrote it;
+    ``complete`` is false when the bounds (chats, messages per chat, time) cut the read short.
+    """
+
+    messages: tuple[InboundMessage, ...]
+    newest: frozenset[str]
+    complete: bool
 
 
 def key_id_of(serialized: str) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -17,6 +20,7 @@ from storage.records import (
     key_id_of,
 )
 
+_IN_CHUNK = 500  # ids per IN (...): well under SQLite's and MariaDB's parameter limits
 # Receipts only move a status forward along this order.
 _STATUS_RANK = {
     MessageStatus.FAILED: 0,
@@ -207,6 +211,28 @@ class MessageRepo:
             for contact in contacts
             if contact.id in last
         ]
+
+    async def newest_inbound_at(self, session_id: int) -> datetime | None:
+        """When the newest message a contact wrote to this session was written (None when no
+        contact has written yet): where a catch-up after a restart starts looking."""
+        query = select(func.max(MessageRow.sent_at)).where(
+            MessageRow.session_id == session_id, MessageRow.direction == Direction.IN.value
+        )
+        async with self._db.session() as session:
+            return await session.scalar(query)
+
+    async def known_key_ids(self, session_id: int, key_ids: Iterable[str]) -> set[str]:
+        """Which of these WhatsApp key ids this session has stored already."""
+        wanted = sorted(set(key_ids))
+        known: set[str] = set()
+        async with self._db.session() as session:
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[start : start + _IN_CHUNK]
+                query = select(MessageRow.wa_key_id).where(
+                    MessageRow.session_id == session_id, MessageRow.wa_key_id.in_(chunk)
+                )
+                known.update(k for k in await session.scalars(query) if k is not None)
+        return known
 
     async def last_session_of(self, contact_id: int) -> int | None:
         """The session that last exchanged a message with this contact."""

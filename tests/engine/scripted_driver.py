@@ -24,6 +24,7 @@ from engine.whatsapp.errors import (
 )
 from engine.whatsapp.types import (
     Authenticated,
+    Backlog,
     DriverEvent,
     EventSink,
     LinkCodeChanged,
@@ -31,6 +32,7 @@ from engine.whatsapp.types import (
     LinkCodeFailed,
     LinkStatus,
     LoggedOut,
+    MessageReceived,
     NumberInfo,
     PageReady,
     QrCodeChanged,
@@ -39,6 +41,7 @@ from engine.whatsapp.types import (
     StreamMode,
     StreamModeChanged,
 )
+from engine.whatsapp.types import InboundMessage as Message
 
 # src/conn/functions/linkDeviceCodeLifecycle.ts: MAX_AUTO_REFRESHES
 MAX_AUTO_REFRESHES = 5
@@ -55,6 +58,8 @@ class FakeAccount:
     ready_after_load_s: float = 0.0  # how long WA-JS needs after the next self-reload
     grace_s: float = 60.0  # the driver's is_alive grace after a load (DriverConfig.ready_timeout_s)
     drivers: list[ScriptedDriver] = field(default_factory=list)
+    # WhatsApp Web's MsgStore, persisted in the profile's IndexedDB: it survives every page.
+    store: list[Message] = field(default_factory=list)
     _refs: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def driver(self) -> ScriptedDriver:
@@ -93,6 +98,7 @@ class ScriptedDriver:
         self._loaded_at = 0.0
         self.frozen = False
         self.online = True
+        self._forwarded: set[str] = set()  # bridge.js `delivered`: what this page handed over
 
     # -- the protocol -------------------------------------------------------------------
 
@@ -178,6 +184,7 @@ class ScriptedDriver:
         if not self.account.linked:
             raise NotLoggedIn("session is not linked")
         self.account.linked = False
+        self.account.store.clear()  # an unlinked device's storage goes with it
         self._emit(LoggedOut("user_initiated"))
         self.whatsapp_reloads()
 
@@ -194,6 +201,28 @@ class ScriptedDriver:
     async def resolve_contact(self, contact_id: str) -> tuple[str | None, str | None]:
         self._answering()
         return (contact_id if contact_id.endswith("@c.us") else None), None
+
+    async def catch_up(self, since_s: int, *, max_chats: int, per_chat: int) -> Backlog:
+        # bridge.js catchUp: src/chat/functions/list.ts (the chats, by their last activity `t`),
+        # getMessages.ts (the `count` newest of each, up to chat.lastReceivedKey); what others
+        # wrote since `since_s` that this page has not handed over already.
+        self._answering()
+        chats: dict[str, list[Message]] = {}
+        for message in sorted(self.account.store, key=lambda m: m.timestamp):
+            chats.setdefault(message.chat_id, []).append(message)
+        recent = sorted(
+            (c for c in chats.values() if c[-1].timestamp >= since_s),
+            key=lambda c: c[-1].timestamp,
+            reverse=True,
+        )
+        found = [
+            m
+            for chat in recent[:max_chats]
+            for m in chat[-per_chat:]
+            if not m.from_me and m.timestamp >= since_s and m.id not in self._forwarded
+        ]
+        newest = frozenset(chat[-1].id for chat in recent[:max_chats])
+        return Backlog(tuple(found), newest, complete=len(recent) <= max_chats)
 
     async def is_alive(self, timeout_s: float) -> bool:
         # The driver's grace: a page loaded within ready_timeout_s counts as alive while WA-JS
@@ -219,11 +248,21 @@ class ScriptedDriver:
         self._emit(QrCodeChanged(None))
         self._emit(StreamModeChanged(StreamMode.MAIN, "NORMAL"))
 
+    def message_arrives(self, message: Message, *, reaches_us: bool = True) -> None:
+        """A message reaches the page: it is in the page's store (and acknowledged to WhatsApp)
+        before chat.new_message fires. ``reaches_us=False``: the event never reaches the sink,
+        as when the process dies between the two."""
+        self.account.store.append(message)
+        self._forwarded.add(message.id)
+        if reaches_us:
+            self._emit(MessageReceived(message))
+
     def phone_unlinks(self) -> None:
         """The phone removes this linked device: conn.logout (registerLogoutEvent.ts), then
         WhatsApp Web reloads itself to a new QR."""
         assert self.account.linked
         self.account.linked = False
+        self.account.store.clear()
         self._emit(LoggedOut(None))
         self.whatsapp_reloads()
 

@@ -213,13 +213,35 @@
     cls.prototype.toJSON = cls.prototype.serialize;
   };
 
+  // src/whatsapp/models/ChatModel.ts: t (the last activity), lastReceivedKey (the key of the
+  // chat's newest message, sent or received: whatsapp-web.js PR #1606 reads Chat.lastMessage
+  // from it), archive; derived isUser and hasUnread (unreadCount -1 is "marked as unread").
   class ChatModel {
     constructor(id) {
       this.id = id;
       this.unreadCount = 0;
+      this.t = undefined;
+      this.lastReceivedKey = undefined;
+      this.archive = false;
+    }
+    get isUser() {
+      return this.id.isUser();
+    }
+    get hasUnread() {
+      return this.unreadCount > 0 || this.unreadCount === -1;
     }
   }
-  defineAttributes(ChatModel, ['id', 'unreadCount']);
+  defineAttributes(ChatModel, ['id', 'unreadCount', 't', 'lastReceivedKey', 'archive']);
+  // A message joins its chat: the chat's activity and newest key follow the newest message
+  // (`touched` orders chats active within the same second, as the chat list moves them up).
+  let touches = 0;
+  const touchChat = (chat, msg) => {
+    if (chat.t === undefined || Number(msg.t) >= chat.t) {
+      chat.t = Number(msg.t);
+      chat.lastReceivedKey = msg.id;
+      chat.touched = ++touches;
+    }
+  };
 
   // MsgModel.ts attributes (subset) and derived values.
   const MSG_ATTRIBUTES = [
@@ -280,6 +302,12 @@
   };
   const baseGet = chatStore.get.bind(chatStore);
   chatStore.get = (id) => (id == null ? undefined : baseGet(id.toString()));
+  // src/whatsapp/collections/ChatCollection.ts has a comparator: WhatsApp Web lists chats by
+  // their last activity, newest first.
+  chatStore.getModelsArray = () =>
+    [...chatStore.values()].sort(
+      (a, b) => (Number(b.t) || 0) - (Number(a.t) || 0) || (b.touched || 0) - (a.touched || 0),
+    );
   const contactStore = new Map(); // id -> ContactModel-like {id, pushname, isBusiness}
   // WhatsApp's lidPnCache (src/whatsapp/...: lidPnCache.getPhoneNumber / getCurrentLid).
   const lidPn = {
@@ -429,25 +457,31 @@
     else ev.once('conn.main_ready', full);
   };
 
-  // The device token lives in IndexedDB, as WhatsApp Web keeps its keys: a committed IndexedDB
-  // transaction survives the browser being killed, while localStorage is flushed lazily.
-  const tokenStore = (() => {
+  // The device token and the messages live in IndexedDB, as WhatsApp Web keeps its keys and its
+  // MsgStore (WA-JS reads stored messages through msgFindByDirection, "@whatsapp
+  // WAWebDBMessageFindLocal"): a committed IndexedDB transaction survives the browser being
+  // killed, while localStorage is flushed lazily.
+  const idb = (() => {
     const open = () =>
       new Promise((resolve, reject) => {
-        const req = indexedDB.open('waops-simulator', 1);
-        req.onupgradeneeded = () => req.result.createObjectStore('device');
+        const req = indexedDB.open('waops-simulator', 2);
+        req.onupgradeneeded = () => {
+          for (const store of ['device', 'messages']) {
+            if (!req.result.objectStoreNames.contains(store)) req.result.createObjectStore(store);
+          }
+        };
         req.onsuccess = () => resolve(req.result);
         req.onerror = () => reject(req.error);
       });
-    const run = (mode, fn) =>
+    return (storeName, mode, fn) =>
       open().then(
         (db) =>
           new Promise((resolve, reject) => {
-            const tx = db.transaction('device', mode, { durability: 'strict' });
-            const req = fn(tx.objectStore('device'));
+            const tx = db.transaction(storeName, mode, { durability: 'strict' });
+            const req = fn(tx.objectStore(storeName));
             tx.oncomplete = () => {
               db.close();
-              resolve(req.result);
+              resolve(req && req.result);
             };
             tx.onerror = () => {
               db.close();
@@ -455,12 +489,29 @@
             };
           }),
       );
-    return {
-      get: () => run('readonly', (store) => store.get(tokenKey)).then((v) => v || null, () => null),
-      set: (token) => run('readwrite', (store) => store.put(token, tokenKey)),
-      remove: () => run('readwrite', (store) => store.delete(tokenKey)),
-    };
   })();
+  const tokenStore = {
+    get: () => idb('device', 'readonly', (store) => store.get(tokenKey)).then((v) => v || null, () => null),
+    set: (token) => idb('device', 'readwrite', (store) => store.put(token, tokenKey)),
+    remove: () => idb('device', 'readwrite', (store) => store.delete(tokenKey)),
+  };
+  // Every message of this session's device, as the simulator pushed it (or as we sent it), keyed
+  // "<session>|<serialised key>". It dies with the device: on logout and on a page that loads
+  // unpaired.
+  const messagesOfThisSession = IDBKeyRange.bound(`${name}|`, `${name}|\uffff`);
+  let written = 0;
+  const msgDb = {
+    put: (record) => {
+      const key = `${name}|${record.fromMe}_${record.remote}_${record.id}`;
+      const entry = { m: record, n: performance.timeOrigin + performance.now() + written++ / 1000 };
+      return idb('messages', 'readwrite', (store) => store.put(entry, key));
+    },
+    all: () =>
+      idb('messages', 'readonly', (store) => store.getAll(messagesOfThisSession)).then((rows) =>
+        (rows || []).sort((a, b) => a.m.t - b.m.t || a.n - b.n).map((row) => row.m),
+      ),
+    clear: () => idb('messages', 'readwrite', (store) => store.delete(messagesOfThisSession)),
+  };
 
   // --- socket to the simulator ----------------------------------------------------------------
   let socket = null;
@@ -523,10 +574,15 @@
   };
 
   const onPush = {
-    init(p) {
+    async init(p) {
       Object.assign(config, p.config || {});
       st.linked = st.registered = !!p.linked;
-      if (p.linked) restoreAccount(p);
+      if (p.linked) {
+        restoreAccount(p);
+        await restoreMessages();
+      } else {
+        await msgDb.clear(); // an unpaired device keeps nothing of the account it had
+      }
       setStream(p.mode, p.info, p.online, p.socket);
       setAuth(p.linked ? null : p.auth);
       if (!readyScheduled) {
@@ -555,6 +611,7 @@
     // registerLogoutReasonEvent.ts), then WhatsApp Web reloads itself to a fresh QR.
     async logout(p) {
       await tokenStore.remove();
+      await msgDb.clear();
       st.linked = st.registered = false;
       ev.emit('conn.logout_reason', p.reason);
       ev.emit('conn.logout');
@@ -563,8 +620,14 @@
     stream(p) {
       setStream(p.mode, p.info, p.online, p.socket);
     },
+    // The receipt (confirm) goes back only once the message is in the persistent store, as
+    // WhatsApp's servers keep a message until the device's receipt and never send it after it
+    // (the server side of the simulator: Phone.deliver / Phone.confirm).
     message(p) {
-      receive(p.msg).finally(() => confirm(p.seq));
+      receive(p.msg).then(
+        () => confirm(p.seq),
+        (err) => console.error('message not stored; WhatsApp will deliver it again', err),
+      );
     },
     // processSimpleACK of registerAckMessageEvent.ts: receipts (ack >= 2) for our messages,
     // keys built from the receipt's sender (the @lid form for migrated contacts).
@@ -607,30 +670,55 @@
     },
   };
 
-  const receive = async (m) => {
-    const attrs = messageAttrs(m);
+  // A message joins the page's stores; `restored` ones come from IndexedDB after a load and
+  // are not new (registerNewMessageEvent.ts fires only for isNewMsg).
+  const learnFrom = (m, attrs, restored) => {
     if (m.pn && attrs.id.remote.isLid()) lidPn.learn(m.remote, m.pn);
     if (m.pn && attrs.author && attrs.author.isLid()) lidPn.learn(m.author, m.pn);
     const chatId = attrs.id.remote;
-    if (!chatId.isStatus()) {
-      const chat = chatStore.getOrAdd(chatId);
-      if (!m.fromMe) chat.unreadCount += 1;
-    }
+    const chat = chatId.isStatus() ? null : chatStore.getOrAdd(chatId);
+    if (chat && !m.fromMe && !restored) chat.unreadCount += 1;
     const sender = attrs.author || attrs.from;
     if (!m.fromMe && m.notifyName && sender.isUser()) {
       contactStore.set(sender.toString(), { id: sender, pushname: m.notifyName, type: 'in',
         isBusiness: false }); // prettier-ignore
     }
+    return chat;
+  };
+  const restoreMessages = async () => {
+    for (const m of await msgDb.all()) {
+      const attrs = { ...messageAttrs(m), isNewMsg: false };
+      if (msgStore.has(attrs.id.toString())) continue;
+      const chat = learnFrom(m, attrs, true);
+      const msg = new MsgModel(attrs);
+      msgStore.set(msg.id.toString(), msg);
+      if (chat) touchChat(chat, msg);
+    }
+  };
+
+  const receive = async (m) => {
+    const attrs = messageAttrs(m);
+    // A message delivered again (its receipt was lost) is in the store already: WhatsApp Web
+    // only sends the receipt again.
+    if (msgStore.has(attrs.id.toString())) return;
+    const record = { ...m, ciphertext: false };
+    delete record.seq;
+    const chat = learnFrom(m, attrs, false);
     if (!m.ciphertext) {
-      addMessage(new MsgModel(attrs));
+      await msgDb.put(record);
+      const msg = new MsgModel(attrs);
+      if (chat) touchChat(chat, msg);
+      addMessage(msg);
       return;
     }
     const real = {};
     for (const f of ['type', 'subtype', 'body', ...MEDIA_FIELDS]) real[f] = attrs[f];
     for (const f of MEDIA_FIELDS) delete attrs[f];
     const msg = new MsgModel({ ...attrs, type: 'ciphertext', subtype: 'fanout', body: '' });
+    if (chat) touchChat(chat, msg);
     if (!addMessage(msg)) return;
     await new Promise((resolve) => setTimeout(resolve, config.decrypt_delay_s * 1000));
+    await msgDb.put(record);
     msg.set(real);
   };
 
@@ -820,6 +908,7 @@
     logout: ready('conn.logout', async () => {
       await request('logout');
       await tokenStore.remove();
+      await msgDb.clear();
       st.linked = st.registered = false;
       ev.emit('conn.logout');
       reloadSoon();
@@ -950,12 +1039,17 @@
   };
   // WhatsApp's addAndSendMsgToChat: [message, Promise<SendMsgResultObject>]. The message is in
   // the chat (chat.new_message) before the server answers; ack 1 when the server accepts.
+  // The message is written to the device's store before it goes to the server.
   const addAndSendMsgToChat = (chat, raw) => {
     const msg = new MsgModel(raw);
+    touchChat(chat, msg);
     addMessage(msg);
     const participant = msg.id.participant ? msg.id.participant.toString() : undefined;
     const args = { chat: chat.id.toString(), body: String(raw.body), id: msg.id.id, participant };
-    const result = request('send', args).then((r) => {
+    const record = { fromMe: true, remote: args.chat, id: args.id, participant, type: msg.type,
+      from: msg.from.toString(), to: msg.to.toString(), body: args.body, t: msg.t, ack: 0 }; // prettier-ignore
+    const stored = msgDb.put(record).catch((err) => console.error('send not stored', err));
+    const result = stored.then(() => request('send', args)).then((r) => {
       if (r.result === 'OK') setAck(msg, 1);
       return { messageSendResult: r.result }; // src/whatsapp/types.ts SendMsgResultObject
     });
@@ -980,7 +1074,74 @@
       sendMsgResult,
     };
   };
+  // src/chat/functions/list.ts: ChatStore's models (a copy), filtered, then a window of
+  // `count` from the chat `id` (after it, or before it). Labels, communities and newsletters
+  // are not simulated: asking for them fails loudly rather than answering wrongly.
+  const list = async (options = {}) => {
+    for (const unsupported of ['onlyCommunities', 'onlyNewsletter', 'withLabels']) {
+      if (options[unsupported]) throw new Error(`WPP.chat.list ${unsupported}: not simulated`);
+    }
+    const count = options.count == null ? Infinity : options.count;
+    const direction = options.direction === 'before' ? 'before' : 'after';
+    let models = chatStore.getModelsArray().slice();
+    if (options.onlyUsers) models = models.filter((c) => c.isUser);
+    if (options.onlyGroups) models = models.filter((c) => c.id.isGroup());
+    if (options.onlyWithUnreadMessage) models = models.filter((c) => c.hasUnread);
+    if (options.onlyArchived) models = models.filter((c) => c.archive);
+    const indexChat = options.id ? getChat(options.id) : null;
+    const startIndex = indexChat ? models.indexOf(indexChat) : 0;
+    if (direction === 'before') {
+      const fixStartIndex = startIndex - count < 0 ? 0 : startIndex - count;
+      const fixEndIndex = fixStartIndex + count >= startIndex ? startIndex : fixStartIndex + count;
+      return models.slice(fixStartIndex, fixEndIndex);
+    }
+    return models.slice(startIndex, startIndex + count);
+  };
+  // msgFindByDirection (src/whatsapp/functions/msgFindByDirection.ts, WhatsApp's
+  // WAWebDBMessageFindLocal): the `count` stored messages of the anchor's chat just before (or
+  // after) the anchor, without it, oldest first; status 404 when the anchor is not stored.
+  const msgFindByDirection = ({ anchor, count, direction }) => {
+    const inChat = [...msgStore.values()]
+      .filter((m) => m.id.remote.equals(anchor.remote))
+      .sort((a, b) => Number(a.t) - Number(b.t));
+    const at = inChat.findIndex((m) => m.id.toString() === anchor.toString());
+    if (at < 0) return { messages: [], status: 404 };
+    const messages =
+      direction === 'after'
+        ? inChat.slice(at + 1, at + 1 + count)
+        : inChat.slice(Math.max(0, at - count), at);
+    return { messages, status: 200 };
+  };
+  // src/chat/functions/getMessages.ts on WhatsApp Web without msgFindQuery (the "new API"):
+  // anchored at options.id or the chat's lastReceivedKey, which is appended itself when no id
+  // was given (so `count` includes it); -1 is every message (multi-device).
+  const getMessages = async (chatId, options = {}) => {
+    if (options.media !== undefined || options.includeCallMessages) {
+      throw new Error('WPP.chat.getMessages media and call messages: not simulated');
+    }
+    const chat = assertGetChat(chatId);
+    let count = options.count || 20;
+    const direction = options.direction === 'after' ? 'after' : 'before';
+    const id = options.id || (chat.lastReceivedKey && chat.lastReceivedKey.toString());
+    if (options.onlyUnread) {
+      if (!chat.hasUnread) return [];
+      const unreadCount = chat.unreadCount < 0 ? 2 : chat.unreadCount;
+      count = count < 0 ? unreadCount : Math.min(count, unreadCount);
+    }
+    if (count === -1) count = Infinity;
+    if (!options.id && id) count--;
+    if (!id) return [];
+    const msgs = msgFindByDirection({ anchor: MsgKey.fromString(id), count, direction }).messages;
+    if (!options.id) {
+      const last = msgStore.get(id);
+      if (last) msgs.push(last);
+    }
+    if (options.onlyUnread) for (const m of msgs) m.isNewMsg = true;
+    return msgs;
+  };
   WPP.chat = {
+    list: ready('chat.list', list),
+    getMessages: ready('chat.getMessages', getMessages),
     find: ready('chat.find', find),
     get: ready('chat.get', getChat),
     generateMessageID: ready('chat.generateMessageID', generateMessageID),
