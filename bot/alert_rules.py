@@ -4,11 +4,14 @@ A session that drops is only reported if it is still down after the grace period
 alert fires it stays one alert through further drops (flapping), and it resolves once, after
 the session has stayed connected for a settling period. State per session is kept in memory;
 the alerts themselves are in the database, so a restart resolves what it finds connected.
+While the database is away, what is raised or resolved is held by `Alerts` and retried here on
+a timer until it is written.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict, deque
 from datetime import datetime, timedelta
@@ -30,7 +33,7 @@ from engine.events import (
     SessionStateChanged,
 )
 from engine.tasks import TaskOwner
-from storage.db import Database, StorageError
+from storage.db import Database, StorageError, StorageUnavailable
 from storage.records import CampaignStatus, SessionState, contact_label
 from storage.repos import CampaignRepo
 from storage.repos.alerts import NewAlert
@@ -46,6 +49,8 @@ _TROUBLE = {
 _DOWN = {SessionState.DISCONNECTED, SessionState.RECONNECTING}
 _AUTO_PAUSE = ("auto:", "number banned")
 _DETAIL_CHARS = 300
+_BACKLOG = "alert-backlog"
+_LAST_FLUSH_S = 5.0
 
 
 def _clip(text: str, limit: int = _DETAIL_CHARS) -> str:
@@ -67,6 +72,7 @@ class AlertRules:
         self._drops: dict[int, deque[datetime]] = defaultdict(deque)
         self._tasks = TaskOwner("alert-rules")
         self._stopping = asyncio.Event()
+        alerts.on_held = self._retry_held_later
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(SessionStateChanged, self.on_session_state)
@@ -88,10 +94,24 @@ class AlertRules:
         self._stopping.set()
         await self._tasks.shutdown()
         await self._timers.shutdown()
+        if self._alerts.held:  # a last try: what is still held now is lost with the process
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_LAST_FLUSH_S):
+                    await self._alerts.flush()
+            if self._alerts.held:
+                logger.error("%d alert changes could not be stored", self._alerts.held)
 
     async def run_until_idle(self) -> None:
         """Wait until every timer that is due has fired (tests move the clock first)."""
         await self._timers.run_until_idle()
+
+    def _retry_held_later(self) -> None:
+        if not self._stopping.is_set() and not self._timers.pending(_BACKLOG):
+            self._timers.start(_BACKLOG, self._policy.backlog_retry_s, self._retry_held)
+
+    async def _retry_held(self) -> None:
+        if not await self._alerts.flush():
+            self._retry_held_later()
 
     async def _repeat_loop(self) -> None:
         while not self._stopping.is_set():
@@ -130,7 +150,8 @@ class AlertRules:
         sid = ref.session_id
         self._timers.cancel(f"down:{sid}")
         self._down_since.pop(sid, None)
-        if await self._alerts.repo.is_firing(session_key(sid)):
+        # Not known while the database is away: settle anyway (a resolve of nothing is none).
+        if await self._alerts.is_firing(session_key(sid)) is not False:
             self._timers.start(
                 f"settle:{sid}", self._policy.settle_after_s, partial(self._settled, ref)
             )
@@ -151,7 +172,8 @@ class AlertRules:
         while drops and drops[0] < event.at - timedelta(seconds=self._policy.flap_window_s):
             drops.popleft()
         detail = _clip(event.reason or event.new.value)
-        if await self._alerts.repo.is_firing(session_key(sid)):
+        # Not known while the database is away: the grace timer decides (a bump if it fires).
+        if await self._alerts.is_firing(session_key(sid)):
             # Still the same trouble: count it, keep one alert.
             await self._alerts.fire(
                 self._session_alert(ref, AlertKind.SESSION_DOWN, detail), escalate=False
@@ -238,7 +260,10 @@ class AlertRules:
         elif status in (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED):
             await self._alerts.resolve(paused_key, quiet=True)
             if status is CampaignStatus.COMPLETED:
-                counts = await self._campaigns.counts(campaign.id)
+                try:
+                    counts = await self._campaigns.counts(campaign.id)
+                except StorageUnavailable:
+                    counts = {}  # the alert without its figures rather than none
                 figures = ", ".join(f"{state} {n}" for state, n in sorted(counts.items()) if n)
                 detail = f"{name}: {figures}" if figures else name
                 await self._alerts.fire(alert(AlertKind.CAMPAIGN_FINISHED, detail))
@@ -246,7 +271,9 @@ class AlertRules:
     async def on_campaign_recovered(self, event: CampaignRecovered) -> None:
         campaign = event.campaign
         detail = f"«{_clip(campaign.name, 80)}» (#{campaign.id}): {event.unknown}"
-        key = f"campaign:{campaign.id}:unknown"
+        # Each recovery is other sends to check (a restart after another): told each time,
+        # with its own count, never folded into the last one.
+        key = f"campaign:{campaign.id}:unknown:{self._clock.now():%Y%m%dT%H%M%S.%f}"
         new = NewAlert(
             campaign.client_id,
             campaign.session_id,

@@ -16,10 +16,11 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.admin_channels import AdminChannels
+from bot.alert_backlog import DEFAULT_LIMIT, AlertBacklog, HeldChange, HeldFire
 from bot.channel import Button, Outgoing
 from bot.texts import Language, pick_language, t
 from engine.clock import Clock
-from storage.db import Database
+from storage.db import Database, StorageUnavailable
 from storage.repos.alert_subscriptions import Recipient
 from storage.repos.alerts import Alert, AlertRepo, FireResult, NewAlert, Notice
 from storage.repos.outbox import Content
@@ -78,6 +79,9 @@ class AlertPolicy:
     flap_window_s: float = 600.0
     ai_quiet_s: float = 900.0
     repeat_check_s: float = 60.0
+    backlog_retry_s: float = 5.0
+    """How often alerts held while the database is away are tried again."""
+    backlog_limit: int = DEFAULT_LIMIT
     language: Language = "es"
 
     @property
@@ -147,7 +151,11 @@ def alert_buttons(alert: Alert, notice: Notice, lang: Language) -> tuple[Button,
 
 
 class Alerts:
-    """Raises, repeats and resolves alerts; their notices go to the outbox in one transaction."""
+    """Raises, repeats and resolves alerts; their notices go to the outbox in one transaction.
+
+    While the database is away, a raise or resolve is held in memory (`AlertBacklog`) and
+    written, in order, by `flush()` once it answers; `on_held` is told so that someone retries.
+    """
 
     def __init__(
         self, db: Database, router: AdminChannels, policy: AlertPolicy, clock: Clock
@@ -156,6 +164,14 @@ class Alerts:
         self._router = router
         self.policy = policy
         self._clock = clock
+        self._backlog = AlertBacklog(policy.backlog_limit)
+        self._flushing = asyncio.Lock()
+        self.on_held: Callable[[], None] = lambda: None
+
+    @property
+    def held(self) -> int:
+        """Changes waiting for the database."""
+        return len(self._backlog)
 
     def render(self, alert: Alert, notice: Notice, recipient: Recipient) -> Sequence[Content]:
         lang = pick_language(recipient.language, default=self.policy.language)
@@ -166,13 +182,21 @@ class Alerts:
             recipient.chat_ref, message, file_caption=t(lang, "output.as_file")
         )
 
-    async def fire(self, new: NewAlert, *, escalate: bool = True) -> FireResult:
+    async def fire(self, new: NewAlert, *, escalate: bool = True) -> FireResult | None:
+        """Raise `new` (see `AlertRepo.fire`); None when the database is away and it is held."""
+        now = self._clock.now()
+        if await self._behind_backlog():
+            try:
+                return await self._fire(new, escalate, now)
+            except StorageUnavailable as exc:
+                logger.warning("alert %s held until the database answers: %s", new.dedupe_key, exc)
+        self._backlog.fire(new, escalate, now)
+        self.on_held()
+        return None
+
+    async def _fire(self, new: NewAlert, escalate: bool, now: datetime) -> FireResult:
         result = await self.repo.fire(
-            new,
-            self._clock.now(),
-            repeat_s=self.policy.repeat_s,
-            render=self.render,
-            escalate=escalate,
+            new, now, repeat_s=self.policy.repeat_s, render=self.render, escalate=escalate
         )
         if result.deliveries:
             self._router.poke()
@@ -183,13 +207,70 @@ class Alerts:
         self, dedupe_key: str, *, quiet: bool = False, text: str | None = None
     ) -> Alert | None:
         """End the alert firing under `dedupe_key`, telling whoever heard of it unless `quiet`;
-        `text` replaces its detail for the resolved notice."""
+        `text` replaces its detail for the resolved notice. None when nothing was firing, or
+        when the database is away (the resolve is held)."""
+        now = self._clock.now()
+        if await self._behind_backlog():
+            try:
+                return await self._resolve(dedupe_key, quiet, text, now)
+            except StorageUnavailable as exc:
+                logger.warning("resolve of %s held until the database answers: %s", dedupe_key, exc)
+        self._backlog.resolve(dedupe_key, quiet, text, now)
+        self.on_held()
+        return None
+
+    async def _resolve(
+        self, dedupe_key: str, quiet: bool, text: str | None, now: datetime
+    ) -> Alert | None:
         render = self.render if not quiet else _render_nothing
-        alert = await self.repo.resolve(dedupe_key, self._clock.now(), render=render, text=text)
+        alert = await self.repo.resolve(dedupe_key, now, render=render, text=text)
         if alert is not None:
             logger.info("alert %s resolved", dedupe_key)
             self._router.poke()
         return alert
+
+    async def is_firing(self, dedupe_key: str) -> bool | None:
+        """Whether an alert fires under `dedupe_key`, held changes included; None when the
+        database is away and nothing is held for it (not known)."""
+        held = self._backlog.firing(dedupe_key)
+        if held is not None:
+            return held
+        try:
+            return await self.repo.is_firing(dedupe_key)
+        except StorageUnavailable:
+            return None
+
+    async def _behind_backlog(self) -> bool:
+        """True when nothing is held (any more): a new change may go straight to the database.
+        While a flush is under way the change is held at once: that flush takes it in turn."""
+        if not self._backlog:
+            return True
+        return not self._flushing.locked() and await self.flush()
+
+    async def flush(self) -> bool:
+        """Write what was held while the database was away, oldest first; True when nothing is
+        left. A change that fails for another reason than the outage is dropped (and logged),
+        so it cannot hold the others back."""
+        async with self._flushing:
+            while (change := self._backlog.first()) is not None:
+                try:
+                    await self._store(change)
+                except StorageUnavailable as exc:
+                    logger.info("%d held alert changes wait: %s", len(self._backlog), exc)
+                    return False
+                except Exception:
+                    logger.exception("held alert change of %s dropped", change.dedupe_key)
+                self._backlog.done(change)
+            return True
+
+    async def _store(self, change: HeldChange) -> None:
+        if isinstance(change, HeldFire):
+            while (occurrence := change.next_occurrence()) is not None:
+                new, at = occurrence
+                await self._fire(new, change.escalate, at)
+                change.stored += 1
+        else:
+            await self._resolve(change.dedupe_key, change.quiet, change.text, change.at)
 
     async def repeat_due(self) -> int:
         count = await self.repo.repeat_due(

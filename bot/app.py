@@ -3,7 +3,8 @@
 Parts start in dependency order (storage, alert outbox, sessions, listener, campaigns, operator
 channels) and stop in reverse, so a shutdown lets in-flight sends finish before browsers close.
 Operator channels come up under a `ChannelSupervisor`: an unreachable Telegram or Slack is
-retried in the background while the engine runs.
+retried in the background while the engine runs. They are registered with the outbox before
+any part starts, so an alert raised while the engine starts waits for its platform.
 """
 
 from __future__ import annotations
@@ -145,6 +146,7 @@ class App:
         self.telegram: TelegramAdapter | None = None
         self.slack: SlackAdapter | None = None
         self.channels: list[ChannelSupervisor] = []
+        self._channels_started = 0
         self.ops: OpsServer | None = None
 
     def _choose_llm(self, given: LLMClient | None) -> tuple[LLMClient | None, str]:
@@ -172,12 +174,13 @@ class App:
         private_sqlite(self.settings.database_url)
         await ensure_schema(self.db)
         self._stack.push_async_callback(self.db.shutdown)
+        # Repeat counts of strangers' open windows reach the audit log before the database goes.
+        self._stack.push_async_callback(self.dispatcher.strangers.flush)
+        self._register_channels()
         await self.admin_channels.start()
         self._stack.push_async_callback(self.admin_channels.stop)
         await self.alert_rules.start()
         self._stack.push_async_callback(self.alert_rules.stop)
-        await self.sessions.start()
-        self._stack.push_async_callback(self.sessions.stop)
         self.listener = Listener(
             self.db,
             self.bus,
@@ -187,7 +190,15 @@ class App:
             spool=InboundSpool(self.settings.data_dir / "inbound.spool"),
             policy=self._listener_policy,
         )
+        # The listener hears before any page can speak (a message, a catch-up after a crash),
+        # and stops before the sessions, so replies in flight still have their browser.
         await self.listener.start()
+        try:
+            await self.sessions.start()
+        except BaseException:
+            await self.listener.stop()
+            raise
+        self._stack.push_async_callback(self.sessions.stop)
         self._stack.push_async_callback(self.listener.stop)
         await self.campaign_engine.start()
         self._stack.push_async_callback(self.campaign_engine.stop)
@@ -197,6 +208,59 @@ class App:
             self.metrics.session_states.setdefault(session.id, session.state)
         await self._start_channels()
         logger.info("waops started")
+
+    def _register_channels(self) -> None:
+        """Build the configured operator channels and register them with the outbox before
+        anything can raise an alert: what the engine raises while it starts (sends a crash cut
+        off) waits there for its platform, also one still being retried, instead of reaching
+        nobody. Nothing is reached yet: the supervisors start last, in `_start_channels()`."""
+        settings = self.settings
+        if settings.telegram_token is not None:
+            self.telegram = TelegramAdapter(
+                settings.telegram_token.get_secret_value(),
+                self.dispatcher,
+                base_url=settings.telegram_api_url,
+                base_file_url=settings.telegram_file_url,
+                language=settings.language,
+                on_document=self._on_document,
+            )
+            telegram = self.telegram
+            self._add_channel("telegram", telegram, telegram)
+            # Polling knows first when Telegram fails and when it answers again: the outbox
+            # holds while it is down and resumes at once instead of at its next retry.
+            telegram.on_reachability = lambda up: self.admin_channels.set_ready(telegram.prefix, up)
+        if settings.slack_bot_token is not None:
+            self.slack = SlackAdapter(
+                settings.slack_bot_token.get_secret_value(),
+                self.dispatcher,
+                app_token=_secret(settings.slack_app_token),
+                signing_secret=_secret(settings.slack_signing_secret),
+                api_url=settings.slack_api_url,
+                http_port=settings.slack_http_port,
+                team_id=settings.slack_team_id,
+                language=settings.language,
+            )
+            self._add_channel("slack", self.slack, self.slack)
+        # A start that fails before the supervisors run still releases their adapters.
+        self._stack.push_async_callback(self._release_unstarted_channels)
+
+    def _add_channel(
+        self, name: str, adapter: TelegramAdapter | SlackAdapter, channel: AdminChannel
+    ) -> None:
+        """Register `channel` as not ready; its supervisor marks it ready once it is up."""
+        self.admin_channels.register(channel, ready=False)
+        self.channels.append(
+            ChannelSupervisor(
+                name,
+                adapter,
+                on_up=lambda: self.admin_channels.set_ready(channel.prefix),
+                fatal=(SlackTokenRejected,),
+            )
+        )
+
+    async def _release_unstarted_channels(self) -> None:
+        for supervisor in self.channels[self._channels_started :]:
+            await supervisor.adapter.shutdown()
 
     async def _start_channels(self) -> None:
         settings = self.settings
@@ -210,48 +274,13 @@ class App:
             )
             await self.ops.start()
             self._stack.push_async_callback(self.ops.stop)
-        if settings.telegram_token is not None:
-            self.telegram = TelegramAdapter(
-                settings.telegram_token.get_secret_value(),
-                self.dispatcher,
-                base_url=settings.telegram_api_url,
-                base_file_url=settings.telegram_file_url,
-                language=settings.language,
-                on_document=self._on_document,
-            )
-            await self._supervise("telegram", self.telegram, self.telegram)
-        if settings.slack_bot_token is not None:
-            self.slack = SlackAdapter(
-                settings.slack_bot_token.get_secret_value(),
-                self.dispatcher,
-                app_token=_secret(settings.slack_app_token),
-                signing_secret=_secret(settings.slack_signing_secret),
-                api_url=settings.slack_api_url,
-                http_port=settings.slack_http_port,
-                team_id=settings.slack_team_id,
-                language=settings.language,
-            )
-            await self._supervise("slack", self.slack, self.slack)
+        # Each brought up now or in the background; its alerts wait until it is up.
+        for supervisor in self.channels:
+            self._channels_started += 1
+            self._stack.push_async_callback(supervisor.stop)
+            await supervisor.start()
         # Stopped before the channels, so what is queued still has a way out.
         self._stack.push_async_callback(self.late_replies.stop)
-
-    async def _supervise(
-        self,
-        name: str,
-        adapter: TelegramAdapter | SlackAdapter,
-        channel: AdminChannel,
-    ) -> None:
-        """Bring `adapter` up now or in the background; its alerts wait until it is up."""
-        self.admin_channels.register(channel, ready=False)
-        supervisor = ChannelSupervisor(
-            name,
-            adapter,
-            on_up=lambda: self.admin_channels.set_ready(channel.prefix),
-            fatal=(SlackTokenRejected,),
-        )
-        self.channels.append(supervisor)
-        self._stack.push_async_callback(supervisor.stop)
-        await supervisor.start()
 
     def channel_status(self) -> dict[str, dict[str, object]]:
         """Each operator channel's state, for `/healthz`."""

@@ -220,9 +220,9 @@ async def run_demo(settings: Settings, *, seconds: float | None = None, port: in
             out.print(qr_text(event.code), highlight=False)
 
         app.bus.subscribe(QrUpdated, show_qr)
-        await stack.enter_async_context(app)
         channel = ConsoleChannel(out, demo.data_dir / "console", demo.language)
-        app.add_admin_channel(channel)  # alerts and digests for the console operator
+        app.add_admin_channel(channel)  # before start: what the engine raises as it starts too
+        await stack.enter_async_context(app)
         dispatcher = app.dispatcher
         adapter = ConsoleAdapter(
             dispatcher, channel, local=SimulatorConsole(sim, out, app.bus).handle

@@ -3,7 +3,8 @@ inbound spool that cannot be written (messages then live only in memory)."""
 
 from __future__ import annotations
 
-from engine.events import InboundSpoolFailed, NumberWorkerFailed
+from engine.events import CampaignRecovered, InboundSpoolFailed, NumberWorkerFailed
+from storage.repos import CampaignRepo
 from tests.bot.alerts.conftest import ADMIN_HABY, OWNER, AlertWorld
 
 
@@ -27,3 +28,17 @@ async def test_a_spool_that_cannot_be_written_reaches_the_global_owners_only(
     await world.router.run_until_idle()
     assert any("No space left" in t and "disco" in t for t in world.texts(OWNER))
     assert not any("No space left" in t for t in world.texts(ADMIN_HABY)), "haby's admin only"
+
+
+async def test_each_recovery_of_interrupted_sends_is_told_with_its_own_count(
+    world: AlertWorld,
+) -> None:
+    campaign = await CampaignRepo(world.db).create(
+        world.haby_id, world.main.id, "feria", "Hola", {"all": True}
+    )
+    await world.bus.publish(CampaignRecovered(campaign, 1))
+    await world.wait(60)  # a restart a minute later cuts off two more sends
+    await world.bus.publish(CampaignRecovered(campaign, 2))
+    await world.router.run_until_idle()
+    told = [t for t in world.texts(ADMIN_HABY) if "interrupted by a restart" in t]
+    assert len(told) == 2 and "): 1" in told[0] and "): 2" in told[1]
