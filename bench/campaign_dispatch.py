@@ -20,10 +20,10 @@ from pathlib import Path
 
 from baseline import fresh_database, raw_insert_rate
 
-from engine.campaign_service import CampaignService
+from engine.campaign.pacing import PacingPolicy
+from engine.campaign.service import CampaignService
 from engine.campaigns import CampaignEngine
 from engine.events import EventBus
-from engine.pacing import PacingPolicy
 from engine.whatsapp.types import SentMessage
 from storage.db import Database
 from storage.records import CampaignStatus, ContactInput, SessionState

@@ -20,7 +20,7 @@ from bench.faults_measure import (
     pending_deliveries,
 )
 from bench.faults_rig import KEY, OWNER, Rig, until
-from tests.fakes.openai_server import Delay, Status
+from tests.support.fakes.openai_server import Delay, Status
 
 REFUSAL = "You are not allowed to use this bot."
 SESSIONS_ANSWER = "WhatsApp sessions ("

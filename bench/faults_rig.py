@@ -29,9 +29,9 @@ from storage.db import Database, StorageUnavailable
 from storage.records import CampaignStatus, ContactInput, SessionState
 from storage.repos import AISettingsRepo, CampaignRepo, ContactRepo, SessionRepo
 from storage.repos.alert_subscriptions import AlertSubscriptionRepo
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.telegram_server import TOKEN, FakeTelegram
+from tests.support.fakes.openai_server import FakeOpenAI
+from tests.support.fakes.slack_server import FakeSlack
+from tests.support.fakes.telegram_server import TOKEN, FakeTelegram
 from tests.test_operator_day import _free_port
 
 OWNER = 400  # Telegram user id of the owner

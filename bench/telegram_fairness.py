@@ -22,8 +22,8 @@ from typing import Any
 
 from telegram.ext import BaseRateLimiter, ExtBot
 
-from bot.telegram_limiter import FloodRetries, TelegramRateLimiter
-from tests.fakes.telegram_server import FakeTelegram
+from bot.telegram.limiter import FloodRetries, TelegramRateLimiter
+from tests.support.fakes.telegram_server import FakeTelegram
 
 CHAT_A, CHAT_B = 101, 202
 Result = bool | dict[str, Any] | list[dict[str, Any]]

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from engine.templates import EMPTY, Template, tidy
+from engine.campaign.templates import EMPTY, Template, tidy
 
 TEMPLATE = "Hola {name}, te esperamos en {ciudad}!"
 BEFORE_MAX = 60_000  # the old regexes take seconds to minutes past this

@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.channel import (
+from bot.commands.output import MAX_MESSAGES, split_text
+from bot.push.channel import (
     AdminChannel,
     Button,
     ChannelRejected,
@@ -28,7 +29,6 @@ from bot.channel import (
     Outgoing,
     split_chat,
 )
-from bot.commands.output import MAX_MESSAGES, split_text
 from engine.clock import Clock, SystemClock
 from engine.retry import Backoff
 from engine.tasks import TaskOwner

@@ -18,36 +18,36 @@ from types import TracebackType
 from pydantic import SecretStr
 
 from bot.admin_channels import AdminChannels
-from bot.alert_rules import AlertRules
-from bot.alerts import AlertPolicy, Alerts
-from bot.channel import AdminChannel
-from bot.channel_supervisor import ChannelSupervisor
 from bot.commands.alerts import AlertCommands
 from bot.commands.assembly import EngineServices, build_registry
 from bot.commands.base import Reply
 from bot.commands.dispatcher import Dispatcher
-from bot.digests import Digests, DigestSchedule
-from bot.late_replies import LateReplies
-from bot.ops_http import Metrics, OpsServer
-from bot.slack import SlackAdapter, SlackTokenRejected
-from bot.telegram import TelegramAdapter
-from bot.telegram_updates import DocumentUpload
+from bot.ops.server import Metrics, OpsServer
+from bot.push.alert_rules import AlertRules
+from bot.push.alerts import AlertPolicy, Alerts
+from bot.push.channel import AdminChannel
+from bot.push.channel_supervisor import ChannelSupervisor
+from bot.push.digests import Digests, DigestSchedule
+from bot.push.late_replies import LateReplies
+from bot.slack.adapter import SlackAdapter, SlackTokenRejected
+from bot.telegram.adapter import TelegramAdapter
+from bot.telegram.updates import DocumentUpload
 from bot.texts import pick_language, t
-from engine.campaign_service import CampaignService
+from engine.campaign.pacing import PacingPolicy
+from engine.campaign.service import CampaignService
 from engine.campaigns import CampaignEngine
 from engine.clock import Clock, SystemClock
-from engine.conversations import AIControl, Conversations
-from engine.digest_data import DigestBuilder
+from engine.digests import DigestBuilder
 from engine.directory import Directory
 from engine.events import EventBus
 from engine.ia.llm import LLMClient
 from engine.ia.openai_client import OpenAIClient
-from engine.inbox import InboundSpool
+from engine.inbound.conversations import AIControl, Conversations
+from engine.inbound.receipts import ReceiptTracker
+from engine.inbound.spool import InboundSpool
 from engine.listener import Listener, ListenerPolicy
-from engine.pacing import PacingPolicy
 from engine.private_files import keep_private, private_dir, private_sqlite
-from engine.receipts import ReceiptTracker
-from engine.session_runner import SessionPolicy
+from engine.session.runner import SessionPolicy
 from engine.sessions import DriverFactory, SessionManager, playwright_factory
 from engine.settings import Settings
 from storage.db import Database

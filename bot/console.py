@@ -17,10 +17,10 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
-from bot.channel import Outgoing
 from bot.commands.base import ConfirmPrompt
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.parsing import parse_request
+from bot.push.channel import Outgoing
 from bot.texts import Language, t
 
 logger = logging.getLogger(__name__)

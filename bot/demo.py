@@ -24,7 +24,7 @@ from engine.directory import Directory
 from engine.events import EventBus, QrUpdated, SessionStateChanged
 from engine.ia.demo_model import DemoModel
 from engine.ia.openai_client import OpenAIClient
-from engine.qr import qr_text
+from engine.session.qr import qr_text
 from engine.settings import Settings
 from engine.whatsapp.simulator.client import SimulatorClient, SimulatorControlError
 from engine.whatsapp.simulator.server import Simulator

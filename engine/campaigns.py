@@ -1,5 +1,5 @@
 """The campaign runner: one `NumberWorker` per WhatsApp number, statuses kept in step with
-the sessions (operators' actions are in engine/campaign_service.py).
+the sessions (operators' actions are in engine/campaign/service.py).
 
 The schedule lives in our tables; APScheduler (in memory) is only the timer, re-armed from the
 database at start. Campaigns pause on their own when their number leaves `connected` and resume
@@ -16,7 +16,8 @@ from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from engine.campaign_worker import CampaignTransport, NumberWorker
+from engine.campaign.pacing import PacingPolicy
+from engine.campaign.worker import CampaignTransport, NumberWorker
 from engine.clock import Clock, SystemClock
 from engine.errors import InvalidInput
 from engine.events import (
@@ -27,7 +28,6 @@ from engine.events import (
     NumberWorkerFailed,
     SessionStateChanged,
 )
-from engine.pacing import PacingPolicy
 from engine.retry import Backoff
 from engine.tasks import TaskOwner
 from storage.db import Database, NotFound, StorageUnavailable

@@ -1,7 +1,7 @@
 """The inbound pipeline of every session: normalise -> spool -> store -> opt-out -> rules -> AI.
 
 Each message is spooled to disk first, stored with retries while the database is unavailable,
-and only then acted on (engine/inbound_steps.py). Messages of one chat keep their order; chats
+and only then acted on (engine/inbound/steps.py). Messages of one chat keep their order; chats
 are independent lanes, so a busy chat or one client's slow model holds up no other chat, and
 the model's part runs in a lane of its own so an opt-out never waits for it. The WhatsApp id
 is unique per session, so a redelivered or replayed message is stored once and acted on once.
@@ -20,7 +20,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from engine.ai_replies import AIReplies
 from engine.events import (
     ContactForgotten,
     EventBus,
@@ -29,10 +28,11 @@ from engine.events import (
     SessionRef,
 )
 from engine.ia.llm import LLMClient
-from engine.inbound_steps import InboundSteps, Stored
-from engine.inbox import InboundSpool
-from engine.lanes import Lanes
-from engine.messaging import MessageSender, Outbound
+from engine.inbound.ai_turns import AIReplies
+from engine.inbound.lanes import Lanes
+from engine.inbound.outbound import MessageSender, Outbound
+from engine.inbound.spool import InboundSpool
+from engine.inbound.steps import InboundSteps, Stored
 from engine.retry import Backoff
 from engine.tasks import TaskOwner
 from engine.whatsapp.types import InboundMessage

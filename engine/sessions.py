@@ -15,11 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from engine.catch_up import CatchUp
 from engine.errors import InvalidInput
 from engine.events import EventBus, SessionRef
 from engine.phones import InvalidPhone, parse_phone
-from engine.session_runner import InConflict, SessionPolicy, SessionRunner
+from engine.session.catch_up import CatchUp
+from engine.session.runner import InConflict, SessionPolicy, SessionRunner
 from engine.settings import Settings
 from engine.tasks import TaskOwner
 from engine.texts import phrase

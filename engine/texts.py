@@ -19,7 +19,7 @@ def phrase(key: str, /, **params: object) -> Text:
 
 
 EN: dict[str, str] = {
-    # sessions (engine/sessions.py, engine/session_backups.py)
+    # sessions (engine/sessions.py, engine/session/backups.py)
     "runner.not_running": "session {id} is not running",
     "runner.no_profile": ("no browser profile for {client}/{name} at {path}: was it ever started?"),
     # phone numbers (engine/phones.py) and where operators write one
@@ -36,7 +36,7 @@ EN: dict[str, str] = {
     "phone.invalid_in": "not a valid number for region {region} (+{code})",
     "phone.not_a_phone": "{raw!r} is not a phone number ({reason})",
     "phone.write_like": ("{raw!r} is not a phone number ({reason}): write it like +5491112345678"),
-    # conversations (engine/conversations.py)
+    # conversations (engine/inbound/conversations.py)
     "outgoing.empty": "the message is empty: write the text after the phone number",
     "outgoing.not_taken": (
         "WhatsApp did not take the message: check the session with /sessions and retry"
@@ -49,14 +49,14 @@ EN: dict[str, str] = {
         "{client} has no connected WhatsApp session: pair one with /pair {client}"
     ),
     "lid.invalid": "{raw!r} is not a LID: write it as /chats shows it, lid:<digits>",
-    # campaigns (engine/campaign_service.py, engine/campaigns.py)
+    # campaigns (engine/campaign/service.py, engine/campaigns.py)
     "audience.bad_field": "{raw!r}: write a field selection as field:ciudad=Rosario",
     "audience.missing": "say who receives it: all, a tag like feria, or field:ciudad=Rosario",
     "audience.nobody": "nobody matches {selection}: import prospects or choose another tag",
     "launch.not_draft": "campaign {id} is {status}; only a draft can be launched",
     "resume.banned": "this number is banned by WhatsApp: its campaigns cannot resume",
     "transition.refused": "campaign {id} is {status}, not {expected}",
-    # message templates (engine/templates.py); braces the operator types are doubled here
+    # message templates (engine/campaign/templates.py); braces the operator types are doubled here
     "template.empty": "the message template is empty; write the text to send",
     "template.too_long": (
         "the message template has {chars:,} characters, at most {max:,} are allowed: "
@@ -73,7 +73,7 @@ EN: dict[str, str] = {
         "{group} is neither a field like {{name}} nor a choice like "
         "{{Hola|Buenas}}; write {{{{ and }}}} for literal braces"
     ),
-    # pacing (engine/pacing.py) and the ranges and windows it shares with settings
+    # pacing (engine/campaign/pacing.py) and the ranges and windows it shares with settings
     "pace.unknown_key": "unknown pacing key {key!r}; known keys: {known}",
     "pace.bad_value": "pacing {key}: {reason}",
     "pace.expected_range": "expected seconds as MIN-MAX like 20-60, got {raw!r}",
@@ -109,7 +109,7 @@ EN: dict[str, str] = {
         "operator id {value!r} is not valid: use tg:<numeric user id>, slack:<user id> or console"
     ),
     "lang.unknown": "unknown language {value!r}: use es or en",
-    # prospect files that cannot be imported (engine/prospect_file.py, engine/prospects.py)
+    # prospect files that cannot be imported (engine/campaign/prospect_file.py, prospects.py)
     "csv.mixed": (
         "line {line}: byte 0x{byte:02X} is not valid UTF-8, though the lines before it are: "
         'the file mixes encodings; save it again as UTF-8 ("CSV UTF-8" in Excel) and import '
@@ -152,7 +152,7 @@ EN: dict[str, str] = {
         "{file} changed while it was imported ({detail}): {saved:,} rows were saved; "
         "import it again"
     ),
-    # rows an import rejects (engine/prospects.py); each is said with its line and value
+    # rows an import rejects (engine/campaign/prospects.py); each is said with its line and value
     "row.field_too_long": "the field {field} has {chars:,} characters, at most {max:,}",
     "row.name_too_long": "the name has {chars:,} characters, at most {max}",
     "row.tag_too_long": "a tag has {chars:,} characters, at most {max}",

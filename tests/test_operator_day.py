@@ -27,12 +27,12 @@ from storage.db import Database, NotFound
 from storage.migrate import upgrade
 from storage.records import ContactInput
 from storage.repos import ContactRepo, MessageRepo
-from tests.bot.slack_requests import SignedSender
+from tests.bot.slack.requests import SignedSender
 from tests.conftest import MYSQL_SKIP, MYSQL_URL
-from tests.engine.sim_world import decode_png
-from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.telegram_server import TOKEN, FakeTelegram
+from tests.support.fakes.openai_server import FakeOpenAI, Reply
+from tests.support.fakes.slack_server import FakeSlack
+from tests.support.fakes.telegram_server import TOKEN, FakeTelegram
+from tests.support.sim_world import decode_png
 
 pytestmark = pytest.mark.browser
 

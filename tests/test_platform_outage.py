@@ -25,7 +25,7 @@ from storage.db import Database, NotFound
 from storage.records import SessionState
 from storage.repos import ClientRepo, ContactRepo, MessageRepo, SessionRepo
 from storage.repos.alert_subscriptions import AlertSubscriptionRepo
-from tests.fakes.telegram_server import TOKEN, FakeTelegram
+from tests.support.fakes.telegram_server import TOKEN, FakeTelegram
 
 pytestmark = pytest.mark.browser
 

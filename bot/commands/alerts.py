@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.admin_channels import AdminChannels
-from bot.alerts import AlertKind, Alerts, alert_text
-from bot.channel import Outgoing, split_chat
 from bot.commands.base import Command, CommandContext, CommandError, Proposal, usage_line
-from bot.digests import Digests, conversation_text, digest_chart, digest_text, file_key
+from bot.push.alerts import AlertKind, Alerts, alert_text
+from bot.push.channel import Outgoing, split_chat
+from bot.push.digests import Digests, conversation_text, digest_chart, digest_text, file_key
 from engine.ia.summaries import Withheld
 from storage.db import Database
 from storage.models import utcnow

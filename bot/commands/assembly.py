@@ -18,10 +18,10 @@ from bot.commands.identity import IdentityCommands, StartHook
 from bot.commands.prospects import ProspectCommands
 from bot.commands.registry import CommandRegistry
 from bot.commands.sessions import SessionCommands
-from engine.campaign_service import CampaignService
-from engine.conversations import AIControl, Conversations
+from engine.campaign.service import CampaignService
 from engine.directory import Directory
 from engine.events import EventBus
+from engine.inbound.conversations import AIControl, Conversations
 from engine.sessions import SessionManager
 from storage.db import Database
 from storage.repos import AuditRepo

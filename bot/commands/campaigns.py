@@ -17,9 +17,9 @@ from bot.commands.base import (
     Proposal,
 )
 from bot.texts import Language, t
-from engine.campaign_service import CampaignService
+from engine.campaign.service import CampaignService
+from engine.campaign.templates import FieldWarning
 from engine.events import CampaignProgress, EventBus
-from engine.templates import FieldWarning
 from storage.records import Campaign, CampaignStatus, Role
 from storage.repos import ClientRepo
 

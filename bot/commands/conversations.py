@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.commands.base import Command, CommandContext, CommandError, Proposal
-from bot.digests import file_key, shown_body
-from engine.conversations import AIControl, ChatFilter, Conversations
+from bot.push.digests import file_key, shown_body
+from engine.inbound.conversations import AIControl, ChatFilter, Conversations
 from storage.records import Direction, Role
 
 CHAT_FILTERS: tuple[ChatFilter, ...] = ("recent", "unanswered", "hot")

@@ -35,7 +35,7 @@ from storage.records import AuditResult, Operator
 from storage.repos import AuditRepo, OperatorRepo
 
 if TYPE_CHECKING:
-    from bot.late_replies import LateReplies
+    from bot.push.late_replies import LateReplies
 
 logger = logging.getLogger(__name__)
 

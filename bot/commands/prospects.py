@@ -11,8 +11,8 @@ from pathlib import Path
 
 from bot.commands.base import Command, CommandContext, CommandError, Proposal
 from bot.texts import render
+from engine.campaign.prospects import ImportInterrupted, ImportReport, import_csv
 from engine.exports import csv_bytes
-from engine.prospects import ImportInterrupted, ImportReport, import_csv
 from storage.db import Database
 from storage.records import Role
 from storage.repos import ClientRepo, ContactRepo

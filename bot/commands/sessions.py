@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bot.channel import LiveImage, live_image_for
 from bot.commands.base import (
     Command,
     CommandContext,
@@ -21,6 +20,7 @@ from bot.commands.base import (
     Proposal,
     Reply,
 )
+from bot.push.channel import LiveImage, live_image_for
 from bot.texts import Language, t
 from engine.events import (
     EventBus,
@@ -32,7 +32,7 @@ from engine.events import (
     SessionRef,
     SessionStateChanged,
 )
-from engine.qr import qr_png
+from engine.session.qr import qr_png
 from engine.sessions import SessionManager
 from engine.whatsapp.errors import NotInConflict, WhatsAppError
 from storage.records import Role, SessionState

@@ -9,7 +9,7 @@ the Spanish is here, next to every other catalog.
 from engine.texts import EN as EN
 
 ES: dict[str, str] = {
-    # sesiones (engine/sessions.py, engine/session_backups.py)
+    # sesiones (engine/sessions.py, engine/session/backups.py)
     "runner.not_running": "la sesión {id} no está en marcha",
     "runner.no_profile": (
         "no hay perfil de navegador para {client}/{name} en {path}: ¿se inició alguna vez?"
@@ -28,20 +28,20 @@ ES: dict[str, str] = {
     "phone.invalid_in": "no es un número válido para la región {region} (+{code})",
     "phone.not_a_phone": "{raw!r} no es un número de teléfono ({reason})",
     "phone.write_like": "{raw!r} no es un número de teléfono ({reason}): escribilo como +5491112345678",
-    # conversaciones (engine/conversations.py)
+    # conversaciones (engine/inbound/conversations.py)
     "outgoing.empty": "el mensaje está vacío: escribí el texto después del número",
     "outgoing.not_taken": "WhatsApp no aceptó el mensaje: revisá la sesión con /sessions y probá de nuevo",
     "outgoing.unconfirmed": "WhatsApp tomó el mensaje pero no lo confirmó: fijate con /conv antes de mandarlo otra vez, puede llegar dos veces",
     "outgoing.no_session": "{client} no tiene ninguna sesión de WhatsApp conectada: vinculá una con /pair {client}",
     "lid.invalid": "{raw!r} no es un LID: escribilo como lo muestra /chats, lid:<dígitos>",
-    # campañas (engine/campaign_service.py, engine/campaigns.py)
+    # campañas (engine/campaign/service.py, engine/campaigns.py)
     "audience.bad_field": "{raw!r}: escribí la selección por campo así: field:ciudad=Rosario",
     "audience.missing": "decí a quién le llega: todos, una etiqueta como feria, o field:ciudad=Rosario",
     "audience.nobody": "nadie coincide con {selection}: importá prospectos o elegí otra etiqueta",
     "launch.not_draft": "la campaña {id} está en estado {status}; solo se puede lanzar un borrador",
     "resume.banned": "WhatsApp bloqueó este número: sus campañas no se pueden reanudar",
     "transition.refused": "la campaña {id} está en estado {status}, no {expected}",
-    # plantillas de mensaje (engine/templates.py); las llaves que escribe el operador van dobles
+    # plantillas de mensaje (engine/campaign/templates.py); las llaves que escribe el operador van dobles
     "template.empty": "la plantilla del mensaje está vacía; escribí el texto a mandar",
     "template.too_long": "la plantilla del mensaje tiene {chars} caracteres y se permiten {max} como máximo: acortala (un mensaje de campaña se lee mejor en pocas líneas)",
     "template.at": "plantilla, línea {line}, columna {column}: {problem}",
@@ -49,7 +49,7 @@ ES: dict[str, str] = {
     "template.too_deep": "hay grupos anidados más de {max} niveles; poné las opciones una al lado de la otra en vez de una dentro de otra",
     "template.unclosed": "'{{' nunca se cierra; escribí '{{{{' para una llave literal",
     "template.not_field_or_choice": "{group} no es ni un campo como {{name}} ni una opción como {{Hola|Buenas}}; escribí {{{{ y }}}} para llaves literales",
-    # ritmo (engine/pacing.py) y los rangos y ventanas que comparte con la configuración
+    # ritmo (engine/campaign/pacing.py) y los rangos y ventanas que comparte con la configuración
     "pace.unknown_key": "clave de ritmo desconocida {key!r}; las claves son: {known}",
     "pace.bad_value": "ritmo {key}: {reason}",
     "pace.expected_range": "se esperaban segundos como MIN-MAX, por ejemplo 20-60, y llegó {raw!r}",
@@ -76,7 +76,7 @@ ES: dict[str, str] = {
     "role.unknown": "rol desconocido {value!r}: elegí uno de {choices}",
     "platform_id.invalid": "el id de operador {value!r} no es válido: usá tg:<id numérico de usuario>, slack:<id de usuario> o console",
     "lang.unknown": "idioma desconocido {value!r}: usá es o en",
-    # archivos de prospectos que no se pueden importar (engine/prospect_file.py, engine/prospects.py)
+    # archivos de prospectos que no se pueden importar (engine/campaign/prospect_file.py, engine/campaign/prospects.py)
     "csv.mixed": 'línea {line}: el byte 0x{byte:02X} no es UTF-8 válido, aunque las líneas anteriores sí: el archivo mezcla codificaciones; guardalo de nuevo como UTF-8 ("CSV UTF-8" en Excel) e importalo otra vez (no se importó nada)',
     "csv.unknown_byte": 'línea {line}: el byte 0x{byte:02X} no es un carácter ni en UTF-8 ni en Windows-1252; guardalo de nuevo como UTF-8 ("CSV UTF-8" en Excel) e importalo otra vez (no se importó nada)',
     "csv.broken": 'línea {line}: el byte 0x{byte:02X} rompe el texto {codec} del archivo; guardalo de nuevo como UTF-8 ("CSV UTF-8" en Excel) e importalo otra vez (no se importó nada)',
@@ -92,7 +92,7 @@ ES: dict[str, str] = {
     "csv.no_file": "no hay ningún archivo en {path}: indicá la ruta de un archivo .csv",
     "csv.bad_tag": "la etiqueta {tag!r} tiene que tener de 1 a {max} caracteres",
     "csv.changed": "{file} cambió mientras se importaba ({detail}): se guardaron {saved} filas; importalo otra vez",
-    # filas que una importación rechaza (engine/prospects.py); cada una va con su línea y valor
+    # filas que una importación rechaza (engine/campaign/prospects.py); cada una va con su línea y valor
     "row.field_too_long": "el campo {field} tiene {chars} caracteres, como máximo {max}",
     "row.name_too_long": "el nombre tiene {chars} caracteres, como máximo {max}",
     "row.tag_too_long": "una etiqueta tiene {chars} caracteres, como máximo {max}",

@@ -21,10 +21,10 @@ from engine.whatsapp.simulator.client import SimulatorClient
 from engine.whatsapp.simulator.server import Simulator
 from storage.db import Database
 from storage.migrate import upgrade
-from tests.bot.slack_requests import SignedSender
-from tests.engine.sim_world import POLICY
-from tests.fakes.slack_server import FakeSlack
-from tests.fakes.telegram_server import TOKEN, FakeTelegram
+from tests.bot.slack.requests import SignedSender
+from tests.support.fakes.slack_server import FakeSlack
+from tests.support.fakes.telegram_server import TOKEN, FakeTelegram
+from tests.support.sim_world import POLICY
 
 TG_OPERATOR, TG_VIEWER, TG_OTHER, TG_OWNER = 100, 200, 300, 400
 SLACK_OPERATOR = "U1"

@@ -20,8 +20,8 @@ from tests.bot.e2e_stack import (
     Stack,
     make_stack,
 )
-from tests.bot.slack_requests import dm_event
-from tests.engine.sim_world import decode_png
+from tests.bot.slack.requests import dm_event
+from tests.support.sim_world import decode_png
 
 pytestmark = pytest.mark.browser
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from rich.console import Console
 
 from bot.admin_channels import AdminChannels
-from bot.channel import Button, Outgoing
 from bot.commands.assembly import build_registry
 from bot.commands.dispatcher import Dispatcher
 from bot.console import ConsoleAdapter, ConsoleChannel
+from bot.push.channel import Button, Outgoing
 from engine.clock import VirtualClock
 from engine.directory import Directory
 from engine.ia.demo_model import DemoModel, answer

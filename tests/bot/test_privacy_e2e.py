@@ -12,7 +12,7 @@ import pytest
 from bot.texts import t
 from storage.records import SessionState
 from tests.bot.e2e_stack import SLACK_OPERATOR, TG_OPERATOR, TG_VIEWER, Stack, make_stack
-from tests.engine.sim_world import decode_png
+from tests.support.sim_world import decode_png
 
 pytestmark = pytest.mark.browser
 

@@ -15,23 +15,23 @@ import pytest
 from bot.commands.dispatcher import Dispatcher, Incident
 from bot.commands.registry import CommandRegistry
 from bot.commands.sessions import SessionCommands
-from bot.late_replies import LateReplies
-from bot.slack import SlackAdapter
-from bot.telegram import TelegramAdapter
-from bot.telegram_limiter import TelegramRateLimiter
+from bot.push.late_replies import LateReplies
+from bot.slack.adapter import SlackAdapter
+from bot.telegram.adapter import TelegramAdapter
+from bot.telegram.limiter import TelegramRateLimiter
 from bot.texts import t
 from engine.events import QrUpdated
-from engine.qr import qr_png
+from engine.session.qr import qr_png
 from engine.sessions import SessionManager
 from storage.db import Database
 from storage.records import Role
 from storage.repos import AuditRepo, OperatorRepo
-from tests.bot.slack_requests import SignedSender
-from tests.engine.session_rig import POLICY, Rig, S, make_rig
-from tests.engine.sim_world import decode_png
-from tests.fakes.slack_server import FakeSlack, Message
-from tests.fakes.stepping_clock import SteppingClock
-from tests.fakes.telegram_server import FakeTelegram
+from tests.bot.slack.requests import SignedSender
+from tests.support.fakes.slack_server import FakeSlack, Message
+from tests.support.fakes.stepping_clock import SteppingClock
+from tests.support.fakes.telegram_server import FakeTelegram
+from tests.support.session_rig import POLICY, Rig, S, make_rig
+from tests.support.sim_world import decode_png
 
 TG_OPERATOR, GROUP = 100, -100500
 SLACK_OPERATOR = "UOPS00001"

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.app import App
-from bot.cli import app
+from bot.cli.main import app
 from engine.settings import load_settings
 
 runner = CliRunner()
@@ -167,7 +167,7 @@ def test_every_waops_command_runs_with_a_private_umask(env: Path) -> None:
     database = env / "fresh.db"
     environ = {**os.environ, "WAOPS_DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
     done = subprocess.run(
-        [sys.executable, "-c", "from bot.cli import main; main()", "db", "upgrade"],
+        [sys.executable, "-c", "from bot.cli.main import main; main()", "db", "upgrade"],
         env=environ,
         cwd=env,
         capture_output=True,

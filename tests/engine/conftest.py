@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.campaign_env import campaign_env  # noqa: F401  (shared worlds)
-from tests.engine.listener_env import env  # noqa: F401
-from tests.engine.live_env import live  # noqa: F401
-from tests.engine.sim_world import World, make_world
+from tests.engine.campaign.env import campaign_env  # noqa: F401  (shared worlds)
+from tests.engine.inbound.env import env  # noqa: F401
+from tests.support.live_env import live  # noqa: F401
+from tests.support.sim_world import World, make_world
 
 
 @pytest.fixture

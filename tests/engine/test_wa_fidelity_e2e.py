@@ -9,15 +9,15 @@ from dataclasses import dataclass
 
 import pytest
 
-from engine.campaign_service import CampaignService
+from engine.campaign.pacing import PacingPolicy
+from engine.campaign.service import CampaignService
 from engine.campaigns import CampaignEngine
-from engine.conversations import Conversations
 from engine.events import InboundReceived
-from engine.pacing import PacingPolicy
+from engine.inbound.conversations import Conversations
 from storage.records import ContactInput, Direction, RecipientState, SessionState, SkipReason
 from storage.repos import CampaignRepo, ContactRepo, MessageRepo
-from tests.engine.live_env import Live
-from tests.fakes.openai_server import Reply
+from tests.support.fakes.openai_server import Reply
+from tests.support.live_env import Live
 
 pytestmark = pytest.mark.browser
 

@@ -9,9 +9,9 @@ import io
 
 from bot.commands.base import Denied
 from bot.texts import phrase, render, t
+from engine.campaign.pacing import PacingPolicy
 from engine.directory import Directory
 from engine.errors import InvalidInput
-from engine.pacing import PacingPolicy
 from engine.phones import InvalidPhone, parse_phone
 from engine.texts import Text
 from tests.bot.commands.test_operations import OPERATOR, Ops

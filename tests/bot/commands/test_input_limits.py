@@ -9,8 +9,8 @@ from __future__ import annotations
 import csv
 import io
 
+from engine.campaign.templates import MAX_TEMPLATE_CHARS
 from engine.directory import Directory
-from engine.templates import MAX_TEMPLATE_CHARS
 from storage.records import ContactInput
 from storage.repos import ContactRepo
 from tests.bot.commands.test_operations import OPERATOR, VIEWER, Ops, _campaign_id

@@ -1,6 +1,7 @@
 """Operational commands through the dispatcher, on real engine services and the real database.
 
-The WhatsApp side is faked at its port (tests/fakes/numbers.py); the campaign clock is virtual.
+The WhatsApp side is faked at its port (tests/support/fakes/numbers.py); the campaign clock
+is virtual.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from bot.commands.assembly import EngineServices, build_registry
 from bot.commands.campaigns import MAX_VIEWS_PER_CAMPAIGN
 from bot.commands.dispatcher import Dispatcher, Incident
 from bot.commands.parsing import parse_request
-from engine.campaign_service import CampaignService
+from engine.campaign.pacing import PacingPolicy
+from engine.campaign.service import CampaignService
 from engine.campaigns import CampaignEngine
 from engine.clock import VirtualClock
-from engine.conversations import AIControl, Conversations
 from engine.directory import Directory
 from engine.events import EventBus
-from engine.pacing import PacingPolicy
+from engine.inbound.conversations import AIControl, Conversations
 from engine.sessions import SessionManager, playwright_factory
 from engine.settings import load_settings
 from storage.db import Database
@@ -41,7 +42,7 @@ from storage.records import (
 )
 from storage.repos import AuditRepo, ContactRepo, MessageRepo, SessionRepo
 from tests.bot.commands.recording import RecordingReply
-from tests.fakes.numbers import FakeNumbers, RecordingSender
+from tests.support.fakes.numbers import FakeNumbers, RecordingSender
 
 OWNER, OPERATOR, VIEWER, OTHER = "tg:1", "tg:2", "tg:3", "tg:4"
 START = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)

@@ -1,5 +1,5 @@
 """/sessions, /pair and /usehere through the dispatcher, on a SessionManager whose WhatsApp
-side is the scripted driver (tests/engine/scripted_driver.py) and a real database."""
+side is the scripted driver (tests/support/scripted_driver.py) and a real database."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from storage.db import Database
 from storage.records import AuditResult, Role
 from storage.repos import AuditRepo, OperatorRepo, SessionRepo
 from tests.bot.commands.recording import RecordingReply
-from tests.engine.scripted_driver import MAX_AUTO_REFRESHES
-from tests.engine.session_rig import Rig, S, make_rig
+from tests.support.scripted_driver import MAX_AUTO_REFRESHES
+from tests.support.session_rig import Rig, S, make_rig
 
 OPERATOR, OTHER_OPERATOR, VIEWER = "tg:2", "tg:5", "tg:3"
 

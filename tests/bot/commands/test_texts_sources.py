@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 # Terminal tools for whoever runs the server: English throughout (their help, tables and
 # prompts too); operators in chat never see them.
-ENGLISH_TOOLS = {"bot/cli.py", "bot/cli_common.py", "bot/cli_sessions.py", "bot/demo.py"}
+ENGLISH_TOOLS = {"bot/cli/main.py", "bot/cli/common.py", "bot/cli/sessions.py", "bot/demo.py"}
 
 # Calls whose first argument (after `lang` for a bare `t(lang, key)`) is a catalog key.
 KEYED = {"InvalidInput", "CommandError", "Denied", "phrase", "t", "say"}
@@ -60,13 +60,13 @@ TEXT_PROPERTIES = {"private_hint"}
 
 # (file, the literal or the call's source) -> why it stays.
 ALLOWED = {
-    ("bot/chart.py", "IN"): "legend of the digest chart in its 3x5 bitmap font (digits and "
+    ("bot/push/chart.py", "IN"): "legend of the digest chart in its 3x5 bitmap font (digits and "
     "I, N, O, U, T only); the caption next to it says the colours in the operator's language",
-    ("bot/chart.py", "OUT"): "as IN",
+    ("bot/push/chart.py", "OUT"): "as IN",
     ("bot/commands/conversations.py", "f'{until:%Y-%m-%d %H:%M} UTC'"): "a time and its zone",
     ("bot/commands/sessions.py", "f'{s.state_changed_at:%Y-%m-%d %H:%M} UTC'"): "as above",
     ("bot/commands/dispatcher.py", "en"): "CommandError.text('en'): the audit log's English",
-    ("bot/ops_http.py", "SELECT 1"): "SQLAlchemy's text(), the health check's query",
+    ("bot/ops/server.py", "SELECT 1"): "SQLAlchemy's text(), the health check's query",
     (
         "bot/console.py",
         "f'{prompt.text}\\n\\n/yes = {prompt.confirm_label} · /no = {prompt.cancel_label}'",

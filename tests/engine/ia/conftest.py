@@ -10,7 +10,7 @@ import pytest
 
 from engine.ia.openai_client import OpenAIClient
 from storage.records import AISettings, Direction, Message, MessageStatus, Origin
-from tests.fakes.openai_server import FakeOpenAI
+from tests.support.fakes.openai_server import FakeOpenAI
 
 # Short enough to keep the timeout tests sub-second, long enough for a loaded 2-core machine.
 TIMEOUT_S = 0.3

@@ -14,7 +14,7 @@ from engine.ia.analyzer import (
     parse_label,
 )
 from engine.ia.openai_client import OpenAIClient
-from tests.fakes.openai_server import FakeOpenAI, Reply, Status
+from tests.support.fakes.openai_server import FakeOpenAI, Reply, Status
 
 
 @pytest.mark.parametrize(

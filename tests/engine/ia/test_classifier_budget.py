@@ -5,7 +5,7 @@ from __future__ import annotations
 from storage.models import utcnow
 from storage.records import AICall
 from storage.repos import AICallRepo, AISettingsRepo
-from tests.engine.listener_env import Env
+from tests.engine.inbound.env import Env
 
 
 async def test_a_spent_budget_keeps_the_classifier_from_the_model(env: Env) -> None:

@@ -9,7 +9,7 @@ import pytest
 from engine.ia.llm import AIError, AIRefused, AIUnavailable, ChatTurn
 from engine.ia.openai_client import OpenAIClient
 from tests.engine.ia.conftest import MAX_RETRIES, TIMEOUT_S
-from tests.fakes.openai_server import Delay, FakeOpenAI, Raw, Refusal, Reply, Status
+from tests.support.fakes.openai_server import Delay, FakeOpenAI, Raw, Refusal, Reply, Status
 
 TURNS = [ChatTurn("system", "Sé breve."), ChatTurn("user", "hola, ¿qué tal?")]
 

@@ -9,7 +9,7 @@ from engine.ia.prompts import GUARD_RAILS
 from engine.ia.responder import Failure, Responder
 from storage.records import AISettings
 from tests.engine.ia.conftest import MAX_RETRIES, TIMEOUT_S, MessageFactory, with_settings
-from tests.fakes.openai_server import Delay, FakeOpenAI, Refusal, Reply, Status
+from tests.support.fakes.openai_server import Delay, FakeOpenAI, Refusal, Reply, Status
 
 OTHER_CLIENTS = ("Acme Marketing", "acme", "Bodega Sur", "bodega-sur")
 

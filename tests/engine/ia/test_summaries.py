@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.digest_data import DigestBuilder
+from engine.digests import DigestBuilder
 from engine.ia.openai_client import OpenAIClient
 from engine.ia.summaries import SUMMARY_INPUT_CHARS, Withheld
 from storage.db import Database
 from storage.records import AICall, Client, Direction, Message, NewMessage, Origin
 from storage.repos import AICallRepo, AISettingsRepo, ClientRepo, ContactRepo, MessageRepo
-from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.support.fakes.openai_server import FakeOpenAI, Reply
 
 NOON = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)  # 12:00 in Buenos Aires
 INTERVAL_S = 600.0

@@ -1,0 +1,1 @@
+"""The `waops` command line (typer): the entry point and its sub-commands."""

@@ -1,0 +1,1 @@
+"""Operations: the health/metrics HTTP server and the log format."""

@@ -1,0 +1,1 @@
+"""The Telegram channel: the adapter, its updates, replies, buttons and rate limits."""

@@ -1,0 +1,356 @@
+"""The sender of one WhatsApp number: every running campaign on it, at the number's pace.
+
+At-most-once: a recipient is committed as `sending` before the network call and as `sent`
+after it (shielded from cancellation). When the outcome is unknown (a timeout mid-send, a crash)
+the row becomes `unknown`, and is never sent again on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from engine.campaign.pacing import (
+    NumberPacer,
+    PacingPolicy,
+    estimate_finish,
+    merged,
+    recipient_timezone,
+)
+from engine.campaign.templates import Template
+from engine.clock import Clock
+from engine.events import CampaignProgress, EventBus, MessageSent
+from engine.whatsapp.errors import (
+    NotLoggedIn,
+    NumberCheckUnavailable,
+    SendFailed,
+    SessionLost,
+    WhatsAppError,
+)
+from engine.whatsapp.types import NumberInfo, SentMessage
+from storage.db import Database, NotFound
+from storage.records import (
+    Campaign,
+    CampaignStatus,
+    Client,
+    Direction,
+    MessageStatus,
+    NewMessage,
+    Origin,
+    Recipient,
+    RecipientState,
+    SessionState,
+    SkipReason,
+    WaSession,
+)
+from storage.repos import CampaignRepo, ClientRepo, ContactRepo, MessageRepo, SessionRepo
+
+logger = logging.getLogger(__name__)
+DAY = timedelta(days=1)
+FINISH_ESTIMATE_LIMIT = 2000  # simulate at most this many sends, extrapolate the rest
+ESTIMATE_EVERY = 25  # sends between two re-estimates of the finish time
+CHECK_HOLD = timedelta(seconds=30)  # before asking again when WhatsApp could not say
+
+
+class CampaignTransport(Protocol):
+    """What a campaign needs of a session (the SessionManager in production)."""
+
+    def state(self, session_id: int) -> SessionState | None: ...
+
+    async def send_text(
+        self, session_id: int, chat_id: str, text: str, *, typing_ms: int = 0
+    ) -> SentMessage: ...
+
+    async def check_number(self, session_id: int, digits: str) -> NumberInfo | None: ...
+
+
+class NumberWorker:
+    """Sends for every running campaign of one session, round robin, one message at a time."""
+
+    def __init__(
+        self,
+        session_id: int,
+        db: Database,
+        bus: EventBus,
+        transport: CampaignTransport,
+        defaults: PacingPolicy,
+        clock: Clock,
+        rng: random.Random,
+    ) -> None:
+        self.session_id = session_id
+        self._campaigns = CampaignRepo(db)
+        self._contacts = ContactRepo(db)
+        self._messages = MessageRepo(db)
+        self._clients = ClientRepo(db)
+        self._sessions = SessionRepo(db)
+        self._bus = bus
+        self._transport = transport
+        self._defaults = defaults
+        self._clock = clock
+        self._rng = rng
+        self.wake = asyncio.Event()
+        self.stopping = False
+        self.idle = asyncio.Event()
+        self._pacer: NumberPacer | None = None
+        self._turn = 0
+        self._client: Client | None = None
+        self._templates: dict[int, Template] = {}
+        self._stale = True
+        self._running: list[Campaign] = []
+        self._policies: dict[int, PacingPolicy] = {}
+        self._paired_at: datetime | None = None
+        self._counts: dict[int, Counter[str]] = {}
+        self._estimates: dict[int, tuple[int, datetime | None]] = {}
+        self.session: WaSession | None = None
+
+    def poke(self) -> None:
+        """Something changed (launch, pause, state): look again before the next send."""
+        self._stale = True
+        self.idle.clear()
+        self.wake.set()
+
+    async def run(self) -> None:
+        """Send until stopped; raises what it cannot handle (the engine restarts it)."""
+        self._stale = True
+        self._counts.clear()  # read again: the failure may have come between two counts
+        self.session = await self._sessions.get_by_id(self.session_id)
+        since = self._clock.now() - DAY
+        self._pacer = NumberPacer(
+            history=await self._campaigns.sends_since(self.session_id, since), rng=self._rng
+        )
+        self._client = await self._clients.get_by_id(self.session.client_id)
+        while not self.stopping:
+            self.wake.clear()
+            campaign = await self._pick()
+            if campaign is None:
+                self.idle.set()
+                await self.wake.wait()
+                self.idle.clear()
+                continue
+            await self._step(campaign)
+
+    async def _refresh(self) -> None:
+        """Re-read what pokes announce: running campaigns, the number's pacing and age."""
+        self._stale = False
+        self._running = await self._campaigns.list(
+            session_id=self.session_id, statuses=[CampaignStatus.RUNNING]
+        )
+        session_pacing = await self._sessions.pacing(self.session_id)
+        self._policies = {
+            c.id: merged(self._defaults, session_pacing, c.pacing) for c in self._running
+        }
+        self._paired_at = await self._campaigns.paired_at(self.session_id)
+
+    async def _pick(self) -> Campaign | None:
+        """The next running campaign in turn, or None when there is nothing to send now."""
+        if self._transport.state(self.session_id) is not SessionState.CONNECTED:
+            return None
+        if self._stale:
+            await self._refresh()
+        if not self._running:
+            return None
+        # The turn moves on only after a campaign used it, so waiting for the number's next
+        # slot does not hand that slot to another campaign.
+        return self._running[self._turn % len(self._running)]
+
+    async def _step(self, campaign: Campaign) -> None:
+        assert self._pacer is not None and self._client is not None
+        recipient = await self._campaigns.next_queued(campaign.id)
+        if recipient is None:
+            await self._finish(campaign)
+            return
+        policy = self._policies[campaign.id]
+        zone = recipient_timezone(recipient.phone, self._client.timezone)
+        age_days = self._age_days()
+        slot = self._pacer.next_slot(
+            self._clock.now(), recipient_tz=zone, policy=policy, number_age_days=age_days
+        )
+        if slot > self._clock.now():
+            await self._clock.sleep_until(slot, self.wake)
+            return  # look again: a pause, a cancel or a disconnect may have come meanwhile
+        fresh = await self._campaigns.get(campaign.id)
+        if fresh.status is not CampaignStatus.RUNNING:
+            self._stale = True
+            return
+        self._turn += 1
+        await self._deliver(fresh, recipient, policy, zone, age_days)
+
+    async def _deliver(
+        self,
+        campaign: Campaign,
+        recipient: Recipient,
+        policy: PacingPolicy,
+        zone: str,
+        age_days: int,
+    ) -> None:
+        assert self._pacer is not None
+        if recipient.opted_out:
+            await self._skip(campaign, recipient, SkipReason.OPTED_OUT)
+            return
+        chat_id = recipient.wa_id or await self._check_number(campaign, recipient)
+        if chat_id is None:
+            return
+        fields = {**recipient.fields, "name": recipient.name or "", "phone": recipient.phone}
+        body = (await self._template(campaign)).render(fields, self._rng)
+        if not await self._campaigns.mark_sending(recipient.id, body):
+            return
+        outcome = RecipientState.SENT
+        try:
+            sent = await self._transport.send_text(self.session_id, chat_id, body)
+        except SendFailed as exc:
+            outcome = RecipientState.FAILED
+            await self._campaigns.mark_failed(recipient.id, str(exc))
+        except (NotLoggedIn, SessionLost) as exc:
+            if isinstance(exc, SessionLost) and exc.maybe_sent:
+                outcome = RecipientState.UNKNOWN
+                await self._campaigns.mark_unknown(recipient.id, str(exc))
+            else:
+                await self._campaigns.requeue(recipient.id, str(exc))
+                return
+        except WhatsAppError as exc:
+            # SendUnknown (ERROR_NETWORK: WhatsApp Web may still send it) and anything else
+            # after the call started: it may have left, so it is never sent again on its own.
+            outcome = RecipientState.UNKNOWN
+            await self._campaigns.mark_unknown(recipient.id, str(exc))
+        else:
+            # WhatsApp has the message: recording that must survive a cancellation.
+            await asyncio.shield(self._record_sent(campaign, recipient, body, sent))
+        await self._bus.publish(
+            MessageSent(
+                campaign.client_id, self.session_id, Origin.CAMPAIGN, outcome is RecipientState.SENT
+            )
+        )
+        await self._progress(campaign, outcome.value, policy, zone, age_days)
+
+    async def _check_number(self, campaign: Campaign, recipient: Recipient) -> str | None:
+        """The recipient's WhatsApp id (asked once, then kept with the LID on the contact);
+        None when the recipient was skipped or must wait for an answer WhatsApp cannot give
+        now (offline, a server error), which holds the recipient, never skips it."""
+        try:
+            info = await self._transport.check_number(self.session_id, recipient.phone)
+        except (NotLoggedIn, SessionLost, NumberCheckUnavailable) as exc:
+            logger.info("number check for %s held: %s", recipient.phone, exc)
+            await self._hold()
+            return None
+        except WhatsAppError as exc:
+            logger.warning("number check for %s failed, held: %s", recipient.phone, exc)
+            await self._hold()
+            return None
+        if info is None:
+            await self._skip(campaign, recipient, SkipReason.NOT_ON_WHATSAPP)
+            return None
+        contact = await self._contacts.learn_ids(recipient.contact_id, wa_id=info.wid, lid=info.lid)
+        if contact.opted_out_at is not None:
+            # They had written STOP from their LID before WhatsApp told us it was them.
+            await self._skip(campaign, recipient, SkipReason.OPTED_OUT)
+            return None
+        return info.wid
+
+    async def _hold(self) -> None:
+        """Wait before asking WhatsApp again (a poke ends the wait early)."""
+        await self._clock.sleep_until(self._clock.now() + CHECK_HOLD, self.wake)
+
+    async def _record_sent(
+        self, campaign: Campaign, recipient: Recipient, body: str, sent: SentMessage
+    ) -> None:
+        assert self._pacer is not None
+        at = self._clock.now()
+        self._pacer.record_send(at)
+        await self._campaigns.record_sent(
+            recipient.id,
+            NewMessage(
+                campaign.client_id,
+                recipient.contact_id,
+                Direction.OUT,
+                Origin.CAMPAIGN,
+                body,
+                at,
+                session_id=self.session_id,
+                wa_message_id=sent.id,
+                status=MessageStatus.SENT,
+                campaign_id=campaign.id,
+            ),
+        )
+
+    async def _skip(self, campaign: Campaign, recipient: Recipient, reason: SkipReason) -> None:
+        await self._campaigns.skip(recipient.id, reason.value)
+        await self._progress(campaign, RecipientState.SKIPPED.value, None, None, None, reason)
+
+    async def _finish(self, campaign: Campaign) -> None:
+        counts = await self._campaigns.counts(campaign.id)
+        if counts.get(RecipientState.SENDING.value, 0) == 0:
+            try:
+                done = await self._campaigns.set_status(
+                    campaign.id, CampaignStatus.COMPLETED, expect=[CampaignStatus.RUNNING]
+                )
+            except NotFound:
+                return
+            self._stale = True
+            self._counts[campaign.id] = Counter(counts)
+            await self._bus.publish(CampaignProgress(done, counts, 0, self._clock.now()))
+
+    async def _progress(
+        self,
+        campaign: Campaign,
+        outcome: str,
+        policy: PacingPolicy | None,
+        zone: str | None,
+        age_days: int | None,
+        reason: SkipReason | None = None,
+    ) -> None:
+        """Counts kept in memory (read once from storage), so progress costs no query."""
+        counts = self._counts.get(campaign.id)
+        if counts is None:
+            counts = self._counts[campaign.id] = Counter(await self._campaigns.counts(campaign.id))
+        else:
+            counts[RecipientState.QUEUED.value] -= 1
+            counts[outcome] += 1
+            if reason is not None:
+                counts[f"skipped:{reason.value}"] += 1
+        remaining = counts[RecipientState.QUEUED.value]
+        finish = self._finish_at(campaign.id, remaining, policy, zone, age_days)
+        await self._bus.publish(CampaignProgress(campaign, dict(counts), remaining, finish))
+
+    def _finish_at(
+        self,
+        campaign_id: int,
+        remaining: int,
+        policy: PacingPolicy | None,
+        zone: str | None,
+        age_days: int | None,
+    ) -> datetime | None:
+        """Expected finish, re-simulated every few sends (each costs a simulation per send)."""
+        now = self._clock.now()
+        cached = self._estimates.get(campaign_id)
+        if cached is not None and cached[0] - remaining < ESTIMATE_EVERY and remaining:
+            return cached[1]
+        if policy is None or zone is None or self._pacer is None:
+            return None if cached is None else cached[1]
+        simulated = min(remaining, FINISH_ESTIMATE_LIMIT)
+        end = estimate_finish(
+            now,
+            simulated,
+            policy,
+            recipient_tz=zone,
+            number_age_days=age_days,
+            history=self._pacer.history,
+        )
+        finish = now + (end - now) * (remaining / simulated) if simulated else now
+        self._estimates[campaign_id] = (remaining, finish)
+        return finish
+
+    async def _template(self, campaign: Campaign) -> Template:
+        template = self._templates.get(campaign.id)
+        if template is None:
+            known = await self._contacts.field_keys(campaign.client_id)
+            template = self._templates[campaign.id] = Template.parse(campaign.template, known)
+        return template
+
+    def _age_days(self) -> int:
+        if self._paired_at is None:
+            return 0
+        return max(0, int((self._clock.now() - self._paired_at) / DAY))

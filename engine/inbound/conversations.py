@@ -1,0 +1,188 @@
+"""Services the chat commands call for conversations and AI: read, reply, take over, release,
+forget, and switch or shape a client's AI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from engine.errors import InvalidInput
+from engine.events import ChatPaused, ContactForgotten, EventBus
+from engine.inbound.outbound import MessageSender, Outbound
+from engine.phones import InvalidPhone, parse_phone
+from storage.db import Database
+from storage.models import utcnow
+from storage.records import (
+    AISettings,
+    Client,
+    Contact,
+    ConversationSummary,
+    Message,
+    MessageStatus,
+    Origin,
+    SessionState,
+)
+from storage.repos import (
+    AICallRepo,
+    AISettingsRepo,
+    ClientRepo,
+    ContactRepo,
+    MessageRepo,
+    SessionRepo,
+)
+
+ChatFilter = Literal["recent", "unanswered", "hot"]
+TAKEOVER = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class AIStatus:
+    settings: AISettings
+    tokens_today: int
+    failures_today: int
+
+
+class Conversations:
+    """Conversation look-ups and operator actions on one chat."""
+
+    def __init__(
+        self,
+        db: Database,
+        sender: MessageSender,
+        bus: EventBus,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._clients = ClientRepo(db)
+        self._contacts = ContactRepo(db)
+        self._messages = MessageRepo(db)
+        self._sessions = SessionRepo(db)
+        self._outbound = Outbound(db, sender, bus)
+        self._bus = bus
+        self._clock = clock
+
+    async def contact(self, client_slug: str, phone: str) -> tuple[Client, Contact]:
+        client = await self._clients.get(client_slug)
+        return client, await lookup_contact(self._contacts, client, phone)
+
+    async def read(
+        self, client_slug: str, phone: str, limit: int = 20
+    ) -> tuple[Contact, list[Message]]:
+        """The last `limit` messages of a chat, oldest first (as a chat reads)."""
+        _client, contact = await self.contact(client_slug, phone)
+        return contact, list(reversed(await self._messages.conversation(contact.id, limit)))
+
+    async def chats(
+        self, client_slug: str, kind: ChatFilter = "recent", limit: int = 20
+    ) -> list[ConversationSummary]:
+        client = await self._clients.get(client_slug)
+        if kind == "unanswered":
+            return await self._messages.recent_conversations(client.id, limit, unanswered=True)
+        if kind == "hot":
+            return await self._messages.recent_conversations(client.id, limit, intent="hot_lead")
+        return await self._messages.recent_conversations(client.id, limit)
+
+    async def reply(self, client_slug: str, phone: str, text: str) -> Message:
+        """Send an operator's message from the client's number; AI is paused in that chat."""
+        if not text.strip():
+            raise InvalidInput("outgoing.empty")
+        client, contact = await self.contact(client_slug, phone)
+        session_id = await self._session_for(client, contact)
+        await self.take_over(client_slug, phone)
+        message = await self._outbound.send(
+            client_id=client.id,
+            session_id=session_id,
+            contact_id=contact.id,
+            chat_id=contact.chat_id,
+            text=text,
+            origin=Origin.OPERATOR,
+        )
+        assert message is not None
+        if message.status is MessageStatus.FAILED:
+            raise InvalidInput("outgoing.not_taken")
+        if message.status is MessageStatus.PENDING:
+            raise InvalidInput("outgoing.unconfirmed")
+        return message
+
+    async def take_over(
+        self, client_slug: str, phone: str, length: timedelta = TAKEOVER
+    ) -> datetime:
+        """Silence AI in this chat while an operator handles it."""
+        client, contact = await self.contact(client_slug, phone)
+        until = self._clock() + length
+        await self._contacts.pause_ai(contact.id, until)
+        await self._bus.publish(
+            ChatPaused(None, client.id, contact.id, until, "an operator took over")
+        )
+        return until
+
+    async def release(self, client_slug: str, phone: str) -> None:
+        """Give the chat back to AI."""
+        client, contact = await self.contact(client_slug, phone)
+        await self._contacts.pause_ai(contact.id, None)
+        await self._bus.publish(ChatPaused(None, client.id, contact.id, None, "released"))
+
+    async def forget(self, client_slug: str, phone: str) -> None:
+        """Delete the contact, its messages and data."""
+        client, contact = await self.contact(client_slug, phone)
+        await self._contacts.forget_by_id(contact.id)
+        await self._bus.publish(ContactForgotten(client.id, contact.id))
+
+    async def _session_for(self, client: Client, contact: Contact) -> int:
+        last = await self._messages.last_session_of(contact.id)
+        if last is not None:
+            return last
+        connected = [
+            s for s in await self._sessions.list(client.slug) if s.state is SessionState.CONNECTED
+        ]
+        if not connected:
+            raise InvalidInput("outgoing.no_session", client=client.slug)
+        return connected[0].id
+
+
+async def lookup_contact(contacts: ContactRepo, client: Client, text: str) -> Contact:
+    """The contact an operator names: a phone in the client's region, or ``lid:<digits>`` for
+    someone WhatsApp has shown only by their LID (as /chats lists them)."""
+    raw = text.strip()
+    if raw.lower().startswith("lid:") or raw.lower().endswith("@lid"):
+        digits = raw[4:] if raw.lower().startswith("lid:") else raw[: -len("@lid")]
+        if not digits.isdigit():
+            raise InvalidInput("lid.invalid", raw=text)
+        return await contacts.get_by_lid(client.id, f"{digits}@lid")
+    try:
+        digits = parse_phone(raw, client.region).digits
+    except InvalidPhone as exc:
+        raise InvalidInput("phone.write_like", raw=text, reason=exc.reason) from exc
+    return await contacts.get(client.id, digits)
+
+
+class AIControl:
+    """Per-client AI switches and texts."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
+        self._clients = ClientRepo(db)
+        self._settings = AISettingsRepo(db)
+        self._calls = AICallRepo(db)
+        self._clock = clock
+
+    async def set_enabled(self, client_slug: str, enabled: bool) -> AISettings:
+        client = await self._clients.get(client_slug)
+        return await self._settings.update(client.id, enabled=enabled)
+
+    async def set_prompt(self, client_slug: str, prompt: str) -> AISettings:
+        client = await self._clients.get(client_slug)
+        return await self._settings.update(client.id, system_prompt=prompt.strip())
+
+    async def set_context(self, client_slug: str, context: str) -> AISettings:
+        client = await self._clients.get(client_slug)
+        return await self._settings.update(client.id, business_context=context.strip())
+
+    async def status(self, client_slug: str) -> AIStatus:
+        client = await self._clients.get(client_slug)
+        since = self._clock() - timedelta(hours=24)
+        return AIStatus(
+            await self._settings.get(client.id),
+            await self._calls.tokens_since(client.id, since),
+            len(await self._calls.failures_since(client.id, since)),
+        )

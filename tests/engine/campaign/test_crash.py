@@ -1,0 +1,127 @@
+"""A campaign process killed with SIGKILL mid-send: after a restart nobody gets it twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from bot.app import App
+from engine.settings import load_settings
+from storage.records import CampaignStatus, ContactInput, RecipientState
+from storage.repos import CampaignRepo, ContactRepo
+from tests.support.sim_world import POLICY, World
+
+pytestmark = pytest.mark.browser
+
+PHONES = [f"54911600000{i:02d}" for i in range(1, 7)]
+PACING = {"gap_s": "0.3", "long_pause_every": 0, "warmup": [], "window": "always"}
+
+
+async def _until(check: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 60.0) -> None:
+    """Poll another process's effects (the only way to watch a subprocess we may kill)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            while not await check():  # noqa: ASYNC110 - the other process sets no event of ours
+                await asyncio.sleep(0.1)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
+
+
+async def test_sigkill_mid_send_leaves_one_unknown_and_no_duplicate(
+    world: World, tmp_path: Path
+) -> None:
+    manager = world.manager()
+    session = await manager.add("haby", "main")
+    await manager.start()
+    await world.connect(manager, "haby", "main", "5491100000001")
+    await manager.stop()
+
+    await ContactRepo(world.db).upsert_many(
+        session.client_id, [ContactInput(p, f"C{p[-2:]}", ("feria",)) for p in PHONES]
+    )
+    repo = CampaignRepo(world.db)
+    campaign = await repo.create(
+        session.client_id, session.id, "feria", "Hola {name}", {"tag": "feria"}, pacing=PACING
+    )
+    await repo.materialize(campaign)
+    await repo.set_status(campaign.id, CampaignStatus.RUNNING)
+
+    env = {
+        **os.environ,
+        "WAOPS_DATABASE_URL": str(world.db.engine.url),
+        "WAOPS_DATA_DIR": str(world.data_dir),
+        "WAOPS_WHATSAPP_URL": world.simulator.whatsapp_url,
+        "WAOPS_WA_JS_PATH": world.simulator.wa_js_path,
+        "WAOPS_SEND_WINDOW": "always",
+        "WAOPS_HEALTH_PORT": "0",
+    }
+    for name in (
+        "WAOPS_OPENAI_API_KEY",
+        "WAOPS_OPENAI_BASE_URL",
+        "WAOPS_TELEGRAM_TOKEN",
+        "WAOPS_SLACK_BOT_TOKEN",
+    ):
+        env.pop(name, None)
+    log = (tmp_path / "run.log").open("wb")
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("waops")),
+        "run",
+        env=env,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+
+    async def sent_count() -> int:
+        return len(await world.sim.sent("haby-main"))
+
+    try:
+        await _until(lambda: _at_least(sent_count, 2), "two messages sent by the engine process")
+        await world.sim.action("haby-main", "stall-sends")
+        before = await sent_count()
+        await _until(lambda: _at_least(sent_count, before + 1), "a send in flight")
+        # The message reached the phone; the engine is waiting for WhatsApp's answer. Kill it all.
+        os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
+    finally:
+        if process.returncode is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+        log.close()
+    await world.sim.action("haby-main", "release-sends")
+    in_flight = (await world.sim.sent("haby-main"))[-1]["to"]
+
+    settings = load_settings(
+        database_url=str(world.db.engine.url),
+        data_dir=world.data_dir,
+        whatsapp_url=world.simulator.whatsapp_url,
+        wa_js_path=world.simulator.wa_js_path,
+        send_window="always",
+        openai_api_key=None,
+        openai_base_url=None,
+        health_port=0,
+    )
+    async with App(settings, session_policy=POLICY) as app:
+
+        async def finished() -> bool:
+            return (await app.campaigns.get(campaign.id)).status is CampaignStatus.COMPLETED
+
+        await _until(finished, "the campaign to finish after the restart")
+
+    recipients = [to for to in (s["to"] for s in await world.sim.sent("haby-main"))]
+    assert sorted(recipients) == sorted(f"{p}@c.us" for p in PHONES), "everyone exactly once"
+    states = {r.phone: r.state async for r in repo.recipients(campaign.id)}
+    interrupted = in_flight.split("@")[0]
+    assert states.pop(interrupted) is RecipientState.UNKNOWN
+    assert set(states.values()) == {RecipientState.SENT}
+
+
+async def _at_least(count: Callable[[], Awaitable[int]], n: int) -> bool:
+    return await count() >= n

@@ -1,0 +1,1 @@
+"""Shared test helpers: worlds per tier, fakes of the platforms, polling."""

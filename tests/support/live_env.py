@@ -1,0 +1,84 @@
+"""The live engine on the simulator: real Chromium, the SessionManager, the listener and the
+real openai SDK on the fake server, with one connected number (haby/main)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.events import InboundReceived
+from engine.ia.openai_client import OpenAIClient
+from engine.inbound.spool import InboundSpool
+from engine.listener import Listener, ListenerPolicy
+from engine.sessions import SessionManager
+from storage.repos import AISettingsRepo, ContactRepo, MessageRepo
+from tests.support.fakes.openai_server import FakeOpenAI
+from tests.support.sim_world import World
+
+BUSINESS = "5491100000001"
+
+
+@dataclass
+class Live:
+    world: World
+    manager: SessionManager
+    listener: Listener
+    fake: FakeOpenAI
+    client_id: int
+
+    async def write(self, sender: str, body: str | None, **fields: Any) -> None:
+        """A contact writes (``fields``: the simulator's other inbound fields, such as
+        ``lid`` or ``type``); wait until the engine has handled it."""
+        before = len(self.world.rec.of(InboundReceived))
+        await self.world.sim.inbound("haby-main", sender, body, **fields)
+        await self.world.rec.wait(
+            lambda: len(self.world.rec.of(InboundReceived)) > before, f"{body!r} to arrive"
+        )
+        await self.listener.run_until_idle()
+
+    async def sent(self) -> list[tuple[str, str]]:
+        return [(s["to"], s["body"]) for s in await self.world.sim.sent("haby-main")]
+
+    async def stored(self, phone: str) -> list[tuple[str, str]]:
+        contact = await ContactRepo(self.world.db).get(self.client_id, phone)
+        return [
+            (m.origin.value, m.body)
+            for m in reversed(await MessageRepo(self.world.db).conversation(contact.id))
+        ]
+
+
+@pytest.fixture
+async def live(world: World, tmp_path: Path) -> AsyncIterator[Live]:
+    manager = world.manager()
+    session = await manager.add("haby", "main")
+    await manager.start()
+    await world.connect(manager, "haby", "main", BUSINESS)
+    await AISettingsRepo(world.db).update(
+        session.client_id,
+        enabled=True,
+        system_prompt="Sos el asistente de Haby Hogar.",
+        business_context="Abrimos de 9 a 18.",
+        debounce_s=0.05,
+        pause_s=600,
+    )
+    async with (
+        FakeOpenAI(separate_classifications=True) as fake,
+        OpenAIClient(api_key="k", base_url=fake.base_url, timeout_s=2.0, max_retries=0) as llm,
+    ):
+        listener = Listener(
+            world.db,
+            world.bus,
+            manager,
+            llm=llm,
+            default_model="gpt-test",
+            spool=InboundSpool(tmp_path / "spool"),
+            policy=ListenerPolicy(typing_scale=0.0),
+        )
+        await listener.start()
+        yield Live(world, manager, listener, fake, session.client_id)
+        await listener.stop()
+        fake.assert_no_unexpected()
