@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 
 from engine.events import EventBus, ReceiptUpdated
 from engine.whatsapp.types import Ack
-from storage.db import Database
+from storage.db import Database, StorageUnavailable
 from storage.records import MessageStatus, RecipientState
 from storage.repos import CampaignRepo, MessageRepo
 
@@ -25,6 +26,8 @@ def status_for_ack(ack: int) -> MessageStatus | None:
     }.get(Ack(ack) if ack <= Ack.PLAYED else Ack.PLAYED)
 
 
+HELD_MAX = 10_000  # receipts kept while the database is away; the oldest go first
+
 _RECIPIENT_STATE = {
     MessageStatus.DELIVERED: RecipientState.DELIVERED,
     MessageStatus.READ: RecipientState.READ,
@@ -32,24 +35,34 @@ _RECIPIENT_STATE = {
 
 
 class ReceiptTracker:
-    """Subscribes to `ReceiptUpdated` and applies it to the messages table."""
+    """Subscribes to `ReceiptUpdated` and applies it to the messages table.
+
+    A receipt that cannot be written (the database is away) is held, and applied before the
+    next one: receipts only move a message forward, so applying one late is safe."""
 
     def __init__(self, db: Database, bus: EventBus) -> None:
         self._messages = MessageRepo(db)
         self._campaigns = CampaignRepo(db)
+        self._held: deque[tuple[int, str, MessageStatus]] = deque(maxlen=HELD_MAX)
         bus.subscribe(ReceiptUpdated, self.on_receipt)
 
     async def on_receipt(self, event: ReceiptUpdated) -> None:
         status = status_for_ack(event.ack)
         if status is None:
             return
+        session_id = event.session.session_id
+        self._held.extend((session_id, message_id, status) for message_id in event.message_ids)
+        try:
+            while self._held:
+                await self._apply(*self._held[0])
+                self._held.popleft()
+        except StorageUnavailable as exc:
+            held = len(self._held)
+            logger.warning("%d receipt(s) held until the database answers: %s", held, exc)
+
+    async def _apply(self, session_id: int, message_id: str, status: MessageStatus) -> None:
+        moved = await self._messages.advance_status(session_id, message_id, status)
         recipient_state = _RECIPIENT_STATE.get(status)
-        for message_id in event.message_ids:
-            moved = await self._messages.advance_status(
-                event.session.session_id, message_id, status
-            )
-            if recipient_state is not None:
-                await self._campaigns.advance_by_message(message_id, recipient_state)
-            logger.debug(
-                "receipt %s for %s: %s", status, message_id, "applied" if moved else "ignored"
-            )
+        if recipient_state is not None:
+            await self._campaigns.advance_by_message(message_id, recipient_state)
+        logger.debug("receipt %s for %s: %s", status, message_id, "applied" if moved else "ignored")

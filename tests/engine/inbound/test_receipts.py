@@ -1,0 +1,59 @@
+"""Receipts that arrive while the database is away are held and applied once it answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.events import EventBus, ReceiptUpdated, SessionRef
+from engine.inbound.receipts import ReceiptTracker
+from storage.db import Database, StorageUnavailable
+from storage.records import MessageStatus, RecipientState
+
+REF = SessionRef(1, 1, "haby", "main")
+
+
+class Messages:
+    def __init__(self) -> None:
+        self.down = False
+        self.applied: list[tuple[str, MessageStatus]] = []
+
+    async def advance_status(self, session_id: int, message_id: str, status: MessageStatus) -> bool:
+        if self.down:
+            raise StorageUnavailable("database unavailable: gone")
+        self.applied.append((message_id, status))
+        return True
+
+
+class Campaigns:
+    def __init__(self) -> None:
+        self.advanced: list[tuple[str, RecipientState]] = []
+
+    async def advance_by_message(self, message_id: str, state: RecipientState) -> None:
+        self.advanced.append((message_id, state))
+
+
+async def test_a_receipt_during_an_outage_is_applied_when_the_database_answers(
+    db: Database,
+) -> None:
+    bus = EventBus()
+    tracker = ReceiptTracker(db, bus)
+    messages, campaigns = Messages(), Campaigns()
+    fake: Any = tracker
+    fake._messages, fake._campaigns = messages, campaigns
+
+    messages.down = True
+    await bus.publish(ReceiptUpdated(REF, ("true_a_1", "true_a_2"), 2))
+    assert messages.applied == []
+    messages.down = False
+    await bus.publish(ReceiptUpdated(REF, ("true_b_1",), 3))
+
+    assert messages.applied == [
+        ("true_a_1", MessageStatus.DELIVERED),
+        ("true_a_2", MessageStatus.DELIVERED),
+        ("true_b_1", MessageStatus.READ),
+    ]
+    assert campaigns.advanced == [
+        ("true_a_1", RecipientState.DELIVERED),
+        ("true_a_2", RecipientState.DELIVERED),
+        ("true_b_1", RecipientState.READ),
+    ]
