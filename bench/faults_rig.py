@@ -32,7 +32,7 @@ from storage.repos.alert_subscriptions import AlertSubscriptionRepo
 from tests.support.fakes.openai_server import FakeOpenAI
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.telegram_server import TOKEN, FakeTelegram
-from tests.test_operator_day import _free_port
+from tests.support.waops_process import free_port as _free_port
 
 OWNER = 400  # Telegram user id of the owner
 SLACK_OWNER = "U1"  # the fake Slack's member with a DM

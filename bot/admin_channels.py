@@ -33,7 +33,8 @@ from engine.clock import Clock, SystemClock
 from engine.retry import Backoff
 from engine.tasks import TaskOwner
 from storage.db import Database, StorageUnavailable
-from storage.repos.outbox import MAX_ATTACHMENT_BYTES, Content, Delivery, OutboxRepo
+from storage.records import Content, Delivery
+from storage.repos.outbox import MAX_ATTACHMENT_BYTES, OutboxRepo
 
 logger = logging.getLogger(__name__)
 

@@ -106,6 +106,7 @@ class CampaignEngine:
                 self._db,
                 self._bus,
                 self._transport,
+                self,
                 self._defaults,
                 self.clock,
                 self._rng,

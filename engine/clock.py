@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
-from storage.models import utcnow
+
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC: the time the engine and the bot stamp and compare."""
+    return datetime.now(UTC)
 
 
 class Clock(Protocol):

@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from engine.clock import utcnow
 from engine.ia.llm import LLMClient
 from engine.ia.summaries import SUMMARY_INTERVAL_S, Summarizer, Summary, Withheld
 from engine.inbound.conversations import lookup_contact
 from storage.db import Database
-from storage.models import utcnow
 from storage.records import Client, Contact, Direction, Message, Origin, contact_label
 from storage.repos import ClientRepo, ContactRepo, MessageRepo
 from storage.repos.digests import DigestRepo

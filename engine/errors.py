@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from engine.texts import Text, phrase
+from engine.whatsapp.errors import NotInConflict, WhatsAppError
 
-__all__ = ["InvalidInput", "Text"]
+# The WhatsApp errors the operator side may see come from here: the bot reaches the engine's
+# services, never the driver.
+__all__ = ["InvalidInput", "NotInConflict", "Text", "WhatsAppError"]
 
 
 class InvalidInput(ValueError):

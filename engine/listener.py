@@ -20,6 +20,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from engine.clock import utcnow
 from engine.events import (
     ContactForgotten,
     EventBus,
@@ -37,7 +38,6 @@ from engine.retry import Backoff
 from engine.tasks import TaskOwner
 from engine.whatsapp.types import InboundMessage
 from storage.db import Database, StorageUnavailable
-from storage.models import utcnow
 
 logger = logging.getLogger(__name__)
 

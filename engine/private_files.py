@@ -13,7 +13,7 @@ import os
 import stat
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from storage.db import sqlite_database
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +42,8 @@ def private_file(path: Path) -> None:
 
 def private_sqlite(database_url: str) -> None:
     """Make a SQLite database file and its WAL companions 0600 (other databases: nothing)."""
-    url = make_url(database_url)
-    database = url.database or ""
-    if url.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+    database = sqlite_database(database_url)
+    if database is None:
         return
     for suffix in ("", "-wal", "-shm", "-journal"):
         private_file(Path(database + suffix))

@@ -19,6 +19,7 @@ from engine.errors import InvalidInput
 from engine.events import EventBus, SessionRef
 from engine.phones import InvalidPhone, parse_phone
 from engine.session.catch_up import CatchUp
+from engine.session.profiles import profile_dir
 from engine.session.runner import InConflict, SessionPolicy, SessionRunner
 from engine.settings import Settings
 from engine.tasks import TaskOwner
@@ -35,11 +36,6 @@ logger = logging.getLogger(__name__)
 
 DriverFactory = Callable[[WaSession], WhatsAppDriver]
 _NOT_STARTED = (SessionState.BANNED, SessionState.LOGGED_OUT, SessionState.CONFLICT)
-
-
-def profile_dir(data_dir: Path, client_slug: str, session_name: str) -> Path:
-    """Where a session's Chromium profile (its WhatsApp pairing) lives."""
-    return data_dir / "sessions" / client_slug / session_name
 
 
 def playwright_factory(settings: Settings) -> DriverFactory:

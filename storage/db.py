@@ -9,7 +9,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -58,6 +58,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def sqlite_database(url: str) -> str | None:
+    """The database file of a SQLite URL; None for other databases and in-memory SQLite."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    return database
+
+
 def create_engine_for(url: str) -> AsyncEngine:
     """An engine with the per-dialect settings waops relies on."""
     parsed = make_url(url)
@@ -95,6 +104,14 @@ class Database:
         try:
             async with self._sessions() as session, session.begin():
                 yield session
+        except (OperationalError, InterfaceError) as exc:
+            raise StorageUnavailable(f"database unavailable: {exc.orig or exc}") from exc
+
+    async def ping(self) -> None:
+        """One round trip to the database; `StorageUnavailable` when it does not answer."""
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
         except (OperationalError, InterfaceError) as exc:
             raise StorageUnavailable(f"database unavailable: {exc.orig or exc}") from exc
 

@@ -5,14 +5,9 @@ resolution, read a digest, and stop with SIGTERM."""
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
 import shutil
-import signal
-import socket
-import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -31,8 +26,10 @@ from tests.bot.slack.requests import SignedSender
 from tests.conftest import MYSQL_SKIP, MYSQL_URL
 from tests.support.fakes.openai_server import FakeOpenAI, Reply
 from tests.support.fakes.slack_server import FakeSlack
-from tests.support.fakes.telegram_server import TOKEN, FakeTelegram
+from tests.support.fakes.telegram_server import FakeTelegram
+from tests.support.poll import poll_until
 from tests.support.sim_world import decode_png
+from tests.support.waops_process import free_port, stop_waops, waops_env, waops_running
 
 pytestmark = pytest.mark.browser
 
@@ -40,22 +37,6 @@ OWNER = 400  # Telegram user id of the owner
 SLACK_USER = "U1"
 SECRET = "signing-secret"
 ANA, BETO, CARLA = "5491150000001", "5491150000002", "5491150000003"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _until(check: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
-    """Watch what the other process does (its effects are all we can see)."""
-    try:
-        async with asyncio.timeout(timeout_s):
-            while not check():  # noqa: ASYNC110 - another process, no event of ours to wait on
-                await asyncio.sleep(0.1)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 @pytest.fixture(params=["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
@@ -103,7 +84,7 @@ async def test_an_operator_day(tmp_path: Path, database_url: str) -> None:
             haby.id, [ContactInput(ANA, "Ana", ("feria",)), ContactInput(BETO, "Beto", ("feria",))]
         )
 
-    slack_port = _free_port()
+    slack_port = free_port()
     async with (
         Simulator(qr_rotate_s=60) as simulator,
         SimulatorClient(simulator.base_url) as sim,
@@ -112,47 +93,27 @@ async def test_an_operator_day(tmp_path: Path, database_url: str) -> None:
         FakeOpenAI(separate_classifications=True) as model,
         aiohttp.ClientSession() as http,
     ):
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("WAOPS_")},
-            "WAOPS_DATABASE_URL": url,
-            "WAOPS_DATA_DIR": str(tmp_path / "data"),
-            "WAOPS_WHATSAPP_URL": simulator.whatsapp_url,
-            "WAOPS_WA_JS_PATH": simulator.wa_js_path,
-            "WAOPS_OPENAI_API_KEY": "test-key",
-            "WAOPS_OPENAI_BASE_URL": model.base_url,
-            "WAOPS_TELEGRAM_TOKEN": TOKEN,
-            "WAOPS_TELEGRAM_API_URL": tg.base_url,
-            "WAOPS_TELEGRAM_FILE_URL": tg.base_file_url,
-            "WAOPS_SLACK_BOT_TOKEN": "xoxb-test",
-            "WAOPS_SLACK_SIGNING_SECRET": SECRET,
-            "WAOPS_SLACK_API_URL": slack.api_url,
-            "WAOPS_SLACK_HTTP_PORT": str(slack_port),
-            "WAOPS_SEND_GAP_S": "0.2",
-            "WAOPS_SEND_WINDOW": "always",
-            "WAOPS_ALERT_GRACE_S": "1",
-            "WAOPS_HEALTH_PORT": str(_free_port()),
-            "WAOPS_LANGUAGE": "en",
-        }
+        env = waops_env(
+            url,
+            tmp_path / "data",
+            simulator,
+            tg,
+            free_port(),
+            {
+                "WAOPS_OPENAI_API_KEY": "test-key",
+                "WAOPS_OPENAI_BASE_URL": model.base_url,
+                "WAOPS_SLACK_BOT_TOKEN": "xoxb-test",
+                "WAOPS_SLACK_SIGNING_SECRET": SECRET,
+                "WAOPS_SLACK_API_URL": slack.api_url,
+                "WAOPS_SLACK_HTTP_PORT": str(slack_port),
+                "WAOPS_SEND_GAP_S": "0.2",
+            },
+        )
         log_path = tmp_path / "waops.log"
-        with log_path.open("wb") as log:
-            process = await asyncio.create_subprocess_exec(
-                str(Path(sys.executable).with_name("waops")),
-                "run",
-                env=env,
-                cwd=tmp_path,
-                stdout=log,
-                stderr=log,
-            )
-            try:
-                await _until(lambda: "waops started" in log_path.read_text(), "waops to start", 60)
-                await _day(tg, slack, sim, model, http, env, slack_port)
-                process.send_signal(signal.SIGTERM)
-                async with asyncio.timeout(60):
-                    code = await process.wait()
-            finally:
-                if process.returncode is None:
-                    process.kill()
-                    await process.wait()
+        async with waops_running(env, tmp_path, log_path) as process:
+            await poll_until(lambda: "waops started" in log_path.read_text(), "waops to start", 60)
+            await _day(tg, slack, sim, model, http, env, slack_port)
+            code = await stop_waops(process)
         output = log_path.read_text()
         assert code == 0, output[-3000:]
         assert "waops stopped" in output
@@ -191,33 +152,33 @@ async def _day(
 
     assert await health()
     await tg.write(OWNER, "/start")
-    await _until(lambda: said("alerts"), "the /start answer")
+    await poll_until(lambda: said("alerts"), "the /start answer", 30)
 
     # Pair two numbers: haby from Telegram, marketing from Slack.
     await tg.write(OWNER, "/pair haby main")
-    await _until(lambda: bool(tg.sent("sendPhoto", OWNER)), "the QR photo")
+    await poll_until(lambda: bool(tg.sent("sendPhoto", OWNER)), "the QR photo", 30)
     [(_name, png)] = tg.sent("sendPhoto", OWNER)[0].files.values()
     assert decode_png(png) == (await sim.session("haby-main"))["auth_code"]
     await sim.scan("haby-main", "5491100000001")
-    await _until(lambda: said("haby/main is linked and connected"), "haby connected")
+    await poll_until(lambda: said("haby/main is linked and connected"), "haby connected", 30)
     signed = SignedSender(f"http://127.0.0.1:{slack_port}/slack/events", SECRET, http)
     assert await signed.command(SLACK_USER, "pair marketing main") == 200
-    await _until(lambda: bool(slack.uploads), "the QR upload to Slack")
+    await poll_until(lambda: bool(slack.uploads), "the QR upload to Slack", 30)
     await sim.scan("marketing-main", "5491100000002")
-    await _until(
-        lambda: slack_said("marketing/main is linked and connected"), "marketing connected"
+    await poll_until(
+        lambda: slack_said("marketing/main is linked and connected"), "marketing connected", 30
     )
 
     # AI on for haby only; contacts write to both numbers.
     await tg.write(OWNER, "/ai haby on")
-    await _until(lambda: said("AI replies are on for haby"), "AI on")
+    await poll_until(lambda: said("AI replies are on for haby"), "AI on", 30)
     model.script(Reply("¡Hola Carla! Abrimos de 9 a 18."))
     await sim.inbound("haby-main", CARLA, "hola, a qué hora abren?")
     await _wait_sent(sim, "haby-main", "¡Hola Carla! Abrimos de 9 a 18.")
     await sim.inbound("marketing-main", "5491160000009", "hola, quiero info")
     await _wait_stored(env["WAOPS_DATABASE_URL"], "marketing", "5491160000009", "hola, quiero info")
     assert await signed.command(SLACK_USER, "chats marketing unanswered") == 200
-    await _until(lambda: slack_said("hola, quiero info"), "the unanswered chat in Slack")
+    await poll_until(lambda: slack_said("hola, quiero info"), "the unanswered chat in Slack", 30)
     assert (
         await signed.command(SLACK_USER, "reply marketing 5491160000009 Hola! Te paso info.") == 200
     )
@@ -225,11 +186,11 @@ async def _day(
 
     # A small campaign, confirmed with its button.
     await tg.write(OWNER, "/campaign new haby main feria Hola {name}, ofertas de noviembre!")
-    await _until(lambda: said("created"), "the campaign")
+    await poll_until(lambda: said("created"), "the campaign", 30)
     campaign_id = re.search(r"#(\d+) created", "\n".join(tg.texts(OWNER))).group(1)  # type: ignore[union-attr]
     await tg.write(OWNER, f"/campaign launch {campaign_id}")
-    await _until(
-        lambda: any(c.buttons for c in tg.sent("sendMessage", OWNER)), "the confirm button"
+    await poll_until(
+        lambda: any(c.buttons for c in tg.sent("sendMessage", OWNER)), "the confirm button", 30
     )
     proposal = [c for c in tg.sent("sendMessage", OWNER) if c.buttons][-1]
     await tg.press(OWNER, proposal, "Confirm")
@@ -238,15 +199,15 @@ async def _day(
 
     # A disconnect alert and its resolution.
     await sim.action("haby-main", "drop")
-    await _until(lambda: said("WhatsApp is disconnected"), "the disconnect alert")
+    await poll_until(lambda: said("WhatsApp is disconnected"), "the disconnect alert", 30)
     await sim.action("haby-main", "restore")
-    await _until(lambda: said("WhatsApp is connected again"), "the resolved notice")
+    await poll_until(lambda: said("WhatsApp is connected again"), "the resolved notice", 30)
 
     # The digest.
     photos = len(tg.sent("sendPhoto", OWNER))
     await tg.write(OWNER, "/digest haby")
-    await _until(lambda: len(tg.sent("sendPhoto", OWNER)) > photos, "the digest chart")
-    await _until(lambda: said(CARLA), "the digest text naming Carla's conversation")
+    await poll_until(lambda: len(tg.sent("sendPhoto", OWNER)) > photos, "the digest chart", 30)
+    await poll_until(lambda: said(CARLA), "the digest text naming Carla's conversation", 30)
 
 
 async def _wait_stored(
@@ -263,20 +224,13 @@ async def _wait_stored(
         return body in [m.body for m in await MessageRepo(db).conversation(contact.id)]
 
     async with Database(url) as db:
-        try:
-            async with asyncio.timeout(timeout_s):
-                while not await stored(db):  # noqa: ASYNC110 - written by another process
-                    await asyncio.sleep(0.1)
-        except TimeoutError:
-            raise AssertionError(f"{body!r} was never stored") from None
+        await poll_until(lambda: stored(db), f"{body!r} to be stored", timeout_s)
 
 
 async def _wait_sent(
     sim: SimulatorClient, session: str, body: str, timeout_s: float = 30.0
 ) -> None:
-    try:
-        async with asyncio.timeout(timeout_s):
-            while body not in [s["body"] for s in await sim.sent(session)]:  # noqa: ASYNC110
-                await asyncio.sleep(0.1)
-    except TimeoutError:
-        raise AssertionError(f"{session} never sent {body!r}") from None
+    async def sent() -> bool:
+        return body in [s["body"] for s in await sim.sent(session)]
+
+    await poll_until(sent, f"{session} to send {body!r}", timeout_s)

@@ -6,11 +6,7 @@ commands are answered and the alert arrives."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import signal
-import socket
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -25,29 +21,15 @@ from storage.db import Database, NotFound
 from storage.records import SessionState
 from storage.repos import ClientRepo, ContactRepo, MessageRepo, SessionRepo
 from storage.repos.alert_subscriptions import AlertSubscriptionRepo
-from tests.support.fakes.telegram_server import TOKEN, FakeTelegram
+from tests.support.fakes.telegram_server import FakeTelegram
+from tests.support.poll import poll_until
+from tests.support.waops_process import free_port, stop_waops, waops_env, waops_running
 
 pytestmark = pytest.mark.browser
 
 OWNER = 400
 OUTAGE_S = 30.0
 CONTACT = "5491150000007"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _until(check: Callable[[], Awaitable[bool]], what: str, timeout_s: float) -> None:
-    """Watch what the other process does (its effects are all we can see)."""
-    try:
-        async with asyncio.timeout(timeout_s):
-            while not await check():  # noqa: ASYNC110 - another process, no event of ours
-                await asyncio.sleep(0.2)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 async def test_waops_runs_through_a_telegram_outage_at_start(
@@ -62,7 +44,7 @@ async def test_waops_runs_through_a_telegram_outage_at_start(
         await directory.add_operator(f"tg:{OWNER}", "owner", language="en")
         await AlertSubscriptionRepo(db).set_reachable(f"tg:{OWNER}")
 
-    health_port = _free_port()
+    health_port = free_port()
     async with (
         Simulator(qr_rotate_s=60) as simulator,
         SimulatorClient(simulator.base_url) as sim,
@@ -72,20 +54,7 @@ async def test_waops_runs_through_a_telegram_outage_at_start(
     ):
         tg.opened_by(OWNER)  # the owner wrote /start long ago
         tg.outage_for(OUTAGE_S)
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("WAOPS_")},
-            "WAOPS_DATABASE_URL": url,
-            "WAOPS_DATA_DIR": str(tmp_path / "data"),
-            "WAOPS_WHATSAPP_URL": simulator.whatsapp_url,
-            "WAOPS_WA_JS_PATH": simulator.wa_js_path,
-            "WAOPS_TELEGRAM_TOKEN": TOKEN,
-            "WAOPS_TELEGRAM_API_URL": tg.base_url,
-            "WAOPS_TELEGRAM_FILE_URL": tg.base_file_url,
-            "WAOPS_SEND_WINDOW": "always",
-            "WAOPS_ALERT_GRACE_S": "1",
-            "WAOPS_HEALTH_PORT": str(health_port),
-            "WAOPS_LANGUAGE": "en",
-        }
+        env = waops_env(url, tmp_path / "data", simulator, tg, health_port, {})
 
         async def health() -> dict[str, Any]:
             async with http.get(f"http://127.0.0.1:{health_port}/healthz") as response:
@@ -97,65 +66,50 @@ async def test_waops_runs_through_a_telegram_outage_at_start(
             return (await SessionRepo(db).get("haby", "main")).state
 
         log_path = tmp_path / "waops.log"
-        with log_path.open("wb") as log:
-            process = await asyncio.create_subprocess_exec(
-                str(Path(sys.executable).with_name("waops")),
-                "run",
-                env=env,
-                cwd=tmp_path,
-                stdout=log,
-                stderr=log,
+        async with waops_running(env, tmp_path, log_path) as process:
+
+            async def started() -> bool:
+                return "waops started" in log_path.read_text()
+
+            await poll_until(started, "waops to start although Telegram is down", 60)
+            report = await health()
+            assert report["status"] == "degraded"
+            assert report["channels"]["telegram"]["state"] == "retrying"
+
+            # WhatsApp works meanwhile: the number pairs, a contact's message is stored.
+            await poll_until(
+                lambda: _is(state, SessionState.QR_PENDING), "the session to show a QR", 30
             )
-            try:
+            await sim.scan("haby-main", "5491100000001")
+            await poll_until(lambda: _is(state, SessionState.CONNECTED), "connected", 30)
+            await sim.inbound("haby-main", CONTACT, "hola, siguen abiertos?")
+            await poll_until(lambda: _stored(db, "hola, siguen abiertos?"), "the message", 30)
 
-                async def started() -> bool:
-                    return "waops started" in log_path.read_text()
+            # An alert raised during the outage waits in the outbox.
+            await sim.action("haby-main", "drop")
+            await poll_until(lambda: _is(state, SessionState.DISCONNECTED), "the drop", 30)
+            await asyncio.sleep(2)  # past WAOPS_ALERT_GRACE_S
+            assert tg.sent("sendMessage") == [], "Telegram is still down"
+            outage_calls = [c for c in tg.calls if c.status == 502]
+            assert {c.method for c in outage_calls} >= {"getMe"}
 
-                await _until(started, "waops to start although Telegram is down", 60)
-                report = await health()
-                assert report["status"] == "degraded"
-                assert report["channels"]["telegram"]["state"] == "retrying"
+            async def back() -> bool:
+                return (await health())["channels"]["telegram"]["state"] == "up"
 
-                # WhatsApp works meanwhile: the number pairs, a contact's message is stored.
-                await _until(
-                    lambda: _is(state, SessionState.QR_PENDING), "the session to show a QR", 30
-                )
-                await sim.scan("haby-main", "5491100000001")
-                await _until(lambda: _is(state, SessionState.CONNECTED), "connected", 30)
-                await sim.inbound("haby-main", CONTACT, "hola, siguen abiertos?")
-                await _until(lambda: _stored(db, "hola, siguen abiertos?"), "the message", 30)
+            await poll_until(back, "Telegram to be up again", OUTAGE_S + 60)
+            assert (await health())["status"] == "ok"
+            await tg.write(OWNER, "/sessions")
 
-                # An alert raised during the outage waits in the outbox.
-                await sim.action("haby-main", "drop")
-                await _until(lambda: _is(state, SessionState.DISCONNECTED), "the drop", 30)
-                await asyncio.sleep(2)  # past WAOPS_ALERT_GRACE_S
-                assert tg.sent("sendMessage") == [], "Telegram is still down"
-                outage_calls = [c for c in tg.calls if c.status == 502]
-                assert {c.method for c in outage_calls} >= {"getMe"}
+            async def answered() -> bool:
+                return any("haby/main" in text for text in tg.texts(OWNER))
 
-                async def back() -> bool:
-                    return (await health())["channels"]["telegram"]["state"] == "up"
+            await poll_until(answered, "the /sessions answer", 30)
 
-                await _until(back, "Telegram to be up again", OUTAGE_S + 60)
-                assert (await health())["status"] == "ok"
-                await tg.write(OWNER, "/sessions")
+            async def alerted() -> bool:
+                return any("WhatsApp is disconnected" in t for t in tg.texts(OWNER))
 
-                async def answered() -> bool:
-                    return any("haby/main" in text for text in tg.texts(OWNER))
-
-                await _until(answered, "the /sessions answer", 30)
-
-                async def alerted() -> bool:
-                    return any("WhatsApp is disconnected" in t for t in tg.texts(OWNER))
-
-                await _until(alerted, "the alert from the outage", 60)
-                process.send_signal(signal.SIGTERM)
-                async with asyncio.timeout(60):
-                    code = await process.wait()
-            finally:
-                if process.returncode is None:
-                    process.kill()
-                    await process.wait()
+            await poll_until(alerted, "the alert from the outage", 60)
+            code = await stop_waops(process)
         output = log_path.read_text()
         assert code == 0, output[-3000:]
         assert "telegram unreachable" in output, "the log says what is going on"

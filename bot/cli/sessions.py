@@ -10,16 +10,16 @@ import typer
 from rich.table import Table
 
 from bot.cli.common import console, err_console, settings_or_exit, with_db
+from engine.clock import utcnow
 from engine.directory import Directory
 from engine.private_files import is_private, private_dir
 from engine.session.backup_crypto import BackupUnreadable
 from engine.session.backups import backup_profile, restore_profile
-from engine.sessions import profile_dir
+from engine.session.profiles import profile_dir
 from engine.settings import Settings
 from engine.whatsapp.errors import ProfileInUse
 from engine.whatsapp.profile_lock import ProfileLock
 from storage.db import Database, StorageError
-from storage.models import utcnow
 from storage.repos import SessionRepo
 
 session_app = typer.Typer(help="WhatsApp sessions (one per number).", no_args_is_help=True)

@@ -16,13 +16,12 @@ from bot.commands.base import Command, CommandContext, CommandError, Proposal, u
 from bot.push.alerts import AlertKind, Alerts, alert_text
 from bot.push.channel import Outgoing, split_chat
 from bot.push.digests import Digests, conversation_text, digest_chart, digest_text, file_key
+from engine.clock import utcnow
 from engine.ia.summaries import Withheld
 from storage.db import Database
-from storage.models import utcnow
-from storage.records import Client, Role
+from storage.records import Client, Notice, Role
 from storage.repos import ClientRepo
 from storage.repos.alert_subscriptions import ALL_KINDS, MUTE, AlertSubscriptionRepo
-from storage.repos.alerts import Notice
 
 MAX_MUTE_MIN = 7 * 24 * 60
 MAX_DIGEST_H = 24 * 31

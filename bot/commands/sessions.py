@@ -22,6 +22,7 @@ from bot.commands.base import (
 )
 from bot.push.channel import LiveImage, live_image_for
 from bot.texts import Language, t
+from engine.errors import NotInConflict, WhatsAppError
 from engine.events import (
     EventBus,
     PairingCodeExpired,
@@ -34,7 +35,6 @@ from engine.events import (
 )
 from engine.session.qr import qr_png
 from engine.sessions import SessionManager
-from engine.whatsapp.errors import NotInConflict, WhatsAppError
 from storage.records import Role, SessionState
 
 logger = logging.getLogger(__name__)

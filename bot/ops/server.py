@@ -14,7 +14,6 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import text
 
 from engine.events import (
     AIFailed,
@@ -144,8 +143,7 @@ class OpsServer:
 
     async def _health(self, _request: web.Request) -> web.Response:
         try:
-            async with self._db.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            await self._db.ping()
         except Exception as exc:  # any failure means unhealthy; the reason goes to the probe
             return web.json_response(
                 {"status": "unhealthy", "database": str(exc)[:200]}, status=503

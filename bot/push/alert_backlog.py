@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.repos.alerts import NewAlert
+from storage.records import NewAlert
 
 logger = logging.getLogger(__name__)
 

@@ -34,9 +34,8 @@ from engine.events import (
 )
 from engine.tasks import TaskOwner
 from storage.db import Database, StorageError, StorageUnavailable
-from storage.records import CampaignStatus, SessionState, contact_label
+from storage.records import CampaignStatus, NewAlert, SessionState, contact_label
 from storage.repos import CampaignRepo
-from storage.repos.alerts import NewAlert
 
 logger = logging.getLogger(__name__)
 
@@ -265,7 +264,7 @@ class AlertRules:
                 except StorageUnavailable:
                     counts = {}  # the alert without its figures rather than none
                 figures = ", ".join(f"{state} {n}" for state, n in sorted(counts.items()) if n)
-                detail = f"{name}: {figures}" if figures else name
+                detail = f"{name} ({figures})" if figures else name
                 await self._alerts.fire(alert(AlertKind.CAMPAIGN_FINISHED, detail))
 
     async def on_campaign_recovered(self, event: CampaignRecovered) -> None:

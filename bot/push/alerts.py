@@ -21,9 +21,8 @@ from bot.push.channel import Button, Outgoing
 from bot.texts import Language, pick_language, t
 from engine.clock import Clock
 from storage.db import Database, StorageUnavailable
-from storage.repos.alert_subscriptions import Recipient
-from storage.repos.alerts import Alert, AlertRepo, FireResult, NewAlert, Notice
-from storage.repos.outbox import Content
+from storage.records import Alert, AlertRecipient, Content, FireResult, NewAlert, Notice
+from storage.repos.alerts import AlertRepo
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +172,7 @@ class Alerts:
         """Changes waiting for the database."""
         return len(self._backlog)
 
-    def render(self, alert: Alert, notice: Notice, recipient: Recipient) -> Sequence[Content]:
+    def render(self, alert: Alert, notice: Notice, recipient: AlertRecipient) -> Sequence[Content]:
         lang = pick_language(recipient.language, default=self.policy.language)
         message = Outgoing(
             alert_text(alert, notice, lang), buttons=alert_buttons(alert, notice, lang)
@@ -284,7 +283,7 @@ class Alerts:
         return count
 
 
-def _render_nothing(alert: Alert, notice: Notice, recipient: Recipient) -> Sequence[Content]:
+def _render_nothing(alert: Alert, notice: Notice, recipient: AlertRecipient) -> Sequence[Content]:
     return ()
 
 

@@ -17,7 +17,6 @@ from engine.exports import csv_bytes
 from storage.db import Database
 from storage.records import Campaign, CampaignStatus, SkipReason, WaSession
 from storage.repos import CampaignRepo, ClientRepo, ContactRepo, SessionRepo
-from storage.repos.campaigns import selection_query
 
 
 def parse_selection(text: str) -> dict[str, Any]:
@@ -80,7 +79,6 @@ class CampaignService:
         defaults: PacingPolicy,
         rng: random.Random | None = None,
     ):
-        self._db = db
         self._engine = engine
         self._defaults = defaults
         self._rng = rng or random.Random()
@@ -188,15 +186,11 @@ class CampaignService:
         template = Template.parse(
             campaign.template, await self._contacts.field_keys(campaign.client_id)
         )
-        async with self._db.session() as session:
-            ids = list(
-                await session.scalars(
-                    selection_query(campaign.client_id, campaign.selection).limit(count)
-                )
-            )
+        audience = await self._contacts.audience(
+            campaign.client_id, campaign.selection, limit=count
+        )
         rendered = []
-        for contact_id in ids:
-            contact = await self._contacts.get_by_id(contact_id)
+        for contact in audience:
             phone = contact.phone or ""  # audiences hold only contacts with a phone
             fields = {**contact.fields, "name": contact.name or "", "phone": phone}
             rendered.append((phone, template.render(fields, self._rng)))
@@ -204,18 +198,11 @@ class CampaignService:
 
     async def plan(self, campaign_id: int) -> LaunchPlan:
         campaign = await self._repo.get(campaign_id)
-        async with self._db.session() as session:
-            ids = list(
-                await session.scalars(selection_query(campaign.client_id, campaign.selection))
-            )
-        opted_out = 0
-        for contact_id in ids:
-            if (await self._contacts.get_by_id(contact_id)).opted_out_at is not None:
-                opted_out += 1
+        audience = await self._contacts.audience_size(campaign.client_id, campaign.selection)
         policy = merged(
             self._defaults, await self._sessions.pacing(campaign.session_id), campaign.pacing
         )
-        return LaunchPlan(campaign, len(ids), opted_out, policy)
+        return LaunchPlan(campaign, audience.contacts, audience.opted_out, policy)
 
     async def launch(self, campaign_id: int, at: datetime | None = None) -> Campaign:
         """Freeze the recipients and start now, or at `at` (aware) in the schedule."""

@@ -23,6 +23,7 @@ from engine.campaign.pacing import (
 )
 from engine.campaign.templates import Template
 from engine.clock import Clock
+from engine.errors import InvalidInput
 from engine.events import CampaignProgress, EventBus, MessageSent
 from engine.whatsapp.errors import (
     NotLoggedIn,
@@ -68,6 +69,20 @@ class CampaignTransport(Protocol):
     async def check_number(self, session_id: int, digits: str) -> NumberInfo | None: ...
 
 
+class CampaignStatuses(Protocol):
+    """The one place a campaign's status changes (the CampaignEngine): it tells the number's
+    worker and publishes `CampaignStatusChanged`."""
+
+    async def change(
+        self,
+        campaign_id: int,
+        status: CampaignStatus,
+        reason: str | None,
+        *,
+        expect: list[CampaignStatus] | None = None,
+    ) -> Campaign: ...
+
+
 class NumberWorker:
     """Sends for every running campaign of one session, round robin, one message at a time."""
 
@@ -77,11 +92,13 @@ class NumberWorker:
         db: Database,
         bus: EventBus,
         transport: CampaignTransport,
+        statuses: CampaignStatuses,
         defaults: PacingPolicy,
         clock: Clock,
         rng: random.Random,
     ) -> None:
         self.session_id = session_id
+        self._statuses = statuses
         self._campaigns = CampaignRepo(db)
         self._contacts = ContactRepo(db)
         self._messages = MessageRepo(db)
@@ -284,11 +301,11 @@ class NumberWorker:
         counts = await self._campaigns.counts(campaign.id)
         if counts.get(RecipientState.SENDING.value, 0) == 0:
             try:
-                done = await self._campaigns.set_status(
-                    campaign.id, CampaignStatus.COMPLETED, expect=[CampaignStatus.RUNNING]
+                done = await self._statuses.change(
+                    campaign.id, CampaignStatus.COMPLETED, None, expect=[CampaignStatus.RUNNING]
                 )
-            except NotFound:
-                return
+            except (NotFound, InvalidInput):
+                return  # paused, cancelled or deleted meanwhile: that move said so already
             self._stale = True
             self._counts[campaign.id] = Counter(counts)
             await self._bus.publish(CampaignProgress(done, counts, 0, self._clock.now()))

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from engine.clock import utcnow
 from engine.ia.budget import check_budget, estimate_prompt_tokens
 from engine.ia.llm import AIError, ChatTurn, LLMClient
 from engine.ia.spending import tokens_left_today
 from storage.db import Database
-from storage.models import utcnow
 from storage.records import AICall, Client, Direction, Message
 from storage.repos import AICallRepo, AISettingsRepo
 

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from engine.clock import utcnow
 from engine.errors import InvalidInput
 from engine.events import ChatPaused, ContactForgotten, EventBus
 from engine.inbound.outbound import MessageSender, Outbound
 from engine.phones import InvalidPhone, parse_phone
 from storage.db import Database
-from storage.models import utcnow
 from storage.records import (
     AISettings,
     Client,

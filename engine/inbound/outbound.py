@@ -6,11 +6,11 @@ import asyncio
 import logging
 from typing import Protocol
 
+from engine.clock import utcnow
 from engine.events import EventBus, MessageSent
 from engine.whatsapp.errors import SendUnknown, SessionLost, WhatsAppError
 from engine.whatsapp.types import SentMessage
 from storage.db import Database
-from storage.models import utcnow
 from storage.records import Direction, Message, MessageStatus, NewMessage, Origin
 from storage.repos import MessageRepo
 

@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from engine.private_files import DIR_MODE, FILE_MODE
 from engine.session.backup_crypto import MAGIC, EncryptingWriter, decrypt, is_encrypted
-from engine.sessions import profile_dir
+from engine.session.profiles import profile_dir
 from engine.texts import phrase
 from engine.whatsapp.errors import ProfileInUse
 from engine.whatsapp.profile_lock import ProfileLock

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from engine.clock import utcnow
 from engine.events import EventBus, SessionRef, SessionStateChanged
 from engine.session.catch_up import CatchUp
 from engine.session.life import SHOWING_QR, Life, Recheck, Stop
@@ -34,7 +35,6 @@ from engine.whatsapp.errors import (
     WhatsAppError,
 )
 from storage.db import StorageUnavailable
-from storage.models import utcnow
 from storage.records import SessionState
 from storage.repos import SessionRepo
 

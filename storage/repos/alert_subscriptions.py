@@ -9,7 +9,6 @@ from __future__ import annotations
 import builtins
 from collections import defaultdict
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,18 +18,12 @@ from sqlalchemy.sql import Select
 
 from storage.db import Database
 from storage.models import AlertSubscriptionRow, OperatorClientRow, OperatorRow
-from storage.records import Role
+from storage.records import AlertRecipient, Role
 
 ALL_KINDS = "*"
 MUTE = "mute"
 REACHABLE = "reachable"
 MARKER_KINDS = frozenset({MUTE, REACHABLE})
-
-
-@dataclass(frozen=True)
-class Recipient:
-    chat_ref: str
-    language: str | None
 
 
 class AlertSubscriptionRepo:
@@ -97,7 +90,7 @@ class AlertSubscriptionRepo:
 
     async def recipients(
         self, client_id: int | None, kind: str, now: datetime, needs_start: Collection[str] = ()
-    ) -> builtins.list[Recipient]:
+    ) -> builtins.list[AlertRecipient]:
         async with self._db.session() as session:
             return await recipients(session, client_id, kind, now, needs_start)
 
@@ -119,7 +112,7 @@ async def recipients(
     kind: str,
     now: datetime,
     needs_start: Collection[str] = (),
-) -> list[Recipient]:
+) -> list[AlertRecipient]:
     """Chats to tell about a `kind` alert of a client, sorted; `needs_start` lists the chat
     prefixes (`tg`) where the bot may only write to chats marked reachable."""
     operators = {row.id: row for row in await session.scalars(select(OperatorRow))}
@@ -160,7 +153,7 @@ async def recipients(
                 continue
             chats.setdefault(row.chat_ref, operator.language if operator else None)
     return [
-        Recipient(chat, language)
+        AlertRecipient(chat, language)
         for chat, language in sorted(chats.items())
         if chat not in muted and (chat.partition(":")[0] not in needs_start or chat in reachable)
     ]

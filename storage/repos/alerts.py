@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -21,64 +19,11 @@ from sqlalchemy.sql import Select
 
 from storage.db import Database
 from storage.models import AlertRow, ClientRow, WaSessionRow
-from storage.repos.alert_subscriptions import Recipient, recipients
-from storage.repos.outbox import Content, delivery_row
+from storage.records import Alert, AlertRecipient, AlertState, Content, FireResult, NewAlert, Notice
+from storage.repos.alert_subscriptions import recipients
+from storage.repos.outbox import delivery_row
 
-
-class AlertState(StrEnum):
-    FIRING = "firing"
-    RESOLVED = "resolved"
-
-
-class Notice(StrEnum):
-    """Why operators are told about an alert now."""
-
-    NEW = "new"
-    ESCALATED = "escalated"
-    REPEAT = "repeat"
-    RESOLVED = "resolved"
-
-
-@dataclass(frozen=True)
-class NewAlert:
-    """An alert to raise. `one_shot` alerts (a hot lead) are stored resolved at once and
-    deduplicated within the repeat interval; the others stay firing until resolved."""
-
-    client_id: int | None
-    session_id: int | None
-    kind: str
-    dedupe_key: str
-    text: str
-    one_shot: bool = False
-
-
-@dataclass(frozen=True)
-class Alert:
-    id: int
-    client_id: int | None
-    client_slug: str | None
-    client_timezone: str | None
-    session_id: int | None
-    session_name: str | None
-    kind: str
-    dedupe_key: str
-    state: AlertState
-    text: str
-    occurrences: int
-    first_at: datetime
-    last_at: datetime
-    last_notified_at: datetime | None
-    resolved_at: datetime | None
-
-
-@dataclass(frozen=True)
-class FireResult:
-    alert: Alert
-    notice: Notice | None
-    deliveries: int
-
-
-Render = Callable[[Alert, Notice, Recipient], Sequence[Content]]
+Render = Callable[[Alert, Notice, AlertRecipient], Sequence[Content]]
 """Turns an alert into the messages for one recipient (in their language, within limits)."""
 
 

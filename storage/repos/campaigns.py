@@ -9,13 +9,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from storage.db import NotFound
+from storage.db import Database, NotFound
 from storage.models import CampaignRow, WaSessionRow, utcnow
 from storage.records import Campaign, CampaignStatus
-from storage.repos.recipients import RecipientRepo, selection_query
+from storage.repos.recipients import RecipientRepo
 from storage.texts import phrase
-
-__all__ = ["CampaignRepo", "selection_query"]
 
 
 def _to_campaign(row: CampaignRow) -> Campaign:
@@ -37,8 +35,28 @@ def _to_campaign(row: CampaignRow) -> Campaign:
     )
 
 
-class CampaignRepo(RecipientRepo):
-    """Campaigns, and (inherited) their recipients."""
+class CampaignRepo:
+    """Campaigns, and their recipients: the operations of the `RecipientRepo` it holds are
+    offered here too, so a caller needs one repository for both."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        recipients = RecipientRepo(db)
+        self.materialize = recipients.materialize
+        self.next_queued = recipients.next_queued
+        self.mark_sending = recipients.mark_sending
+        self.record_sent = recipients.record_sent
+        self.mark_failed = recipients.mark_failed
+        self.mark_unknown = recipients.mark_unknown
+        self.requeue = recipients.requeue
+        self.skip = recipients.skip
+        self.skip_all_queued = recipients.skip_all_queued
+        self.stale_sending_to_unknown = recipients.stale_sending_to_unknown
+        self.advance_by_message = recipients.advance_by_message
+        self.link_reply = recipients.link_reply
+        self.counts = recipients.counts
+        self.recipients = recipients.recipients
+        self.sends_since = recipients.sends_since
 
     async def create(
         self,

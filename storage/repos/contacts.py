@@ -13,7 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database, NotFound
 from storage.models import ContactRow, ContactTagRow, utcnow
-from storage.records import Contact, ContactInput, UpsertCounts, WaIdentity, contact_label
+from storage.records import (
+    AudienceSize,
+    Contact,
+    ContactInput,
+    UpsertCounts,
+    WaIdentity,
+    contact_label,
+)
+from storage.repos.audience import in_selection
 from storage.repos.contact_ids import attach
 from storage.texts import Text, phrase
 
@@ -241,6 +249,30 @@ class ContactRepo:
         )
         async with self._db.session() as session:
             return {tag: int(n) for tag, n in (await session.execute(query)).all()}
+
+    async def audience(
+        self, client_id: int, selection: dict[str, Any], *, limit: int | None = None
+    ) -> list[Contact]:
+        """The contacts a campaign selection means, in id order (the first `limit` of them)."""
+        query = (
+            select(ContactRow)
+            .where(*in_selection(client_id, selection))
+            .order_by(ContactRow.id)
+            .limit(limit)
+        )
+        async with self._db.session() as session:
+            rows = list(await session.scalars(query))
+            tags = await _tags_of(session, [row.id for row in rows])
+        return [_to_contact(row, tags[row.id]) for row in rows]
+
+    async def audience_size(self, client_id: int, selection: dict[str, Any]) -> AudienceSize:
+        """How many contacts a campaign selection means, and how many of them opted out."""
+        query = select(func.count(), func.count(ContactRow.opted_out_at)).where(
+            *in_selection(client_id, selection)
+        )
+        async with self._db.session() as session:
+            contacts, opted_out = (await session.execute(query)).one()
+        return AudienceSize(int(contacts), int(opted_out))
 
     async def set_opted_out(self, contact_id: int, at: datetime | None) -> None:
         async with self._db.session() as session:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,30 +10,15 @@ from sqlalchemy import and_, case, func, select
 
 from storage.db import Database
 from storage.models import CampaignRecipientRow, CampaignRow, ContactRow, MessageRow
-from storage.records import CampaignStatus, Direction, Message, RecipientState
+from storage.records import (
+    CampaignActivity,
+    CampaignStatus,
+    ContactName,
+    Direction,
+    Message,
+    RecipientState,
+)
 from storage.repos.messages import to_message
-
-
-@dataclass(frozen=True)
-class ContactName:
-    """How a digest names a contact."""
-
-    id: int
-    phone: str | None
-    name: str | None
-    lid: str | None = None
-
-
-@dataclass(frozen=True)
-class CampaignActivity:
-    """What a campaign did in the period: messages sent, failed and replied to."""
-
-    campaign_id: int
-    name: str
-    status: CampaignStatus
-    sent: int
-    failed: int
-    replied: int
 
 
 class DigestRepo:

@@ -12,9 +12,7 @@ import base64
 import builtins
 import json
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from pathlib import PurePath
 
 from sqlalchemy import delete, func, select, update
@@ -22,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
 from storage.models import AlertDeliveryRow, AlertRow, AuditRow, ClientRow
-from storage.records import AuditResult
+from storage.records import AttachmentKind, AuditResult, Content, Delivery, DeliveryStatus
 from storage.repos.outbox_audience import refusals
 
 MAX_ATTACHMENT_BYTES = 7 * 1024 * 1024
@@ -33,48 +31,8 @@ MAX_ATTACHMENT_NAME = 200  # the attachment_name column
 _ENVELOPE = "\x1e"  # separated the text from the JSON of buttons and attachments before 0003
 _DEFAULT_FILE_NAME = "waops.txt"
 
-
-class DeliveryStatus(StrEnum):
-    """`failed`: the platform refused it; `dead`: given up after too many attempts (a dead
-    letter, in the audit log too); `cancelled`: its chat lost the right to it before it went."""
-
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"
-    DEAD = "dead"
-    CANCELLED = "cancelled"
-
-
 AUDIT_ACTOR = "outbox"
 """Who the audit log names for a dead letter (no operator id looks like it)."""
-
-
-class AttachmentKind(StrEnum):
-    IMAGE = "image"
-    FILE = "file"
-
-
-@dataclass(frozen=True)
-class Content:
-    """What one delivery carries: one platform message. Buttons are (label, command) pairs."""
-
-    text: str
-    buttons: tuple[tuple[str, str], ...] = ()
-    image: bytes | None = None
-    file_name: str | None = None
-    file_data: bytes | None = None
-
-
-@dataclass(frozen=True)
-class Delivery:
-    id: int
-    alert_id: int | None
-    chat_ref: str
-    content: Content
-    status: DeliveryStatus
-    attempts: int
-    last_error: str | None
-    next_attempt_at: datetime
 
 
 def delivery_row(

@@ -13,17 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, literal, select, update
-from sqlalchemy.sql import Select
 
 from storage.db import Database
-from storage.models import (
-    CampaignRecipientRow,
-    CampaignRow,
-    ContactRow,
-    ContactTagRow,
-    utcnow,
-)
+from storage.models import CampaignRecipientRow, CampaignRow, ContactRow, utcnow
 from storage.records import Campaign, NewMessage, Recipient, RecipientState, key_id_of
+from storage.repos.audience import selection_query
 from storage.repos.messages import message_row
 
 # Receipts move a recipient forward along this order, never back.
@@ -53,24 +47,6 @@ def _to_recipient(row: CampaignRecipientRow, contact: ContactRow) -> Recipient:
         replied_at=row.replied_at,
         opted_out=contact.opted_out_at is not None,
     )
-
-
-def selection_query(client_id: int, selection: dict[str, Any]) -> Select[Any]:
-    """Contact ids a selection means: `{"all": true}`, `{"tag": "feria"}` or
-    `{"field": "ciudad", "value": "Rosario"}` (custom field, case-insensitive)."""
-    query = select(ContactRow.id).where(
-        ContactRow.client_id == client_id, ContactRow.phone.is_not(None)
-    )
-    if "tag" in selection:
-        query = query.where(
-            ContactRow.id.in_(
-                select(ContactTagRow.contact_id).where(ContactTagRow.tag == selection["tag"])
-            )
-        )
-    if "field" in selection:
-        value = ContactRow.fields[str(selection["field"])].as_string()
-        query = query.where(func.lower(value) == str(selection.get("value", "")).lower())
-    return query.order_by(ContactRow.id)
 
 
 class RecipientRepo:

@@ -3,9 +3,7 @@ the fake Bot API, and real slack-bolt behind signed HTTP requests with the fake 
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,18 +22,14 @@ from storage.migrate import upgrade
 from tests.bot.slack.requests import SignedSender
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.telegram_server import TOKEN, FakeTelegram
+from tests.support.poll import poll_until
 from tests.support.sim_world import POLICY
+from tests.support.waops_process import free_port
 
 TG_OPERATOR, TG_VIEWER, TG_OTHER, TG_OWNER = 100, 200, 300, 400
 SLACK_OPERATOR = "U1"
 SECRET = "signing-secret"
 CSV = "telefono,nombre\n+5491150000001,Ana\n+5491150000002,Beto\nhola,X\n"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -49,12 +43,8 @@ class Stack:
     stored: list[MessageStored]
 
     async def until(self, check: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
-        try:
-            async with asyncio.timeout(timeout_s):
-                while not check():  # noqa: ASYNC110 - several fakes, no single event to wait on
-                    await asyncio.sleep(0.05)
-        except TimeoutError:
-            raise AssertionError(f"timed out waiting for {what}") from None
+        """Several fakes, no single event to wait on: look every 50 ms."""
+        await poll_until(check, what, timeout_s, every_s=0.05)
 
     def tg_texts(self, user: int) -> list[str]:
         return self.tg.texts(user)
@@ -93,7 +83,7 @@ async def make_stack(
         await directory.add_operator(f"tg:{TG_OTHER}", "operator", ["marketing"], language="en")
         await directory.add_operator(f"slack:{SLACK_OPERATOR}", "operator", ["haby"], language="en")
         await directory.add_operator(f"tg:{TG_OWNER}", "owner", language="en")
-    port = _free_port()
+    port = free_port()
     async with (
         Simulator(qr_rotate_s=60) as simulator,
         SimulatorClient(simulator.base_url) as sim,

@@ -3,7 +3,6 @@ the fake Bot API, and real slack-bolt behind signed HTTP requests with the fake 
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from tests.bot.e2e_stack import (
     make_stack,
 )
 from tests.bot.slack.requests import dm_event
+from tests.support.poll import poll_until
 from tests.support.sim_world import decode_png
 
 pytestmark = pytest.mark.browser
@@ -78,9 +78,11 @@ async def test_an_operator_day_through_telegram(stack: Stack) -> None:
         lambda: len(_campaign_sends(stack)) == 2, "the campaign messages", timeout_s=30
     )
     assert sorted(_campaign_sends(stack)) == ["Hola Ana!", "Hola Beto!"]
-    async with asyncio.timeout(10):  # the simulator has them; the `sent` commits follow
-        while (await CampaignRepo(stack.app.db).counts(campaign_id)).get("sent", 0) < 2:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
+
+    async def committed() -> bool:  # the simulator has them; the `sent` commits follow
+        return (await CampaignRepo(stack.app.db).counts(campaign_id)).get("sent", 0) >= 2
+
+    await poll_until(committed, "the two `sent` commits", 10, every_s=0.05)
 
     denied = await stack.tg_say(TG_OTHER, "/conv haby 5491150000001", "access")
     assert "hola" not in denied

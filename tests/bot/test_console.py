@@ -19,8 +19,9 @@ from engine.ia.llm import ChatTurn
 from engine.ia.openai_client import OpenAIClient
 from engine.ia.prompts import system_text
 from storage.db import Database
+from storage.records import DeliveryStatus
 from storage.repos import AuditRepo
-from storage.repos.outbox import DeliveryStatus, OutboxRepo
+from storage.repos.outbox import OutboxRepo
 
 START = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 CONTEXT = "Nuestro horario: lunes a viernes de 9 a 18. Los envíos son gratis en CABA."

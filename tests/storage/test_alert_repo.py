@@ -6,16 +6,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from storage.db import Database
-from storage.records import Role
+from storage.records import Alert, AlertRecipient, AlertState, Content, NewAlert, Notice, Role
 from storage.repos import ClientRepo, OperatorRepo
-from storage.repos.alert_subscriptions import AlertSubscriptionRepo, Recipient
-from storage.repos.alerts import Alert, AlertRepo, AlertState, NewAlert, Notice
-from storage.repos.outbox import Content, OutboxRepo, decode_content, encode_content
+from storage.repos.alert_subscriptions import AlertSubscriptionRepo
+from storage.repos.alerts import AlertRepo
+from storage.repos.outbox import OutboxRepo, decode_content, encode_content
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
 
-def render(alert: Alert, notice: Notice, recipient: Recipient) -> Sequence[Content]:
+def render(alert: Alert, notice: Notice, recipient: AlertRecipient) -> Sequence[Content]:
     return [Content(f"{notice.value} {alert.kind} x{alert.occurrences} {recipient.language}")]
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from storage.db import Database
 from storage.records import (
+    AudienceSize,
     CampaignStatus,
     ContactInput,
     Direction,
@@ -62,6 +63,19 @@ async def test_selection_and_idempotent_materialize(db: Database) -> None:
     everyone = await repo.create(client_id, session_id, "all", "Hola", {"all": True})
     assert await repo.materialize(everyone) == 3
     assert (await repo.counts(everyone.id))["queued"] == 3
+
+
+async def test_the_audience_of_a_selection(db: Database) -> None:
+    client_id, _session_id = await _setup(db)
+    contacts = ContactRepo(db)
+    beto = await contacts.get(client_id, "5491100000002")
+    await contacts.set_opted_out(beto.id, T0)
+    rosario = {"field": "ciudad", "value": "ROSARIO"}
+    assert [c.name for c in await contacts.audience(client_id, rosario)] == ["Ana", "Beto"]
+    first = await contacts.audience(client_id, {"all": True}, limit=1)
+    assert [(c.name, c.tags) for c in first] == [("Ana", ("feria",))]
+    assert await contacts.audience_size(client_id, {"tag": "feria"}) == AudienceSize(2, 1)
+    assert await contacts.audience_size(client_id, {"tag": "nadie"}) == AudienceSize(0, 0)
 
 
 async def test_at_most_once_transitions_and_recovery(db: Database) -> None:

@@ -10,7 +10,8 @@ from sqlalchemy import Connection, text
 
 from storage.db import Database
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
-from storage.repos.outbox import Content, OutboxRepo, encode_content
+from storage.records import Content
+from storage.repos.outbox import OutboxRepo, encode_content
 
 NOW = datetime(2026, 11, 2, tzinfo=UTC)
 CONTENTS = [

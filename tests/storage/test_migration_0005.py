@@ -5,44 +5,24 @@ when foreign keys are on), and the downgrade puts the LID digits back. SQLite an
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
 
 from storage.db import Database
 from storage.migrate import current_revision, downgrade, head_revision, upgrade
-from tests.conftest import MYSQL_SKIP, MYSQL_URL, _migrate
+from tests.storage.old_revision import BACKENDS, NOW, database_at, rows
 
-NOW = datetime(2026, 11, 2, tzinfo=UTC).replace(tzinfo=None)
 LID_DIGITS = "123456789012345"
 PHONE = "5491112345678"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
+@pytest.fixture(params=BACKENDS)
 async def old_db(request: pytest.FixtureRequest, sqlite_url: str) -> AsyncIterator[Database]:
     """A database at revision 0004 with a LID contact, a phone contact and a campaign send."""
-    if request.param == "mysql":
-        if not MYSQL_URL:
-            pytest.skip(MYSQL_SKIP)
-        await _migrate(MYSQL_URL, drop_first=True)
-        url = MYSQL_URL
-    else:
-        url = sqlite_url
-    async with Database(url) as db:
-        if request.param == "mysql":
-            await downgrade(db, "0004")
-        else:
-            await upgrade(db, "0004")
+    async with database_at(request.param, sqlite_url, "0004") as db:
         async with db.engine.begin() as c:
             n = {"n": NOW}
-            await c.execute(
-                text(
-                    "insert into clients (id, slug, name, region, timezone, created_at)"
-                    " values (1, 'haby', 'Haby', 'AR', 'America/Argentina/Buenos_Aires', :n)"
-                ),
-                n,
-            )
             await c.execute(
                 text(
                     "insert into wa_sessions (id, client_id, name, state, enabled,"
@@ -89,27 +69,22 @@ async def old_db(request: pytest.FixtureRequest, sqlite_url: str) -> AsyncIterat
         yield db
 
 
-async def _rows(db: Database, query: str) -> list[tuple[object, ...]]:
-    async with db.engine.connect() as connection:
-        return [tuple(row) for row in await connection.execute(text(query))]
-
-
 async def test_lid_contacts_and_key_ids_survive_upgrade_and_downgrade(old_db: Database) -> None:
     await upgrade(old_db)
     assert await current_revision(old_db) == head_revision()
-    assert await _rows(old_db, "select id, phone, lid from contacts order by id") == [
+    assert await rows(old_db, "select id, phone, lid from contacts order by id") == [
         (1, None, f"{LID_DIGITS}@lid"),
         (2, PHONE, None),
     ]
-    assert await _rows(old_db, "select wa_key_id from messages order by id") == [
+    assert await rows(old_db, "select wa_key_id from messages order by id") == [
         ("AAA",),
         ("BBB",),
         ("CCC",),
     ]
-    assert await _rows(old_db, "select wa_key_id from campaign_recipients") == [("CCC",)]
+    assert await rows(old_db, "select wa_key_id from campaign_recipients") == [("CCC",)]
 
     await downgrade(old_db, "0004")
-    assert await _rows(old_db, "select id, phone from contacts order by id") == [
+    assert await rows(old_db, "select id, phone from contacts order by id") == [
         (1, LID_DIGITS),
         (2, PHONE),
     ]

@@ -6,7 +6,6 @@ MariaDB."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -14,35 +13,15 @@ from sqlalchemy import text
 from storage.db import Database
 from storage.migrate import current_revision, downgrade, head_revision, upgrade
 from storage.repos import OperatorRepo
-from tests.conftest import MYSQL_SKIP, MYSQL_URL, _migrate
-
-NOW = datetime(2026, 11, 2, tzinfo=UTC).replace(tzinfo=None)
+from tests.storage.old_revision import BACKENDS, NOW, database_at, rows
 
 
-@pytest.fixture(params=["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
+@pytest.fixture(params=BACKENDS)
 async def old_db(request: pytest.FixtureRequest, sqlite_url: str) -> AsyncIterator[Database]:
     """A database at revision 0005: an owner with no scope rows, an admin scoped to haby."""
-    if request.param == "mysql":
-        if not MYSQL_URL:
-            pytest.skip(MYSQL_SKIP)
-        await _migrate(MYSQL_URL, drop_first=True)
-        url = MYSQL_URL
-    else:
-        url = sqlite_url
-    async with Database(url) as db:
-        if request.param == "mysql":
-            await downgrade(db, "0005")
-        else:
-            await upgrade(db, "0005")
+    async with database_at(request.param, sqlite_url, "0005") as db:
         async with db.engine.begin() as c:
             n = {"n": NOW}
-            await c.execute(
-                text(
-                    "insert into clients (id, slug, name, region, timezone, created_at)"
-                    " values (1, 'haby', 'Haby', 'AR', 'America/Argentina/Buenos_Aires', :n)"
-                ),
-                n,
-            )
             for oid, platform_id, role in ((1, "tg:1", "owner"), (2, "slack:UA", "admin")):
                 await c.execute(
                     text(
@@ -62,15 +41,10 @@ async def old_db(request: pytest.FixtureRequest, sqlite_url: str) -> AsyncIterat
         yield db
 
 
-async def _rows(db: Database, query: str) -> list[tuple[object, ...]]:
-    async with db.engine.connect() as connection:
-        return [tuple(row) for row in await connection.execute(text(query))]
-
-
 async def test_scopes_become_explicit_and_the_downgrade_fails_closed(old_db: Database) -> None:
     await upgrade(old_db)
     assert await current_revision(old_db) == head_revision()
-    assert await _rows(old_db, "select id, all_clients from operators order by id") == [
+    assert await rows(old_db, "select id, all_clients from operators order by id") == [
         (1, True),
         (2, False),
     ]
@@ -90,11 +64,11 @@ async def test_scopes_become_explicit_and_the_downgrade_fails_closed(old_db: Dat
     # Before 0006 an operator without scope rows saw every client: the downgrade removes the
     # admin (who sees nothing) rather than make them global.
     await downgrade(old_db, "0005")
-    assert await _rows(old_db, "select id, platform_id from operators order by id") == [(1, "tg:1")]
-    assert await _rows(old_db, "select count(*) from alert_subscriptions") == [(0,)]
-    assert await _rows(old_db, "select status from alert_deliveries order by id") == [
+    assert await rows(old_db, "select id, platform_id from operators order by id") == [(1, "tg:1")]
+    assert await rows(old_db, "select count(*) from alert_subscriptions") == [(0,)]
+    assert await rows(old_db, "select status from alert_deliveries order by id") == [
         ("failed",),
         ("failed",),
     ]
     await upgrade(old_db)
-    assert await _rows(old_db, "select id, all_clients from operators") == [(1, True)]
+    assert await rows(old_db, "select id, all_clients from operators") == [(1, True)]

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import text
 
 from storage.db import Database, LastOwner
-from storage.records import ALL_CLIENTS, Role
+from storage.records import ALL_CLIENTS, Alert, AlertRecipient, Content, NewAlert, Notice, Role
 from storage.repos import ClientRepo, OperatorRepo
-from storage.repos.alert_subscriptions import AlertSubscriptionRepo, Recipient
-from storage.repos.alerts import Alert, AlertRepo, NewAlert, Notice
-from storage.repos.outbox import Content, OutboxRepo
+from storage.repos.alert_subscriptions import AlertSubscriptionRepo
+from storage.repos.alerts import AlertRepo
+from storage.repos.outbox import OutboxRepo
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 OWNER, ADMIN_HABY, OPERATOR_HABY = "tg:1", "slack:UA", "tg:3"
@@ -37,7 +37,7 @@ async def _delete_client(db: Database, slug: str) -> None:
         await connection.execute(text("DELETE FROM clients WHERE slug = :s"), {"s": slug})
 
 
-def _render(alert: Alert, notice: Notice, recipient: Recipient) -> Sequence[Content]:
+def _render(alert: Alert, notice: Notice, recipient: AlertRecipient) -> Sequence[Content]:
     return [Content(f"{alert.client_slug} {notice.value}")]
 
 

@@ -3,27 +3,19 @@ database, for state-machine tests that need no browser."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from engine.events import (
-    EventBus,
-    PairingCodeExpired,
-    PairingCodeFailed,
-    PairingCodeIssued,
-    QrExpired,
-    QrUpdated,
-    SessionStateChanged,
-)
+from engine.events import EventBus, PairingCodeFailed
 from engine.retry import Backoff
 from engine.session.runner import SessionPolicy
 from engine.sessions import SessionManager
 from storage.db import Database
 from storage.records import SessionState, WaSession
 from storage.repos import ClientRepo
+from tests.support.events import SESSION_EVENTS, EventLog
+from tests.support.poll import poll_until
 from tests.support.scripted_driver import FakeAccount, ScriptedDriver
 
 S = SessionState
@@ -42,25 +34,19 @@ POLICY = SessionPolicy(
 )
 # Longer than every timer of POLICY: what has not happened by then is not going to.
 QUIET_S = 1.5
-KINDS = (
-    SessionStateChanged,
-    QrUpdated,
-    QrExpired,
-    PairingCodeIssued,
-    PairingCodeExpired,
-    PairingCodeFailed,
-)
+KINDS = (*SESSION_EVENTS, PairingCodeFailed)
 
 
 @dataclass
-class Rig:
+class Rig(EventLog):
     db: Database
     bus: EventBus
     account: FakeAccount
     data_dir: Path
-    events: list[Any] = field(default_factory=list)
     managers: list[SessionManager] = field(default_factory=list)
-    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    def __post_init__(self) -> None:
+        EventLog.__init__(self, self.bus, KINDS, TIMEOUT_S)
 
     def manager(self, policy: SessionPolicy = POLICY) -> SessionManager:
         def make(_session: WaSession) -> ScriptedDriver:
@@ -70,35 +56,17 @@ class Rig:
         self.managers.append(manager)
         return manager
 
-    async def record(self, event: Any) -> None:
-        async with self._changed:
-            self.events.append(event)
-            self._changed.notify_all()
-
-    def of(self, kind: type) -> list[Any]:
-        return [e for e in self.events if isinstance(e, kind)]
-
     def states(self) -> list[SessionState]:
-        return [e.new for e in self.of(SessionStateChanged)]
-
-    async def wait(self, predicate: Callable[[], bool], what: str) -> None:
-        try:
-            async with asyncio.timeout(TIMEOUT_S), self._changed:
-                await self._changed.wait_for(predicate)
-        except TimeoutError:
-            raise AssertionError(f"timed out waiting for {what}; events: {self.events}") from None
+        return self.states_of()
 
     async def until(self, predicate: Callable[[], bool], what: str) -> None:
         """Wait for something no event announces (a page closed): look every few ms."""
-        try:
-            async with asyncio.timeout(TIMEOUT_S):
-                while not predicate():  # noqa: ASYNC110
-                    await asyncio.sleep(0.01)
-        except TimeoutError:
-            raise AssertionError(f"timed out waiting for {what}; events: {self.events}") from None
+        await poll_until(
+            predicate, what, TIMEOUT_S, every_s=0.01, context=lambda: f"events: {self.events}"
+        )
 
     async def wait_state(self, state: SessionState) -> None:
-        await self.wait(lambda: bool(self.states()) and self.states()[-1] is state, str(state))
+        await self.wait_last_state(state)
 
     async def connected(self, manager: SessionManager) -> None:
         """Pair haby/main by QR and wait until it is connected."""
@@ -109,8 +77,4 @@ class Rig:
 
 async def make_rig(db: Database, data_dir: Path) -> Rig:
     await ClientRepo(db).add("haby", "Haby", "AR", "America/Argentina/Buenos_Aires")
-    bus = EventBus()
-    rig = Rig(db, bus, FakeAccount(), data_dir)
-    for kind in KINDS:
-        bus.subscribe(kind, rig.record)
-    return rig
+    return Rig(db, EventBus(), FakeAccount(), data_dir)

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import zxingcpp
 from PIL import Image
 
-from engine.events import (
-    EventBus,
-    InboundReceived,
-    PairingCodeExpired,
-    PairingCodeIssued,
-    QrExpired,
-    QrUpdated,
-    ReceiptUpdated,
-    SessionStateChanged,
-)
+from engine.events import EventBus, InboundReceived, ReceiptUpdated
 from engine.retry import Backoff
 from engine.session.runner import SessionPolicy
 from engine.sessions import SessionManager, playwright_factory
@@ -32,6 +21,7 @@ from engine.whatsapp.simulator.server import Simulator
 from storage.db import Database
 from storage.records import SessionState
 from storage.repos import ClientRepo
+from tests.support.events import SESSION_EVENTS, EventLog
 
 S = SessionState
 TIMEOUT_S = 30.0
@@ -45,50 +35,20 @@ POLICY = SessionPolicy(
 )
 
 
-RECORDED = (
-    SessionStateChanged,
-    QrUpdated,
-    QrExpired,
-    PairingCodeIssued,
-    PairingCodeExpired,
-    InboundReceived,
-    ReceiptUpdated,
-)
+RECORDED = (*SESSION_EVENTS, InboundReceived, ReceiptUpdated)
 
 
-class Recorder:
+class Recorder(EventLog):
     """Collects engine events; tests wait on conditions instead of sleeping."""
 
     def __init__(self, bus: EventBus) -> None:
-        self.events: list[Any] = []
-        self._changed = asyncio.Condition()
-        for kind in RECORDED:
-            bus.subscribe(kind, self._record)
-
-    async def _record(self, event: Any) -> None:
-        async with self._changed:
-            self.events.append(event)
-            self._changed.notify_all()
-
-    def of(self, kind: type, key: str | None = None) -> list[Any]:
-        return [
-            e for e in self.events if isinstance(e, kind) and (key is None or e.session.key == key)
-        ]
+        super().__init__(bus, RECORDED, TIMEOUT_S)
 
     def states(self, key: str) -> list[SessionState]:
-        return [e.new for e in self.of(SessionStateChanged, key)]
-
-    async def wait(self, predicate: Callable[[], bool], what: str) -> None:
-        try:
-            async with asyncio.timeout(TIMEOUT_S), self._changed:
-                await self._changed.wait_for(predicate)
-        except TimeoutError:
-            raise AssertionError(f"timed out waiting for {what}; events: {self.events}") from None
+        return self.states_of(key)
 
     async def wait_state(self, key: str, state: SessionState) -> None:
-        await self.wait(
-            lambda: bool(self.states(key)) and self.states(key)[-1] is state, f"{key} {state}"
-        )
+        await self.wait_last_state(state, key)
 
 
 @dataclass

@@ -66,7 +66,6 @@ ALLOWED = {
     ("bot/commands/conversations.py", "f'{until:%Y-%m-%d %H:%M} UTC'"): "a time and its zone",
     ("bot/commands/sessions.py", "f'{s.state_changed_at:%Y-%m-%d %H:%M} UTC'"): "as above",
     ("bot/commands/dispatcher.py", "en"): "CommandError.text('en'): the audit log's English",
-    ("bot/ops/server.py", "SELECT 1"): "SQLAlchemy's text(), the health check's query",
     (
         "bot/console.py",
         "f'{prompt.text}\\n\\n/yes = {prompt.confirm_label} · /no = {prompt.cancel_label}'",

@@ -13,9 +13,9 @@ from bot.push.channel import Button, Outgoing
 from engine.clock import VirtualClock
 from engine.events import HandoffRequested, HotLeadDetected
 from storage.db import Database
-from storage.records import AuditResult, Role, SessionState
+from storage.records import AuditResult, DeliveryStatus, Role, SessionState
 from storage.repos import AuditRepo, OperatorRepo
-from storage.repos.outbox import DeliveryStatus, OutboxRepo
+from storage.repos.outbox import OutboxRepo
 from tests.bot.push.conftest import ADMIN_HABY, OPERATOR_HABY, OWNER, START, AlertWorld
 from tests.bot.push.fakes import RecordingChannel
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import random
@@ -11,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from engine.campaigns import CampaignEngine
+from engine.clock import utcnow
 from engine.errors import InvalidInput
 from engine.events import (
     CampaignProgress,
@@ -22,10 +22,10 @@ from engine.inbound.receipts import ReceiptTracker
 from engine.settings import SecondsRange
 from engine.whatsapp.errors import SendFailed, SessionLost
 from storage.db import Database
-from storage.models import utcnow
 from storage.records import CampaignStatus, RecipientState, SessionState
 from storage.repos import CampaignRepo, ContactRepo
 from tests.engine.campaign.env import START, UNPACED, Env, phones
+from tests.support.poll import poll_until
 
 
 @pytest.fixture
@@ -262,10 +262,13 @@ async def test_preview_plan_and_schedule(env: Env, db: Database) -> None:
 
 
 async def _wait_status(env: Env, campaign_id: int, status: CampaignStatus) -> None:
-    async with asyncio.timeout(10):
-        while (await env.service.get(campaign_id)).status is not status:
-            await asyncio.sleep(0.05)
-            await env.engine.run_until_idle()
+    async def reached() -> bool:
+        if (await env.service.get(campaign_id)).status is status:
+            return True
+        await env.engine.run_until_idle()
+        return False
+
+    await poll_until(reached, f"campaign {campaign_id} to be {status}", 10, every_s=0.05)
 
 
 async def test_bad_input_is_explained(env: Env) -> None:

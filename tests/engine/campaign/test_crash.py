@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -15,22 +13,14 @@ from bot.app import App
 from engine.settings import load_settings
 from storage.records import CampaignStatus, ContactInput, RecipientState
 from storage.repos import CampaignRepo, ContactRepo
+from tests.support.poll import poll_until
 from tests.support.sim_world import POLICY, World
+from tests.support.waops_process import spawn_waops
 
 pytestmark = pytest.mark.browser
 
 PHONES = [f"54911600000{i:02d}" for i in range(1, 7)]
 PACING = {"gap_s": "0.3", "long_pause_every": 0, "warmup": [], "window": "always"}
-
-
-async def _until(check: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 60.0) -> None:
-    """Poll another process's effects (the only way to watch a subprocess we may kill)."""
-    try:
-        async with asyncio.timeout(timeout_s):
-            while not await check():  # noqa: ASYNC110 - the other process sets no event of ours
-                await asyncio.sleep(0.1)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 async def test_sigkill_mid_send_leaves_one_unknown_and_no_duplicate(
@@ -69,24 +59,18 @@ async def test_sigkill_mid_send_leaves_one_unknown_and_no_duplicate(
     ):
         env.pop(name, None)
     log = (tmp_path / "run.log").open("wb")
-    process = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).with_name("waops")),
-        "run",
-        env=env,
-        cwd=tmp_path,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
+    process = await spawn_waops(env, tmp_path, log, new_session=True)
 
     async def sent_count() -> int:
         return len(await world.sim.sent("haby-main"))
 
     try:
-        await _until(lambda: _at_least(sent_count, 2), "two messages sent by the engine process")
+        await poll_until(
+            lambda: _at_least(sent_count, 2), "two messages sent by the engine process", 60
+        )
         await world.sim.action("haby-main", "stall-sends")
         before = await sent_count()
-        await _until(lambda: _at_least(sent_count, before + 1), "a send in flight")
+        await poll_until(lambda: _at_least(sent_count, before + 1), "a send in flight", 60)
         # The message reached the phone; the engine is waiting for WhatsApp's answer. Kill it all.
         os.killpg(process.pid, signal.SIGKILL)
         await process.wait()
@@ -113,7 +97,7 @@ async def test_sigkill_mid_send_leaves_one_unknown_and_no_duplicate(
         async def finished() -> bool:
             return (await app.campaigns.get(campaign.id)).status is CampaignStatus.COMPLETED
 
-        await _until(finished, "the campaign to finish after the restart")
+        await poll_until(finished, "the campaign to finish after the restart", 60)
 
     recipients = [to for to in (s["to"] for s in await world.sim.sent("haby-main"))]
     assert sorted(recipients) == sorted(f"{p}@c.us" for p in PHONES), "everyone exactly once"

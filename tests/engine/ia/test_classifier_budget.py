@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.models import utcnow
+from engine.clock import utcnow
 from storage.records import AICall
 from storage.repos import AICallRepo, AISettingsRepo
 from tests.engine.inbound.env import Env

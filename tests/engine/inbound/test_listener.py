@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.clock import utcnow
 from engine.errors import InvalidInput
 from engine.events import (
     AIFailed,
@@ -22,7 +23,6 @@ from engine.inbound.spool import InboundSpool
 from engine.listener import Listener, ListenerPolicy
 from engine.whatsapp.types import InboundMessage
 from storage.db import Database
-from storage.models import utcnow
 from storage.records import AICall, Direction, MessageStatus, Origin
 from storage.repos import (
     AICallRepo,

@@ -18,7 +18,7 @@ from engine.session.backup_crypto import (
     decrypt,
 )
 from engine.session.backups import backup_profile, restore_profile
-from engine.sessions import profile_dir
+from engine.session.profiles import profile_dir
 
 PASSPHRASE = "correct horse battery staple"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

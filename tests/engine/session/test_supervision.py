@@ -5,7 +5,6 @@ QR is refreshed, a slow self-reload is not a dead page, and a logout ends logged
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -20,6 +19,7 @@ from engine.sessions import SessionManager
 from storage.records import Role, SessionState
 from storage.repos import AuditRepo, OperatorRepo
 from tests.bot.commands.recording import RecordingReply
+from tests.support.poll import poll_until
 from tests.support.sim_world import World, decode_png
 
 pytestmark = pytest.mark.browser
@@ -63,16 +63,6 @@ async def _started(world: World) -> SessionManager:
     return manager
 
 
-async def _until(predicate: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
-    """Poll a condition no engine event announces (a text reaching the operator)."""
-    try:
-        async with asyncio.timeout(timeout_s):
-            while not predicate():  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
-
-
 async def test_a_conflict_shows_in_sessions_and_takeover_brings_it_back(world: World) -> None:
     manager = await _started(world)
     desk = await _desk(world, manager)
@@ -113,8 +103,11 @@ async def test_a_pairing_code_that_runs_out_is_renewed_delivered_and_accepted(
     )
     renewed = world.rec.of(PairingCodeIssued, "haby-main")[-1]
     assert renewed.code != first and renewed.attempt == 2
-    await _until(
-        lambda: renewed.code in message.updates[-1], "the renewed code to reach the operator"
+    await poll_until(
+        lambda: renewed.code in message.updates[-1],
+        "the renewed code to reach the operator",
+        30,
+        every_s=0.05,
     )
     assert message.updates[-1] == (
         f"The previous code ran out. New pairing code for +5491100000001: {renewed.code}"
@@ -124,7 +117,9 @@ async def test_a_pairing_code_that_runs_out_is_renewed_delivered_and_accepted(
 
     await world.sim.scan("haby-main", "5491100000001", code=renewed.code)
     await world.rec.wait_state("haby-main", S.CONNECTED)
-    await _until(lambda: "linked and connected" in reply.said, "the connected notice")
+    await poll_until(
+        lambda: "linked and connected" in reply.said, "the connected notice", 30, every_s=0.05
+    )
 
 
 async def test_an_idle_qr_is_refreshed_by_the_next_pair(world: World) -> None:
