@@ -20,14 +20,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.commands.output import MAX_MESSAGES, split_text
 from bot.push.channel import (
+    MAX_MESSAGES,
     AdminChannel,
     Button,
     ChannelRejected,
     ChannelUnavailable,
     Outgoing,
     split_chat,
+    split_text,
 )
 from engine.clock import Clock, SystemClock
 from engine.retry import Backoff

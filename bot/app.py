@@ -22,13 +22,13 @@ from bot.commands.alerts import AlertCommands
 from bot.commands.assembly import EngineServices, build_registry
 from bot.commands.base import Reply
 from bot.commands.dispatcher import Dispatcher
+from bot.commands.late_replies import LateReplies
 from bot.ops.server import Metrics, OpsServer
 from bot.push.alert_rules import AlertRules
 from bot.push.alerts import AlertPolicy, Alerts
 from bot.push.channel import AdminChannel
 from bot.push.channel_supervisor import ChannelSupervisor
 from bot.push.digests import Digests, DigestSchedule
-from bot.push.late_replies import LateReplies
 from bot.slack.adapter import SlackAdapter, SlackTokenRejected
 from bot.telegram.adapter import TelegramAdapter
 from bot.telegram.updates import DocumentUpload

@@ -17,7 +17,7 @@ from datetime import datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from engine.campaign.pacing import PacingPolicy
-from engine.campaign.worker import CampaignTransport, NumberWorker
+from engine.campaign.worker import ACTIVE, CampaignTransport, NumberWorker
 from engine.clock import Clock, SystemClock
 from engine.errors import InvalidInput
 from engine.events import (
@@ -37,7 +37,6 @@ from storage.repos import CampaignRepo, SessionRepo
 logger = logging.getLogger(__name__)
 
 AUTO_PAUSE = "auto: "
-ACTIVE = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED)
 HEALTHY_RUN_S = 60.0  # a worker that ran this long before failing starts its backoff afresh
 
 

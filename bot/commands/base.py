@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from bot.commands.output import send_long
+from bot.push.channel import MAX_MESSAGES, split_text
 from bot.texts import Language, t
 from storage.records import Operator, Role
 
@@ -234,3 +234,20 @@ class Command:
 def usage_line(command: Command, lang: Language, prefix: str) -> str:
     """`/operator add <id> <role> [client...]` in the operator's language and platform."""
     return f"{prefix}{command.name} {t(lang, command.usage_key)}".rstrip()
+
+
+async def send_long(
+    reply: Reply,
+    text: str,
+    *,
+    filename: str = "waops.txt",
+    file_caption: str = "",
+    max_messages: int = MAX_MESSAGES,
+) -> None:
+    """Send `text` as one or a few messages within `reply.text_limit`, or as a text file."""
+    chunks = split_text(text, reply.text_limit)
+    if len(chunks) > max_messages:
+        await reply.file(filename, text.encode("utf-8"), file_caption)
+        return
+    for chunk in chunks:
+        await reply.text(chunk)

@@ -21,10 +21,10 @@ from bot.commands.base import (
     Denied,
     PrivateReplies,
     Reply,
+    send_long,
     usage_line,
 )
 from bot.commands.confirmations import ConfirmOutcome, Pending, PendingConfirmations
-from bot.commands.output import send_long
 from bot.commands.parsing import read_arguments
 from bot.commands.registry import CommandRegistry
 from bot.commands.strangers import StrangerGate
@@ -35,7 +35,7 @@ from storage.records import AuditResult, Operator
 from storage.repos import AuditRepo, OperatorRepo
 
 if TYPE_CHECKING:
-    from bot.push.late_replies import LateReplies
+    from bot.commands.late_replies import LateReplies
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,3 @@
 """What is pushed to operators without being asked: alerts and their rules, digests and their
-chart, late replies, and the channel port the adapters implement. `bot/admin_channels.py` is its
-router.
+chart, and the channel port the adapters implement. `bot/admin_channels.py` is its router.
 """

@@ -4,7 +4,7 @@ Commands answer through `bot.commands.base.Reply`; messages nobody asked for rig
 through an `AdminChannel`, one per platform. A `Reply` whose platform can replace a picture
 it sent also offers `LiveImages` (the pairing QR, one message as it rotates). Chats are named
 `<platform>:<chat id>` (`tg:12345`, `slack:C0123`, `console`), the same form operators are
-identified by.
+identified by. `split_text` cuts a long text to a platform's limit, for commands and alerts alike.
 """
 
 from __future__ import annotations
@@ -114,3 +114,43 @@ def split_chat(chat_ref: str) -> tuple[str, str]:
     """`tg:123` -> (`tg`, `123`); `console` -> (`console`, ``)."""
     prefix, _, chat = chat_ref.partition(":")
     return prefix, chat
+
+
+MAX_MESSAGES = 4
+"""Beyond this many messages a text goes as a file: easier to read and kinder to rate limits."""
+
+
+def _cut_line(line: str, limit: int) -> list[str]:
+    """A line longer than `limit` in pieces, cut after a space where there is one."""
+    pieces: list[str] = []
+    while len(line) > limit:
+        cut = line.rfind(" ", 0, limit) + 1
+        if cut <= 0:
+            cut = limit
+        pieces.append(line[:cut])
+        line = line[cut:]
+    pieces.append(line)
+    return pieces
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Chunks of at most `limit` characters, broken between lines.
+
+    Joining the chunks with newlines gives the text back when no line exceeds the limit; a
+    longer line is cut (after a space if possible) and its pieces joined without separator.
+    """
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    chunks: list[str] = []
+    current: str | None = None
+    for line in text.split("\n"):
+        for piece in _cut_line(line, limit):
+            if current is not None and len(current) + 1 + len(piece) <= limit:
+                current = f"{current}\n{piece}"
+                continue
+            if current is not None:
+                chunks.append(current)
+            current = piece
+    if current is not None:
+        chunks.append(current)
+    return [chunk for chunk in chunks if chunk.strip()]

@@ -30,8 +30,7 @@ from telegram.error import (
 from telegram.ext import ExtBot
 
 from bot.commands.base import ConfirmPrompt
-from bot.commands.output import split_text
-from bot.push.channel import ChannelRejected, ChannelUnavailable, Outgoing
+from bot.push.channel import ChannelRejected, ChannelUnavailable, Outgoing, split_text
 from bot.telegram.buttons import CallbackCodec
 from bot.telegram.limiter import FloodRetries, retry_after_s
 from bot.texts import phrase

@@ -11,7 +11,7 @@ from typing import Any
 
 from engine.campaign.pacing import PacingPolicy, merged
 from engine.campaign.templates import MAX_TEMPLATE_CHARS, FieldWarning, Template
-from engine.campaigns import ACTIVE, CampaignEngine
+from engine.campaign.worker import ACTIVE, CampaignControl
 from engine.errors import InvalidInput
 from engine.exports import csv_bytes
 from storage.db import Database
@@ -75,7 +75,7 @@ class CampaignService:
     def __init__(
         self,
         db: Database,
-        engine: CampaignEngine,
+        engine: CampaignControl,
         defaults: PacingPolicy,
         rng: random.Random | None = None,
     ):

@@ -69,6 +69,10 @@ class CampaignTransport(Protocol):
     async def check_number(self, session_id: int, digits: str) -> NumberInfo | None: ...
 
 
+# The statuses a campaign can still move on from.
+ACTIVE = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED)
+
+
 class CampaignStatuses(Protocol):
     """The one place a campaign's status changes (the CampaignEngine): it tells the number's
     worker and publishes `CampaignStatusChanged`."""
@@ -80,7 +84,17 @@ class CampaignStatuses(Protocol):
         reason: str | None,
         *,
         expect: list[CampaignStatus] | None = None,
+        scheduled_at: datetime | None = None,
     ) -> Campaign: ...
+
+
+class CampaignControl(CampaignStatuses, Protocol):
+    """What operators' campaign service needs of the engine (the CampaignEngine)."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def poke(self, session_id: int) -> None: ...
 
 
 class NumberWorker:

@@ -23,11 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from engine.clock import utcnow
 from engine.events import EventBus, InboundReceived, SessionRef
 from engine.whatsapp.driver import WhatsAppDriver
 from engine.whatsapp.types import Backlog, InboundMessage
 from storage.db import StorageUnavailable
-from storage.models import utcnow
 from storage.repos import MessageRepo
 
 logger = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ import aiohttp
 import pytest
 
 from bot.commands.dispatcher import Dispatcher, Incident
+from bot.commands.late_replies import LateReplies
 from bot.commands.registry import CommandRegistry
 from bot.commands.sessions import SessionCommands
-from bot.push.late_replies import LateReplies
 from bot.slack.adapter import SlackAdapter
 from bot.telegram.adapter import TelegramAdapter
 from bot.telegram.limiter import TelegramRateLimiter

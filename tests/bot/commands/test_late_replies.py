@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.commands.base import ConfirmPrompt
-from bot.push.late_replies import LateReplies, QueuedReply
+from bot.commands.late_replies import LateReplies, QueuedReply
 from engine.events import EventBus
 from tests.bot.commands.recording import RecordedProgress
 

@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from bot.commands.output import send_long, split_text
+from bot.commands.base import send_long
+from bot.push.channel import split_text
 from tests.bot.commands.recording import RecordingReply
 
 
