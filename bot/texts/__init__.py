@@ -1,8 +1,11 @@
-"""Operator-facing texts, one catalog per language (`en.py`, `es.py`), looked up by key.
+"""Operator-facing texts in Spanish and English, one module per area, looked up by key.
 
-Core texts live in en.py/es.py; each area has its own module with `EN` and `ES` dicts. A test
-checks they hold the same keys and the same
-placeholders, so a text is never missing in one language.
+Each area module holds an `EN` and an `ES` dict: `dispatch` (what any command may get back:
+refusals, errors, confirmations, limits), `identity` and `admin`, one per command family as in
+bot/commands/ (`alerts`, `campaigns`, `conversations`, `prospects`, `sessions`), `channels` (what
+Telegram, Slack and the console say of themselves), and the `engine` and `storage` areas. They
+are merged here into one catalog per language. Tests check both hold the same keys and
+placeholders, so a text is never missing in one language, and that no key is in two areas.
 
 The engine's texts (`engine` area) arrive as `Text` values, keys with parameters whose string is
 the English; `t` says a `Text` parameter in the same language as the text around it.
@@ -14,21 +17,17 @@ import logging
 from typing import Final, Literal, TypeGuard
 
 from bot.texts import (
-    ai,
+    admin,
     alerts,
     campaigns,
-    console,
+    channels,
     conversations,
-    en,
+    dispatch,
     engine,
-    es,
-    limits,
-    privacy,
+    identity,
     prospects,
     sessions,
-    slack,
     storage,
-    telegram,
 )
 from engine.texts import Text
 
@@ -36,25 +35,23 @@ logger = logging.getLogger(__name__)
 
 Language = Literal["es", "en"]
 LANGUAGES: Final[tuple[Language, ...]] = ("es", "en")
-# Each area keeps its texts in its own module (EN and ES dicts), merged here.
+# The areas, merged into one catalog per language (a key in two areas is a test failure).
 _AREAS = (
-    ai,
+    dispatch,
+    identity,
+    admin,
     alerts,
     campaigns,
-    console,
     conversations,
-    engine,
-    limits,
-    privacy,
     prospects,
     sessions,
-    slack,
+    channels,
+    engine,
     storage,
-    telegram,
 )
 CATALOGS: Final[dict[Language, dict[str, str]]] = {
-    "es": {**es.TEXTS, **{k: v for area in _AREAS for k, v in area.ES.items()}},
-    "en": {**en.TEXTS, **{k: v for area in _AREAS for k, v in area.EN.items()}},
+    "es": {key: text for area in _AREAS for key, text in area.ES.items()},
+    "en": {key: text for area in _AREAS for key, text in area.EN.items()},
 }
 
 

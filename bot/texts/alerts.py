@@ -104,6 +104,9 @@ EN: dict[str, str] = {
     "forward.summary": "Summary: {summary}",
     "forward.sent": "Sent the chat with {contact} to your private chat.",
     "forward.empty": "There are no messages with {contact} yet.",
+    # why /digest or /forward comes without its AI summary
+    "ai.summary_rate_limited": "No new AI summaries for {client} yet: they can be asked for once every {minutes} min, to keep the model's cost in check (chats already summarised keep theirs). Ask again from {at}.",
+    "ai.summary_budget_spent": "No AI summary: {client}'s daily AI token budget is spent. It starts again at midnight ({zone}).",
 }
 
 ES: dict[str, str] = {
@@ -209,4 +212,7 @@ ES: dict[str, str] = {
     "forward.summary": "Resumen: {summary}",
     "forward.sent": "Te mandé el chat con {contact} por privado.",
     "forward.empty": "Todavía no hay mensajes con {contact}.",
+    # por qué /digest o /forward llega sin su resumen de IA
+    "ai.summary_rate_limited": "Todavía no hay resúmenes de IA nuevos para {client}: se pueden pedir una vez cada {minutes} min, para cuidar el costo del modelo (los chats ya resumidos conservan el suyo). Volvé a pedirlo desde las {at}.",
+    "ai.summary_budget_spent": "Sin resumen de IA: se agotó el presupuesto diario de tokens de {client}. Vuelve a empezar a la medianoche ({zone}).",
 }

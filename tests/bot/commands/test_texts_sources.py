@@ -265,10 +265,16 @@ def test_every_key_the_engine_uses_is_in_both_catalogs_and_every_text_is_used() 
 
 def test_no_key_is_defined_in_two_places() -> None:
     """The catalogs are merged: a key in two areas would silently hide one of them."""
-    for core, language in ((texts.en.TEXTS, "EN"), (texts.es.TEXTS, "ES")):
-        sources = [core, *(getattr(area, language) for area in texts._AREAS)]
+    for language in ("EN", "ES"):
+        sources = [getattr(area, language) for area in texts._AREAS]
         counts = Counter(key for catalog in sources for key in catalog)
         assert sorted(key for key, count in counts.items() if count > 1) == []
+
+
+def test_every_module_of_the_texts_is_an_area() -> None:
+    """A catalog module left out of the merge would be texts nobody can look up."""
+    modules = {path.stem for path in (ROOT / "bot" / "texts").glob("*.py")} - {"__init__"}
+    assert sorted(modules) == sorted(area.__name__.rsplit(".", 1)[1] for area in texts._AREAS)
 
 
 def test_every_storage_text_is_in_both_catalogs_and_used() -> None:
