@@ -5,7 +5,7 @@ the baseline is the same render with a field of N letters, which every version o
 handles in linear time. A ratio that stays flat as N grows means the blanks are linear too; the
 spacing rules as first written with regular expressions (`--before`) grow with N instead.
 
-    .venv/bin/python bench/templates.py [--sizes 1000,10000,60000,240000] [--before]
+    .venv/bin/python -m bench.templates [--sizes 1000,10000,60000,240000] [--before]
 """
 
 from __future__ import annotations
@@ -13,15 +13,13 @@ from __future__ import annotations
 import argparse
 import random
 import re
-import time
-from collections.abc import Callable
 from functools import partial
 
+from bench.parsing import best_s
 from engine.campaign.templates import EMPTY, Template, tidy
 
 TEMPLATE = "Hola {name}, te esperamos en {ciudad}!"
 BEFORE_MAX = 60_000  # the old regexes take seconds to minutes past this
-REPEAT_S = 0.2  # repeat each measure for at least this long and keep the best run
 
 
 def _before(text: str) -> str:
@@ -29,17 +27,6 @@ def _before(text: str) -> str:
     text = re.sub(f"[ \\t]*{EMPTY}[{EMPTY} \\t]*(?=[,.;:!?)])", "", text).replace(EMPTY, "")
     text = re.sub(r"[ \t]{2,}", " ", text)
     return re.sub(r"[ \t]*\n[ \t]*", "\n", text).strip()
-
-
-def best_s(work: Callable[[], object]) -> float:
-    """The fastest of several runs of `work`, in seconds."""
-    best, spent = float("inf"), 0.0
-    while spent < REPEAT_S or best == float("inf"):
-        start = time.perf_counter()
-        work()
-        elapsed = time.perf_counter() - start
-        best, spent = min(best, elapsed), spent + elapsed
-    return best
 
 
 def main() -> None:

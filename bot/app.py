@@ -13,13 +13,12 @@ import logging
 import os
 import random
 from contextlib import AsyncExitStack
-from types import TracebackType
 
 from pydantic import SecretStr
 
 from bot.admin_channels import AdminChannels
 from bot.commands.alerts import AlertCommands
-from bot.commands.assembly import EngineServices, build_registry
+from bot.commands.assembly import EngineCommands, EngineServices, build_registry
 from bot.commands.base import Reply
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.late_replies import LateReplies
@@ -42,9 +41,12 @@ from engine.directory import Directory
 from engine.events import EventBus
 from engine.ia.llm import LLMClient
 from engine.ia.openai_client import OpenAIClient
+from engine.inbound.ai_turns import AIReplies
 from engine.inbound.conversations import AIControl, Conversations
+from engine.inbound.outbound import Outbound
 from engine.inbound.receipts import ReceiptTracker
 from engine.inbound.spool import InboundSpool
+from engine.lifecycle import TwoPhase
 from engine.listener import Listener, ListenerPolicy
 from engine.private_files import keep_private, private_dir, private_sqlite
 from engine.session.runner import SessionPolicy
@@ -57,8 +59,10 @@ from storage.repos import AuditRepo
 logger = logging.getLogger(__name__)
 
 
-class App:
-    """Everything `waops run` and `waops demo` run in one process."""
+class App(TwoPhase):
+    """Everything `waops run` and `waops demo` run in one process: `start()` brings the parts
+    up in dependency order, `shutdown()` takes them down in reverse (after a start that failed
+    half-way too), so `async with App(settings)` is the whole lifetime."""
 
     def __init__(
         self,
@@ -106,8 +110,7 @@ class App:
             AlertPolicy(grace_s=settings.alert_grace_s, language=language),
             self.clock,
         )
-        self.alert_rules = AlertRules(self.db, self.alerts, self.clock)
-        self.alert_rules.subscribe(self.bus)  # before sessions start, so their first states count
+        self.alert_rules = AlertRules(self.db, self.bus, self.alerts, self.clock)
         builder = DigestBuilder(self.db, self.llm, model=settings.openai_model, language=language)
         self.digests = Digests(
             self.db,
@@ -126,14 +129,14 @@ class App:
         self.directory = Directory(self.db)
         self.audit = AuditRepo(self.db)
         alert_commands = AlertCommands(self.db, self.admin_channels, self.alerts, self.digests)
-        registry = build_registry(
+        registry = build_registry(self.directory, self.audit, on_start=alert_commands.on_start)
+        self.engine_commands = EngineCommands(
             self.directory,
-            self.audit,
-            on_start=alert_commands.on_start,
-            engine=EngineServices(
+            EngineServices(
                 self.db, self.bus, self.sessions, self.campaigns, self.conversations, self.ai
             ),
         )
+        registry.extend(self.engine_commands.commands())
         registry.extend(alert_commands.commands())
         self.late_replies = LateReplies()
         self.dispatcher = Dispatcher(
@@ -179,12 +182,34 @@ class App:
         self._register_channels()
         await self.admin_channels.start()
         self._stack.push_async_callback(self.admin_channels.stop)
+        # What hears engine events subscribes before the sessions start, so their first states
+        # count, and unsubscribes after they stopped.
+        await self.alert_rules.initialize()
+        self._stack.push_async_callback(self.alert_rules.shutdown)
         await self.alert_rules.start()
         self._stack.push_async_callback(self.alert_rules.stop)
+        await self.metrics.start()
+        self._stack.push_async_callback(self.metrics.stop)
+        await self.engine_commands.start()
+        self._stack.push_async_callback(self.engine_commands.stop)
+        await self.receipts.start()
+        self._stack.push_async_callback(self.receipts.stop)
+        outbound = Outbound(self.db, self.sessions, self.bus)
+        ai_replies = AIReplies(
+            self.db,
+            self.bus,
+            outbound,
+            self.llm,
+            self.settings.openai_model,
+            self._listener_policy.typing_scale,
+            self._listener_policy.reply_timeout_s,
+            SystemClock(),
+        )
         self.listener = Listener(
             self.db,
             self.bus,
-            self.sessions,
+            outbound,
+            ai_replies,
             llm=self.llm,
             default_model=self.settings.openai_model,
             spool=InboundSpool(self.settings.data_dir / "inbound.spool"),
@@ -286,30 +311,16 @@ class App:
         """Each operator channel's state, for `/healthz`."""
         return {supervisor.name: supervisor.status.as_json() for supervisor in self.channels}
 
-    async def stop(self) -> None:
+    async def shutdown(self) -> None:
+        """Stop and release what `start()` brought up, in reverse; the parts are on one stack,
+        so there is nothing for `stop()` of its own."""
         await self._stack.aclose()
         logger.info("waops stopped")
-
-    async def __aenter__(self) -> App:
-        try:
-            await self.start()
-        except BaseException:
-            await self.stop()
-            raise
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     def summary(self) -> list[str]:
         """What is configured and what is missing, for the start-up banner."""
         s = self.settings
-        url = self.db.engine.url.render_as_string(hide_password=True)
+        url = self.db.redacted_url
         host = s.health_host
         ops = f"http://{host}:{self.ops.port}/healthz and /metrics" if self.ops else "off"
         ai = self.llm_source if self.llm is not None else "off (set WAOPS_OPENAI_API_KEY)"

@@ -159,13 +159,16 @@ class ConsoleAdapter:
         """Read stdin until EOF, /quit or `stop`."""
         reader = await _stdin_reader()
         while not stop.is_set():
+            # A race of two local futures, both cancelled here whatever wins (or if `run` is).
             read = asyncio.ensure_future(reader.readline())
             stopped = asyncio.ensure_future(stop.wait())
-            done, _ = await asyncio.wait({read, stopped}, return_when=asyncio.FIRST_COMPLETED)
-            if read not in done:
+            try:
+                await asyncio.wait({read, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
                 read.cancel()
+                stopped.cancel()
+            if not read.done():  # stopped first
                 break
-            stopped.cancel()
             raw = read.result()
             if not raw:
                 return  # EOF: input was piped and is over

@@ -26,6 +26,7 @@ from engine.ia.demo_model import DemoModel
 from engine.ia.openai_client import OpenAIClient
 from engine.session.qr import qr_text
 from engine.settings import Settings
+from engine.tasks import TaskOwner
 from engine.whatsapp.simulator.client import SimulatorClient, SimulatorControlError
 from engine.whatsapp.simulator.server import Simulator
 from storage.db import AlreadyExists, Database
@@ -64,14 +65,25 @@ HELP = """\
 
 
 class SimulatorConsole:
-    """`/sim ...` lines: drive the simulated phones through the control API."""
+    """`/sim ...` lines: drive the simulated phones through the control API; from `start()` on
+    it follows the sessions' states (a line waits for the one it needs)."""
 
     def __init__(self, sim: SimulatorClient, out: Console, bus: EventBus) -> None:
         self._sim = sim
         self._out = out
+        self._bus = bus
+        self._started = False
         self._states: dict[str, SessionState] = {}
         self._changed = asyncio.Condition()
-        bus.subscribe(SessionStateChanged, self._on_state)
+
+    async def start(self) -> None:
+        self._bus.subscribe(SessionStateChanged, self._on_state)
+        self._started = True
+
+    async def stop(self) -> None:
+        if self._started:
+            self._started = False
+            self._bus.unsubscribe(SessionStateChanged, self._on_state)
 
     async def _on_state(self, event: SessionStateChanged) -> None:
         self._out.print(f"[dim]· {event.session}: {event.new.value}[/dim]")
@@ -219,26 +231,37 @@ async def run_demo(settings: Settings, *, seconds: float | None = None, port: in
             out.print(f"\n[bold]QR for {event.session}[/bold] (scan it with {hint})")
             out.print(qr_text(event.code), highlight=False)
 
+        # QR codes are shown from before the app starts, `/sim` follows states once it is up;
+        # both hear it until after it stopped, so the shutdown's states are shown too.
         app.bus.subscribe(QrUpdated, show_qr)
+        stack.callback(app.bus.unsubscribe, QrUpdated, show_qr)
+        sim_console = SimulatorConsole(sim, out, app.bus)
+        stack.push_async_callback(sim_console.stop)
         channel = ConsoleChannel(out, demo.data_dir / "console", demo.language)
         app.add_admin_channel(channel)  # before start: what the engine raises as it starts too
         await stack.enter_async_context(app)
-        dispatcher = app.dispatcher
-        adapter = ConsoleAdapter(
-            dispatcher, channel, local=SimulatorConsole(sim, out, app.bus).handle
-        )
+        await sim_console.start()
+        adapter = ConsoleAdapter(app.dispatcher, channel, local=sim_console.handle)
         out.print(HELP)
-        watcher = asyncio.ensure_future(_watch_phones(simulator, out, stop))
-        tasks: list[asyncio.Future[object]] = [asyncio.ensure_future(adapter.run(stop))]
+        tasks = TaskOwner("demo")
+        stack.push_async_callback(tasks.shutdown)  # a failure below still ends them first
+        stack.callback(stop.set)
+        tasks.spawn("demo:phones", _watch_phones(simulator, out, stop))
+        console = tasks.spawn("demo:console", adapter.run(stop))
+        ends: list[asyncio.Task[None]] = [console]
         if seconds is not None:
-            tasks.append(asyncio.ensure_future(asyncio.sleep(seconds)))
-        tasks.append(asyncio.ensure_future(stop.wait()))
-        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        if tasks[0] in done and not stop.is_set() and seconds is not None:
+            ends.append(tasks.spawn("demo:timer", asyncio.sleep(seconds)))
+        ends.append(tasks.spawn("demo:stop", _wait_for(stop)))
+        done, pending = await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
+        if console in done and not stop.is_set() and seconds is not None:
             # Input was piped and is over: let replies and campaigns run out the time given.
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
         stop.set()
         for task in pending:
             task.cancel()
-        await asyncio.gather(*pending, watcher, return_exceptions=True)
+        await tasks.shutdown()  # the watcher shows the last sends, then ends on its own
         out.print("[dim]stopping: closing browsers…[/dim]")
+
+
+async def _wait_for(event: asyncio.Event) -> None:
+    await event.wait()

@@ -1,9 +1,9 @@
 """The campaign runner: one `NumberWorker` per WhatsApp number, statuses kept in step with
 the sessions (operators' actions are in engine/campaign/service.py).
 
-The schedule lives in our tables; APScheduler (in memory) is only the timer, re-armed from the
-database at start. Campaigns pause on their own when their number leaves `connected` and resume
-when it is back; a banned number stops its campaigns.
+The schedule lives in our tables; a timer on the engine's clock (engine/timers.py) is only the
+alarm, re-armed from the database at start. Campaigns pause on their own when their number
+leaves `connected` and resume when it is back; a banned number stops its campaigns.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import logging
 import random
 import time
 from datetime import datetime
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from functools import partial
 
 from engine.campaign.pacing import PacingPolicy
 from engine.campaign.worker import ACTIVE, CampaignTransport, NumberWorker
@@ -30,6 +29,7 @@ from engine.events import (
 )
 from engine.retry import Backoff
 from engine.tasks import TaskOwner
+from engine.timers import Timers
 from storage.db import Database, NotFound, StorageUnavailable
 from storage.records import Campaign, CampaignStatus, Direction, SessionState
 from storage.repos import CampaignRepo, SessionRepo
@@ -65,14 +65,12 @@ class CampaignEngine:
         self._sessions = SessionRepo(db)
         self._workers: dict[int, NumberWorker] = {}
         self._tasks = TaskOwner("campaigns")
-        self._scheduler: AsyncIOScheduler | None = None
+        self._timers = Timers(self.clock, self._tasks)
         self._started = False
 
     async def start(self) -> None:
         """Recover from a crash, re-arm schedules, start the numbers that have work."""
         await self._recover()
-        self._scheduler = AsyncIOScheduler(timezone="UTC")
-        self._scheduler.start()
         for campaign in await self._repo.list(statuses=list(ACTIVE)):
             if campaign.status is CampaignStatus.SCHEDULED and campaign.scheduled_at is not None:
                 self._arm(campaign.id, campaign.scheduled_at)
@@ -87,9 +85,7 @@ class CampaignEngine:
         self._started = False
         self._bus.unsubscribe(SessionStateChanged, self.on_session_state)
         self._bus.unsubscribe(MessageStored, self.on_message_stored)
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+        await self._timers.shutdown(grace_s=10.0)  # a start already firing gets to finish
         for worker in self._workers.values():
             worker.stopping = True
             worker.poke()
@@ -191,19 +187,7 @@ class CampaignEngine:
 
     def _arm(self, campaign_id: int, at: datetime) -> None:
         """Fire at `at`; a time already past (the process was down) fires now."""
-        assert self._scheduler is not None
-        if at <= self.clock.now():
-            self._tasks.spawn(f"campaign:{campaign_id}:start", self._fire(campaign_id))
-            return
-        self._scheduler.add_job(
-            self._fire,
-            "date",
-            run_date=at,
-            args=[campaign_id],
-            id=f"campaign:{campaign_id}",
-            replace_existing=True,
-            misfire_grace_time=None,
-        )
+        self._timers.at(f"campaign:{campaign_id}:start", at, partial(self._fire, campaign_id))
 
     async def _fire(self, campaign_id: int) -> None:
         try:

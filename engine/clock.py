@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -13,7 +14,13 @@ def utcnow() -> datetime:
 
 
 class Clock(Protocol):
+    """The one clock shape: instants for stamps and schedules, seconds for durations."""
+
     def now(self) -> datetime: ...
+
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary start, never going back: durations and rate windows."""
+        ...
 
     async def sleep_until(self, when: datetime, wake: asyncio.Event) -> bool:
         """Wait until `when` or until `wake` is set; True when woken early."""
@@ -23,6 +30,9 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         return utcnow()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
 
     async def sleep_until(self, when: datetime, wake: asyncio.Event) -> bool:
         delay_s = (when - self.now()).total_seconds()
@@ -38,22 +48,33 @@ class SystemClock:
 
 class VirtualClock:
     """Time that jumps: `sleep_until` moves `now` forward at once (after letting other tasks
-    run), so paced loops finish in milliseconds and tests see exact instants."""
+    run), so paced loops finish in milliseconds and tests see exact instants. `monotonic()` is
+    the seconds moved since `start`, summed as given, so rate windows see exact gaps too."""
 
     def __init__(self, start: datetime) -> None:
         self._now = start
-        self.sleeps: list[datetime] = []
+        self._elapsed_s = 0.0
+        self.sleeps_until: list[datetime] = []
 
     def now(self) -> datetime:
         return self._now
 
+    def monotonic(self) -> float:
+        return self._elapsed_s
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+        self._elapsed_s += seconds
+
     def advance_to(self, when: datetime) -> None:
-        self._now = max(self._now, when)
+        if when > self._now:
+            self._elapsed_s += (when - self._now).total_seconds()
+            self._now = when
 
     async def sleep_until(self, when: datetime, wake: asyncio.Event) -> bool:
         await asyncio.sleep(0)
         if wake.is_set():
             return True
-        self.sleeps.append(when)
+        self.sleeps_until.append(when)
         self.advance_to(when)
         return False

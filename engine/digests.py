@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from engine.clock import utcnow
+from engine.clock import Clock
 from engine.ia.llm import LLMClient
 from engine.ia.summaries import SUMMARY_INTERVAL_S, Summarizer, Summary, Withheld
 from engine.inbound.conversations import lookup_contact
@@ -107,7 +107,7 @@ class DigestBuilder:
         max_summaries: int = 20,
         summary_timeout_s: float = 20.0,
         summary_interval_s: float = SUMMARY_INTERVAL_S,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock | None = None,
     ) -> None:
         self._clients = ClientRepo(db)
         self._digests = DigestRepo(db)

@@ -14,13 +14,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import partial
 from typing import Any
 
-from engine.clock import utcnow
+from engine.clock import Clock, SystemClock
 from engine.events import (
     ContactForgotten,
     EventBus,
@@ -31,7 +29,7 @@ from engine.events import (
 from engine.ia.llm import LLMClient
 from engine.inbound.ai_turns import AIReplies
 from engine.inbound.lanes import Lanes
-from engine.inbound.outbound import MessageSender, Outbound
+from engine.inbound.outbound import Outbound
 from engine.inbound.spool import InboundSpool
 from engine.inbound.steps import InboundSteps, Stored
 from engine.retry import Backoff
@@ -44,7 +42,10 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ListenerPolicy:
-    """Retry pacing for storage and the typing-delay scale (0 in tests, 1 in production)."""
+    """Retry pacing for storage and the typing-delay scale (0 in tests, 1 in production).
+
+    `typing_scale` and `reply_timeout_s` are for the `AIReplies` handed to the listener: whoever
+    builds the two (the composition root) reads them here."""
 
     storage_backoff: Backoff = field(default_factory=lambda: Backoff(initial_s=0.5, max_s=30.0))
     typing_scale: float = 1.0
@@ -54,20 +55,25 @@ class ListenerPolicy:
 
 
 class Listener:
-    """Subscribes to `InboundReceived`; one lane per chat stores and acts in arrival order."""
+    """Subscribes to `InboundReceived`; one lane per chat stores and acts in arrival order.
+
+    `outbound` sends the replies; `ai` (built on the same `outbound`) runs the AI turns and is
+    stopped with the listener."""
 
     def __init__(
         self,
         db: Database,
         bus: EventBus,
-        sender: MessageSender,
+        outbound: Outbound,
+        ai: AIReplies,
         *,
         llm: LLMClient | None,
         default_model: str,
         spool: InboundSpool,
         policy: ListenerPolicy | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock | None = None,
     ) -> None:
+        clock = clock or SystemClock()
         self._bus = bus
         self._spool = spool
         self._policy = policy or ListenerPolicy()
@@ -78,18 +84,7 @@ class Listener:
         self._tasks = TaskOwner("listener")
         self._chats = Lanes(self._tasks, "inbound")
         self._models = Lanes(self._tasks, "inbound-model")
-        outbound = Outbound(db, sender, bus)
-        self.ai = AIReplies(
-            db,
-            bus,
-            outbound,
-            llm,
-            default_model,
-            self._policy.typing_scale,
-            self._policy.reply_timeout_s,
-            clock,
-            self._tasks,
-        )
+        self.ai = ai  # the AI turns are the listener's: they stop with its lanes
         self._steps = InboundSteps(
             db,
             bus,
@@ -118,6 +113,7 @@ class Listener:
         self._bus.unsubscribe(InboundReceived, self.on_inbound)
         self._bus.unsubscribe(ContactForgotten, self.on_forgotten)
         await self._tasks.shutdown(grace_s=0)
+        await self.ai.stop()
         self._spool.close()
 
     async def on_inbound(self, event: InboundReceived) -> None:

@@ -13,10 +13,10 @@ import logging
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 
 from engine.errors import InvalidInput
 from engine.events import EventBus, SessionRef
+from engine.lifecycle import TwoPhase
 from engine.phones import InvalidPhone, parse_phone
 from engine.session.catch_up import CatchUp
 from engine.session.profiles import profile_dir
@@ -56,7 +56,7 @@ def playwright_factory(settings: Settings) -> DriverFactory:
     return make
 
 
-class SessionManager:
+class SessionManager(TwoPhase):
     """Owns one `SessionRunner` task per started session."""
 
     def __init__(
@@ -93,18 +93,6 @@ class SessionManager:
             runner.stop()
         await self._tasks.shutdown(self.policy.stop_timeout_s)
         self._runners.clear()
-
-    async def __aenter__(self) -> SessionManager:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # -- look-ups -------------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from sqlalchemy import event, text
@@ -19,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.lifecycle import TwoPhase
 from storage.texts import Text
 
 logger = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def create_engine_for(url: str) -> AsyncEngine:
     )
 
 
-class Database:
+class Database(TwoPhase):
     """Owns the engine; `session()` yields a unit of work that commits on success."""
 
     def __init__(self, url: str) -> None:
@@ -93,6 +93,11 @@ class Database:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def redacted_url(self) -> str:
+        """The database URL with its password hidden, for banners and logs."""
+        return self.engine.url.render_as_string(hide_password=True)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -117,14 +122,3 @@ class Database:
 
     async def shutdown(self) -> None:
         await self.engine.dispose()
-
-    async def __aenter__(self) -> Database:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.shutdown()

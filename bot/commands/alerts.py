@@ -7,7 +7,6 @@ the dispatcher checks the caller's scope for every action.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,7 +15,7 @@ from bot.commands.base import Command, CommandContext, CommandError, Proposal, u
 from bot.push.alerts import AlertKind, Alerts, alert_text
 from bot.push.channel import Outgoing, split_chat
 from bot.push.digests import Digests, conversation_text, digest_chart, digest_text, file_key
-from engine.clock import utcnow
+from engine.clock import Clock, SystemClock
 from engine.ia.summaries import Withheld
 from storage.db import Database
 from storage.records import Client, Notice, Role
@@ -39,14 +38,14 @@ class AlertCommands:
         alerts: Alerts,
         digests: Digests,
         *,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock | None = None,
     ) -> None:
         self._clients = ClientRepo(db)
         self._subscriptions = AlertSubscriptionRepo(db)
         self._router = router
         self._alerts = alerts
         self._digests = digests
-        self._clock = clock
+        self._clock = clock or SystemClock()
 
     def commands(self) -> list[Command]:
         viewer = Role.VIEWER
@@ -93,7 +92,7 @@ class AlertCommands:
         chat = ctx.operator.platform_id
         if action in ("mute", "unmute"):
             minutes = _minutes(ctx.args[2]) if action == "mute" else 0
-            until = self._clock() + timedelta(minutes=minutes) if minutes else None
+            until = self._clock.now() + timedelta(minutes=minutes) if minutes else None
             await self._subscriptions.mute(chat, client.id, until)
             if until is None:
                 await ctx.say("alerts.unmuted", client=client.slug)
@@ -127,7 +126,7 @@ class AlertCommands:
             lines.append(
                 f"• {text} ({ctx.t('alerts.since', since=since, count=alert.occurrences)})"
             )
-        now = self._clock()
+        now = self._clock.now()
         names = {c.id: c.slug for c in visible}
         muted = [
             names.get(client_id, "*") if client_id is not None else "*"
@@ -150,7 +149,7 @@ class AlertCommands:
 
     async def digest(self, ctx: CommandContext) -> Proposal | None:
         hours = _hours(ctx.args[1]) if len(ctx.args) > 1 else 24
-        end = self._clock()
+        end = self._clock.now()
         data = await self._digests.builder.build(
             ctx.args[0], end - timedelta(hours=hours), end, on_demand=True
         )

@@ -1,10 +1,10 @@
 """The standard command set, assembled from one module per area.
 
 Each area module offers a class built from the services it needs, whose `commands()` lists its
-`Command`s; this function is the only place that knows them all. Sessions, campaigns,
+`Command`s; this module is the only place that knows them all. Sessions, campaigns,
 prospects, AI and conversations join here as their engine services land, for example
 `registry.extend(SessionCommands(manager, directory).commands())`, with their texts in
-bot/texts/en.py and es.py.
+the area modules of bot/texts/.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.commands.admin import AdminCommands
+from bot.commands.base import Command
 from bot.commands.campaigns import CampaignCommands
 from bot.commands.conversations import ConversationCommands
 from bot.commands.identity import IdentityCommands, StartHook
@@ -39,22 +40,38 @@ class EngineServices:
     ai: AIControl
 
 
+class EngineCommands:
+    """The operational commands over the engine services. Some follow engine events (a QR
+    that rotates, campaign progress): `start()` subscribes them, `stop()` lets go."""
+
+    def __init__(self, directory: Directory, engine: EngineServices) -> None:
+        self._sessions = SessionCommands(engine.sessions, engine.bus)
+        self._campaigns = CampaignCommands(engine.campaigns, directory.clients, engine.bus)
+        self._prospects = ProspectCommands(engine.db)
+        self._conversations = ConversationCommands(engine.conversations, engine.ai)
+
+    def commands(self) -> list[Command]:
+        return [
+            *self._sessions.commands(),
+            *self._campaigns.commands(),
+            *self._prospects.commands(),
+            *self._conversations.commands(),
+        ]
+
+    async def start(self) -> None:
+        await self._sessions.start()
+        await self._campaigns.start()
+
+    async def stop(self) -> None:
+        await self._campaigns.stop()
+        await self._sessions.stop()
+
+
 def build_registry(
-    directory: Directory,
-    audit: AuditRepo,
-    *,
-    on_start: StartHook | None = None,
-    engine: EngineServices | None = None,
+    directory: Directory, audit: AuditRepo, *, on_start: StartHook | None = None
 ) -> CommandRegistry:
-    """Help, identity and administration commands, and with `engine` the operational ones."""
+    """Help, identity and administration commands; add `EngineCommands` for the rest."""
     registry = CommandRegistry()
     registry.extend(IdentityCommands(registry, directory.operators, on_start=on_start).commands())
     registry.extend(AdminCommands(directory, audit).commands())
-    if engine is not None:
-        registry.extend(SessionCommands(engine.sessions, engine.bus).commands())
-        registry.extend(
-            CampaignCommands(engine.campaigns, directory.clients, engine.bus).commands()
-        )
-        registry.extend(ProspectCommands(engine.db).commands())
-        registry.extend(ConversationCommands(engine.conversations, engine.ai).commands())
     return registry

@@ -37,13 +37,21 @@ class _StatusView:
 
 
 class CampaignCommands:
+    """Campaign commands; `start()` lets live status messages follow `CampaignProgress`."""
+
     def __init__(self, service: CampaignService, clients: ClientRepo, bus: EventBus) -> None:
         self._service = service
         self._clients = clients
+        self._bus = bus
         # Live status messages per campaign, one per chat (a new /campaign status there replaces
         # the old one), at most MAX_VIEWS_PER_CAMPAIGN: views never accumulate without bound.
         self._views: dict[int, dict[tuple[str, str], _StatusView]] = {}
-        bus.subscribe(CampaignProgress, self._on_progress)
+
+    async def start(self) -> None:
+        self._bus.subscribe(CampaignProgress, self._on_progress)
+
+    async def stop(self) -> None:
+        self._bus.unsubscribe(CampaignProgress, self._on_progress)
 
     def commands(self) -> list[Command]:
         op, viewer = Role.OPERATOR, Role.VIEWER

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.commands.base import Command, CommandRequest, Proposal
+from engine.clock import Clock
 
 
 class ConfirmOutcome(StrEnum):
@@ -43,7 +43,7 @@ class PendingConfirmations:
     "unknown", then forgotten.
     """
 
-    def __init__(self, clock: Callable[[], datetime], ttl_s: float) -> None:
+    def __init__(self, clock: Clock, ttl_s: float) -> None:
         self._clock = clock
         self.ttl_s = ttl_s
         self._pending: dict[str, Pending] = {}
@@ -51,7 +51,7 @@ class PendingConfirmations:
     def add(self, command: Command, request: CommandRequest, proposal: Proposal) -> Pending:
         self._forget_old()
         token = secrets.token_urlsafe(12)
-        expires_at = self._clock() + timedelta(seconds=self.ttl_s)
+        expires_at = self._clock.now() + timedelta(seconds=self.ttl_s)
         pending = Pending(token, command, request, proposal, expires_at)
         self._pending[token] = pending
         return pending
@@ -60,7 +60,7 @@ class PendingConfirmations:
         return self._pending.get(token)
 
     def is_expired(self, pending: Pending) -> bool:
-        return self._clock() >= pending.expires_at
+        return self._clock.now() >= pending.expires_at
 
     def take(self, token: str) -> Pending | None:
         """Remove and return: whoever takes it first runs it, nobody runs it twice."""
@@ -70,6 +70,6 @@ class PendingConfirmations:
         return len(self._pending)
 
     def _forget_old(self) -> None:
-        horizon = self._clock() - timedelta(seconds=self.ttl_s)
+        horizon = self._clock.now() - timedelta(seconds=self.ttl_s)
         for token in [t for t, p in self._pending.items() if p.expires_at <= horizon]:
             del self._pending[token]

@@ -8,7 +8,6 @@ import shlex
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -29,6 +28,7 @@ from bot.commands.parsing import read_arguments
 from bot.commands.registry import CommandRegistry
 from bot.commands.strangers import StrangerGate
 from bot.texts import Language, pick_language, t
+from engine.clock import Clock, SystemClock
 from engine.errors import InvalidInput
 from storage.db import AlreadyExists, NotFound, StorageUnavailable
 from storage.records import AuditResult, Operator
@@ -59,10 +59,6 @@ class Incident:
 IncidentHook = Callable[[Incident], Awaitable[None]]
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class Dispatcher:
     """Runs requests from any adapter against the registry.
 
@@ -82,17 +78,18 @@ class Dispatcher:
         audit: AuditRepo,
         *,
         default_language: Language = "es",
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock | None = None,
         confirm_ttl_s: float = 300.0,
         on_unexpected: IncidentHook | None = None,
         late_replies: LateReplies | None = None,
         max_attachment_bytes: int = MAX_ATTACHMENT_BYTES,
         strangers: StrangerGate | None = None,
     ) -> None:
+        clock = clock or SystemClock()
         self.registry = registry
         # Strangers' refusals and audit rows are bounded (bot/commands/strangers.py); the
         # default gate keeps time by `clock`, so tests that move it move the windows too.
-        self.strangers = strangers or StrangerGate(audit, clock=lambda: clock().timestamp())
+        self.strangers = strangers or StrangerGate(audit, clock=clock)
         self.max_attachment_bytes = max_attachment_bytes
         self.late_replies = late_replies
         self._operators = operators

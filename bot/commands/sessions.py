@@ -25,6 +25,7 @@ from bot.texts import Language, t
 from engine.errors import NotInConflict, WhatsAppError
 from engine.events import (
     EventBus,
+    Handler,
     PairingCodeExpired,
     PairingCodeFailed,
     PairingCodeIssued,
@@ -58,15 +59,30 @@ class _Watcher:
 
 
 class SessionCommands:
+    """Session commands; `start()` subscribes the pairing watchers to the engine's events."""
+
     def __init__(self, manager: SessionManager, bus: EventBus) -> None:
         self._manager = manager
+        self._bus = bus
         self._watchers: dict[int, _Watcher] = {}
-        bus.subscribe(QrUpdated, self._on_qr)
-        bus.subscribe(QrExpired, self._on_expired)
-        bus.subscribe(PairingCodeIssued, self._on_code)
-        bus.subscribe(PairingCodeExpired, self._on_code_expired)
-        bus.subscribe(PairingCodeFailed, self._on_code_failed)
-        bus.subscribe(SessionStateChanged, self._on_state)
+
+    async def start(self) -> None:
+        for event_type, handler in self._handlers():
+            self._bus.subscribe(event_type, handler)
+
+    async def stop(self) -> None:
+        for event_type, handler in self._handlers():
+            self._bus.unsubscribe(event_type, handler)
+
+    def _handlers(self) -> list[tuple[type, Handler]]:
+        return [
+            (QrUpdated, self._on_qr),
+            (QrExpired, self._on_expired),
+            (PairingCodeIssued, self._on_code),
+            (PairingCodeExpired, self._on_code_expired),
+            (PairingCodeFailed, self._on_code_failed),
+            (SessionStateChanged, self._on_state),
+        ]
 
     def commands(self) -> list[Command]:
         op = Role.OPERATOR

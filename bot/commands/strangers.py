@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from bot.commands.base import CommandRequest
+from engine.clock import Clock
 from storage.records import AuditResult
 from storage.repos import AuditRepo
 
@@ -76,13 +77,13 @@ class StrangerCounts:
 
 
 class StrangerGate:
-    """Refuses strangers within the limits above; `clock` is in seconds (monotonic in use)."""
+    """Refuses strangers within the limits above; windows are counted in `clock.monotonic()`."""
 
     def __init__(
         self,
         audit: AuditRepo,
         *,
-        clock: Callable[[], float],
+        clock: Clock,
         window_s: float = STRANGER_WINDOW_S,
         refusals_per_s: float = STRANGER_REFUSALS_PER_S,
         burst: int = STRANGER_REFUSAL_BURST,
@@ -110,7 +111,7 @@ class StrangerGate:
         Everything is decided before the first await, so concurrent updates from one chat
         cannot both be answered.
         """
-        now = self._clock()
+        now = self._clock.monotonic()
         closed = self._expire(now)
         window = self._actors.get(request.actor)
         new_row = window is None

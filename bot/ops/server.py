@@ -19,6 +19,7 @@ from engine.events import (
     AIFailed,
     CampaignProgress,
     EventBus,
+    Handler,
     MessageSent,
     MessageStored,
     SessionStateChanged,
@@ -43,9 +44,11 @@ class _SessionGauge(Collector):
 
 
 class Metrics:
-    """The figures operators graph: sessions, messages, campaign sends, AI, alert deliveries."""
+    """The figures operators graph: sessions, messages, campaign sends, AI, alert deliveries;
+    the engine's figures count from `start()`, which subscribes to its events."""
 
     def __init__(self, bus: EventBus) -> None:
+        self._bus = bus
         self.session_states: dict[int, SessionState] = {}
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(_SessionGauge(self.session_states))
@@ -72,11 +75,23 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
-        bus.subscribe(MessageStored, self._stored)
-        bus.subscribe(MessageSent, self._sent)
-        bus.subscribe(AIFailed, self._ai_failed)
-        bus.subscribe(CampaignProgress, self._progress)
-        bus.subscribe(SessionStateChanged, self._session)
+
+    async def start(self) -> None:
+        for event_type, handler in self._handlers():
+            self._bus.subscribe(event_type, handler)
+
+    async def stop(self) -> None:
+        for event_type, handler in self._handlers():
+            self._bus.unsubscribe(event_type, handler)
+
+    def _handlers(self) -> list[tuple[type, Handler]]:
+        return [
+            (MessageStored, self._stored),
+            (MessageSent, self._sent),
+            (AIFailed, self._ai_failed),
+            (CampaignProgress, self._progress),
+            (SessionStateChanged, self._session),
+        ]
 
     async def _session(self, event: SessionStateChanged) -> None:
         self.session_states[event.session.session_id] = event.new

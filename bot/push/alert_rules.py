@@ -17,13 +17,14 @@ from collections import defaultdict, deque
 from datetime import datetime, timedelta
 from functools import partial
 
-from bot.push.alerts import AlertKind, Alerts, Timers, contact_key, session_key
+from bot.push.alerts import AlertKind, Alerts, contact_key, session_key
 from engine.clock import Clock
 from engine.events import (
     AIFailed,
     CampaignRecovered,
     CampaignStatusChanged,
     EventBus,
+    Handler,
     HandoffRequested,
     HotLeadDetected,
     InboundSpoolFailed,
@@ -33,6 +34,7 @@ from engine.events import (
     SessionStateChanged,
 )
 from engine.tasks import TaskOwner
+from engine.timers import Timers
 from storage.db import Database, StorageError, StorageUnavailable
 from storage.records import CampaignStatus, NewAlert, SessionState, contact_label
 from storage.repos import CampaignRepo
@@ -58,9 +60,15 @@ def _clip(text: str, limit: int = _DETAIL_CHARS) -> str:
 
 
 class AlertRules:
-    """Subscribes to engine events and raises, bumps and resolves alerts through `Alerts`."""
+    """Hears engine events and raises, bumps and resolves alerts through `Alerts`.
 
-    def __init__(self, db: Database, alerts: Alerts, clock: Clock) -> None:
+    Two phases: `initialize()` subscribes to the bus (before sessions start, so their first
+    states count), `start()` repeats the alerts that keep firing; `stop()` ends the repeats,
+    `shutdown()` unsubscribes. Tests use the first phase alone and repeat by hand.
+    """
+
+    def __init__(self, db: Database, bus: EventBus, alerts: Alerts, clock: Clock) -> None:
+        self._bus = bus
         self._alerts = alerts
         self._policy = alerts.policy
         self._clock = clock
@@ -73,16 +81,27 @@ class AlertRules:
         self._stopping = asyncio.Event()
         alerts.on_held = self._retry_held_later
 
-    def subscribe(self, bus: EventBus) -> None:
-        bus.subscribe(SessionStateChanged, self.on_session_state)
-        bus.subscribe(QrExpired, self.on_qr_expired)
-        bus.subscribe(AIFailed, self.on_ai_failed)
-        bus.subscribe(HandoffRequested, self.on_handoff)
-        bus.subscribe(HotLeadDetected, self.on_hot_lead)
-        bus.subscribe(CampaignStatusChanged, self.on_campaign_status)
-        bus.subscribe(CampaignRecovered, self.on_campaign_recovered)
-        bus.subscribe(NumberWorkerFailed, self.on_worker_failed)
-        bus.subscribe(InboundSpoolFailed, self.on_spool_failed)
+    async def initialize(self) -> None:
+        """Subscribe to the engine's events."""
+        for event_type, handler in self._handlers():
+            self._bus.subscribe(event_type, handler)
+
+    async def shutdown(self) -> None:
+        for event_type, handler in self._handlers():
+            self._bus.unsubscribe(event_type, handler)
+
+    def _handlers(self) -> list[tuple[type, Handler]]:
+        return [
+            (SessionStateChanged, self.on_session_state),
+            (QrExpired, self.on_qr_expired),
+            (AIFailed, self.on_ai_failed),
+            (HandoffRequested, self.on_handoff),
+            (HotLeadDetected, self.on_hot_lead),
+            (CampaignStatusChanged, self.on_campaign_status),
+            (CampaignRecovered, self.on_campaign_recovered),
+            (NumberWorkerFailed, self.on_worker_failed),
+            (InboundSpoolFailed, self.on_spool_failed),
+        ]
 
     async def start(self) -> None:
         """Start repeating the alerts that keep firing."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -285,69 +285,3 @@ class Alerts:
 
 def _render_nothing(alert: Alert, notice: Notice, recipient: AlertRecipient) -> Sequence[Content]:
     return ()
-
-
-class Timers:
-    """Named one-shot timers on the injected clock, each an owned task; starting a timer under
-    a name replaces the one there. `run_until_idle()` lets tests wait for fired timers."""
-
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-        self._timers: dict[str, asyncio.Task[None]] = {}
-        self._sleeping: set[asyncio.Task[None]] = set()
-        self._running: set[asyncio.Task[None]] = set()
-
-    def start(self, name: str, delay_s: float, action: Callable[[], Awaitable[object]]) -> None:
-        self.cancel(name)
-        due = self._clock.now() + timedelta(seconds=delay_s)
-        task = asyncio.get_running_loop().create_task(self._run(name, due, action), name=name)
-        self._timers[name] = task
-        self._sleeping.add(task)
-        task.add_done_callback(self._done)
-
-    def cancel(self, name: str) -> bool:
-        """Cancel a timer that has not fired yet; one already firing finishes its action."""
-        task = self._timers.pop(name, None)
-        if task is None or task not in self._sleeping:
-            return False
-        task.cancel()
-        return True
-
-    def pending(self, name: str) -> bool:
-        return name in self._timers
-
-    async def _run(self, name: str, due: datetime, action: Callable[[], Awaitable[object]]) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        await self._clock.sleep_until(due, asyncio.Event())
-        self._sleeping.discard(task)
-        self._running.add(task)
-        if self._timers.get(name) is task:
-            del self._timers[name]
-        await action()
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._sleeping.discard(task)
-        self._running.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("timer %s failed", task.get_name(), exc_info=task.exception())
-
-    async def run_until_idle(self) -> None:
-        """Return once every timer is asleep (waiting for its time) or gone."""
-        while True:
-            for _ in range(3):
-                await asyncio.sleep(0)
-            running = set(self._running) | {
-                t for t in self._timers.values() if t not in self._sleeping
-            }
-            if not running:
-                return
-            await asyncio.wait(running)
-
-    async def shutdown(self) -> None:
-        tasks = set(self._timers.values()) | self._running | self._sleeping
-        self._timers.clear()
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks)

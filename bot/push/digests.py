@@ -11,10 +11,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
 from zoneinfo import ZoneInfo
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.admin_channels import AdminChannels
@@ -24,6 +23,7 @@ from bot.push.chart import bar_chart_png
 from bot.texts import Language, pick_language, t
 from engine.clock import Clock
 from engine.digests import ConversationDigest, DigestBuilder, DigestData
+from engine.timers import Timers
 from storage.db import Database
 from storage.records import Client, Contact, Direction, Message
 from storage.repos import ClientRepo
@@ -32,6 +32,7 @@ from storage.repos.alert_subscriptions import AlertSubscriptionRepo
 logger = logging.getLogger(__name__)
 
 _BODY_CHARS = 200
+MISFIRE_GRACE_S = 3600.0  # a digest due longer ago than this (the host slept) is skipped
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,8 @@ def conversation_text(
 
 
 class Digests:
-    """Builds and sends digests; `start()` schedules them per client (in memory)."""
+    """Builds and sends digests; `start()` schedules them per client (in memory): APScheduler's
+    cron trigger finds each next time, a timer on the clock waits for it and is re-armed."""
 
     def __init__(
         self,
@@ -197,7 +199,9 @@ class Digests:
         self._default = default_schedule
         self._default_period = default_period
         self._last_sent: dict[str, datetime] = {}
-        self._scheduler: Any = None
+        self._timers = Timers(clock)
+        self._triggers: dict[str, CronTrigger] = {}
+        self._next_run: dict[str, datetime] = {}
 
     def message(self, data: DigestData, lang: Language) -> Outgoing:
         return Outgoing(digest_text(data, lang), image=digest_chart(data))
@@ -230,33 +234,39 @@ class Digests:
         return self._schedules.get(client_slug, self._default)
 
     async def start(self) -> None:
-        self._scheduler = AsyncIOScheduler(timezone="UTC")
         for client in await self._clients.list():
             schedule = self.schedule_of(client.slug)
             if schedule is None:
                 continue
-            self._scheduler.add_job(
-                self._job,
-                schedule.trigger(client.timezone),
-                args=[client.slug],
-                id=f"digest:{client.slug}",
-                coalesce=True,
-                misfire_grace_time=3600,
-            )
-        self._scheduler.start()
+            self._triggers[client.slug] = schedule.trigger(client.timezone)
+            self._arm(client.slug, self._clock.now())
 
     def next_run(self, client_slug: str) -> datetime | None:
-        job = self._scheduler.get_job(f"digest:{client_slug}") if self._scheduler else None
-        next_run: datetime | None = None if job is None else job.next_run_time
-        return next_run
+        """When the client's next digest goes out, in the client's zone (None: not scheduled)."""
+        return self._next_run.get(client_slug)
 
     async def stop(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+        await self._timers.shutdown()
+        self._triggers.clear()
+        self._next_run.clear()
 
-    async def _job(self, client_slug: str) -> None:
+    def _arm(self, client_slug: str, after: datetime) -> None:
+        """Wait for the first cron time at or after `after`."""
+        due: datetime | None = self._triggers[client_slug].get_next_fire_time(None, after)
+        if due is None:
+            self._next_run.pop(client_slug, None)
+            return
+        self._next_run[client_slug] = due
+        self._timers.at(f"digest:{client_slug}", due, partial(self._job, client_slug, due))
+
+    async def _job(self, client_slug: str, due: datetime) -> None:
+        late_s = (self._clock.now() - due).total_seconds()
         try:
-            await self.send_scheduled(client_slug)
+            if late_s <= MISFIRE_GRACE_S:
+                await self.send_scheduled(client_slug)
+            else:
+                logger.warning("digest for %s skipped: %.0f s late", client_slug, late_s)
         except Exception:
             logger.exception("digest for %s failed", client_slug)
+        # Strictly after this run, however quickly it went: a cron time never fires twice.
+        self._arm(client_slug, max(self._clock.now(), due + timedelta(microseconds=1)))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -36,6 +35,7 @@ from bot.slack.inbound import PLATFORM, SlackInbound
 from bot.slack.reply import SlackReply, deliver
 from bot.slack.web import SECTION_LIMIT, ChannelPacer, SlackTokenRejected, SlackWeb
 from bot.texts import Language
+from engine.clock import Clock
 from engine.lifecycle import TwoPhase
 from engine.tasks import TaskOwner
 
@@ -71,7 +71,7 @@ class SlackAdapter(TwoPhase):
         request_timeout_s: float = 30.0,
         socket_ping_interval_s: float = 10.0,
         stop_grace_s: float = 10.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if not bot_token:

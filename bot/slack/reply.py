@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.commands.base import ConfirmPrompt
@@ -33,6 +31,7 @@ from bot.slack.web import (
     text_blocks,
 )
 from bot.texts import Language, phrase, t
+from engine.clock import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +158,7 @@ class SlackReply:
     response_url: ResponseUrl | None = None
     language: Language = "en"
     prompts: PromptTexts = field(default_factory=PromptTexts)
-    clock: Callable[[], float] = time.monotonic
+    clock: Clock = field(default_factory=SystemClock)
     _pointed: bool = False
 
     @property
@@ -222,7 +221,11 @@ class SlackReply:
     async def _respond(self, text: str, blocks: list[Block]) -> bool:
         """Through the response_url while it lasts; False when it cannot be used."""
         hook = self.response_url
-        if hook is None or not hook.usable(self.clock()) or not self.web.is_slack_url(hook.url):
+        if (
+            hook is None
+            or not hook.usable(self.clock.monotonic())
+            or not self.web.is_slack_url(hook.url)
+        ):
             return False
         hook.uses += 1
         try:

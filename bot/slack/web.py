@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -21,6 +20,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.commands.base import ConfirmPrompt
 from bot.push.channel import Button, ChannelRejected, ChannelUnavailable
+from engine.clock import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
 
@@ -158,16 +158,16 @@ class ChannelPacer:
         self,
         interval_s: float,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.interval_s = interval_s
-        self._clock = clock
+        self._clock = clock or SystemClock()
         self._sleep = sleep
         self._next_slot: dict[str, float] = {}
 
     async def wait(self, channel: str) -> None:
-        now = self._clock()
+        now = self._clock.monotonic()
         if len(self._next_slot) > 1000:
             self._next_slot = {c: t for c, t in self._next_slot.items() if t > now}
         slot = max(now, self._next_slot.get(channel, now))

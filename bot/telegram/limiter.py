@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,6 +23,8 @@ from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter, BaseRateLimiter
+
+from engine.clock import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class TelegramRateLimiter(BaseRateLimiter[FloodRetries]):
         group_per_min: float = GROUP_PER_MIN,
         max_retries: int = 1,
         max_retry_wait_s: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.chat_interval_s = chat_interval_s
@@ -98,7 +99,7 @@ class TelegramRateLimiter(BaseRateLimiter[FloodRetries]):
         )
         self._max_retries = max_retries
         self._max_retry_wait_s = max_retry_wait_s
-        self._clock = clock
+        self._clock = clock or SystemClock()
         self._sleep = sleep
         self._next_by_chat: dict[str, float] = {}
         self._held_until: dict[str, float] = {}
@@ -111,7 +112,7 @@ class TelegramRateLimiter(BaseRateLimiter[FloodRetries]):
 
     def reserve(self, chat: str) -> float:
         """Book the next slot for a message to `chat`; returns how long to wait for it."""
-        now = self._clock()
+        now = self._clock.monotonic()
         self._forget_past(now)
         slot = max(now, self._held_until.get(chat, now), self._next_by_chat.get(chat, now))
         self._next_by_chat[chat] = slot + self._interval_for(chat)
@@ -119,7 +120,7 @@ class TelegramRateLimiter(BaseRateLimiter[FloodRetries]):
 
     def hold(self, chat: str, wait_s: float) -> None:
         """Telegram said to wait: nothing more goes to `chat` before `wait_s` from now."""
-        until = self._clock() + wait_s
+        until = self._clock.monotonic() + wait_s
         self._held_until[chat] = max(self._held_until.get(chat, until), until)
 
     async def process_request(

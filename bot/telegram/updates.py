@@ -41,7 +41,8 @@ logger = logging.getLogger(__name__)
 PLATFORM: Final = "telegram"
 PREFIX: Final = "tg"
 MAX_DOCUMENT_BYTES: Final = 20 * 1024 * 1024
-"""The Bot API serves files up to 20 MB to bots."""
+"""The Bot API serves files up to 20 MB to bots: exactly 20 MiB (telegram-bot-api's Client.h,
+`MAX_DOWNLOAD_FILE_SIZE = 20 << 20`; getFile over it is "Bad Request: file is too big")."""
 
 # A button stays while someone may still press it usefully (the proposer, another operator).
 _CONFIRM_DONE: Final = frozenset(

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from engine.ia.analyzer import classify_by_rules
 from engine.ia.text import words
+from engine.lifecycle import TwoPhase
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ async def _completions(request: web.Request) -> web.Response:
     )
 
 
-class DemoModel:
+class DemoModel(TwoPhase):
     """`async with DemoModel() as model:` then use `model.base_url` as the OpenAI base URL."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -146,7 +147,8 @@ class DemoModel:
     def base_url(self) -> str:
         return f"http://{self._host}:{self._port}/v1"
 
-    async def __aenter__(self) -> DemoModel:
+    async def start(self) -> None:
+        """Serve on `host:port` (port 0 picks a free one, `base_url` holds the real one)."""
         app = web.Application()
         app.router.add_post("/v1/chat/completions", _completions)
         self._runner = web.AppRunner(app, access_log=None)
@@ -155,9 +157,8 @@ class DemoModel:
         await site.start()
         self._port = self._runner.addresses[0][1]
         logger.info("demo model on %s", self.base_url)
-        return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Literal
 
 import openai
@@ -23,6 +22,7 @@ from openai.types.chat import (
 )
 
 from engine.ia.llm import AIRefused, AIUnavailable, ChatTurn, Completion
+from engine.lifecycle import TwoPhase
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def _map_error(exc: openai.OpenAIError) -> AIUnavailable | AIRefused:
     return AIUnavailable(f"model error: {type(exc).__name__}")
 
 
-class OpenAIClient:
+class OpenAIClient(TwoPhase):
     """Chat completions over `openai.AsyncOpenAI`; close it with `aclose()` or `async with`.
 
     `max_retries` is the SDK's retry count for timeouts, connection errors, 408/409/429 and
@@ -163,13 +163,5 @@ class OpenAIClient:
         """Close the HTTP connection pool."""
         await self._sdk.close()
 
-    async def __aenter__(self) -> OpenAIClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def shutdown(self) -> None:
         await self.aclose()

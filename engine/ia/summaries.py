@@ -15,12 +15,12 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from engine.clock import utcnow
+from engine.clock import Clock, SystemClock
 from engine.ia.budget import check_budget, estimate_prompt_tokens
 from engine.ia.llm import AIError, ChatTurn, LLMClient
 from engine.ia.spending import tokens_left_today
@@ -100,14 +100,14 @@ class Summarizer:
         language: str = "es",
         timeout_s: float = 20.0,
         interval_s: float = SUMMARY_INTERVAL_S,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock | None = None,
     ) -> None:
         self._llm = llm
         self._model = model
         self._language = language
         self._timeout_s = timeout_s
         self._interval = timedelta(seconds=interval_s)
-        self._clock = clock
+        self._clock = clock or SystemClock()
         self._calls = AICallRepo(db)
         self._settings = AISettingsRepo(db)
         self._cache: OrderedDict[_Key, str] = OrderedDict()
@@ -123,7 +123,7 @@ class Summarizer:
         from which another on-demand request may."""
         if not request.on_demand:
             return None
-        now = self._clock()
+        now = self._clock.now()
         holder = self._turns.get(request.client.id)
         if holder is None or holder[0] != request.number:
             if holder is not None and now - holder[1] < self._interval:
@@ -144,7 +144,7 @@ class Summarizer:
         client, purpose = request.client, request.purpose
         turns = summary_turns(messages, self._language)
         settings = await self._settings.get(client.id)
-        now = self._clock()
+        now = self._clock.now()
         left = await tokens_left_today(self._calls, client, settings.daily_token_budget, now)
         budget = check_budget(
             used_today=0,

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from engine.clock import Clock
 from engine.events import AIFailed, EventBus, SessionRef
 from engine.ia.llm import LLMClient
 from engine.ia.prompts import typing_delay_ms
 from engine.ia.responder import Failure, Responder
-from engine.inbound.outbound import Outbound
+from engine.inbound.outbound import Outbound, ReplyTo
 from engine.tasks import TaskOwner
 from storage.db import Database
 from storage.records import AICall, Client, Origin
@@ -37,7 +36,7 @@ class ChatKey:
 class _Burst:
     ref: SessionRef
     client: Client
-    chat_id: str
+    to: ReplyTo
     texts: list[str] = field(default_factory=list)
     timer: asyncio.Task[None] | None = None
 
@@ -54,8 +53,7 @@ class AIReplies:
         default_model: str,
         typing_scale: float,
         timeout_s: float,
-        clock: Callable[[], datetime],
-        tasks: TaskOwner,
+        clock: Clock,
     ) -> None:
         self._bus = bus
         self._outbound = outbound
@@ -64,7 +62,7 @@ class AIReplies:
         self._typing_scale = typing_scale
         self._timeout_s = timeout_s
         self._clock = clock
-        self._tasks = tasks
+        self._tasks = TaskOwner("ai-replies")
         self._settings = AISettingsRepo(db)
         self._calls = AICallRepo(db)
         self._clients = ClientRepo(db)
@@ -78,18 +76,23 @@ class AIReplies:
         key: ChatKey,
         ref: SessionRef,
         client: Client,
-        chat_id: str,
+        to: ReplyTo,
         text: str,
         debounce_s: float,
     ) -> None:
-        """Add a message to the chat's burst and (re)start its quiet timer."""
-        burst = self._bursts.setdefault(key, _Burst(ref, client, chat_id))
+        """Add a message to the chat's burst and (re)start its quiet timer; the turn's reply
+        goes `to` that chat."""
+        burst = self._bursts.setdefault(key, _Burst(ref, client, to))
         burst.texts.append(text)
         if burst.timer is not None:
             burst.timer.cancel()
         burst.timer = self._tasks.spawn(
             f"ai-debounce:{key.session_id}/{key.contact_id}", self._fire(key, debounce_s)
         )
+
+    async def stop(self) -> None:
+        """Cancel pending bursts and running turns (the listener stops them with its lanes)."""
+        await self._tasks.shutdown(grace_s=0)
 
     def cancel(self, key: ChatKey) -> None:
         """Drop a pending burst (opt-out, hand-off, a human took over)."""
@@ -126,7 +129,7 @@ class AIReplies:
             key.contact_id, settings.history_window + len(burst.texts)
         )
         tz = ZoneInfo(client.timezone)
-        now = self._clock()
+        now = self._clock.now()
         day_start = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
         used = await self._calls.tokens_since(client.id, day_start)
         others = [c for c in await self._clients.list() if c.id != client.id]
@@ -170,18 +173,11 @@ class AIReplies:
             )
         if decision.text is None:
             return
-        paused = contact.ai_paused_until is not None and contact.ai_paused_until > self._clock()
+        paused = contact.ai_paused_until is not None and contact.ai_paused_until > self._clock.now()
         if paused or contact.opted_out_at is not None:
             logger.info(
                 "AI reply to %s dropped: the chat was paused or opted out meanwhile", contact.label
             )
             return
-        await self._outbound.send(
-            client_id=client.id,
-            session_id=key.session_id,
-            contact_id=key.contact_id,
-            chat_id=burst.chat_id,
-            text=decision.text,
-            origin=Origin.AI,
-            typing_ms=int(typing_delay_ms(decision.text) * self._typing_scale),
-        )
+        typing_ms = int(typing_delay_ms(decision.text) * self._typing_scale)
+        await self._outbound.reply(burst.to, decision.text, Origin.AI, typing_ms=typing_ms)

@@ -3,15 +3,14 @@ forget, and switch or shape a client's AI."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from engine.clock import utcnow
+from engine.clock import Clock, SystemClock
 from engine.errors import InvalidInput
 from engine.events import ChatPaused, ContactForgotten, EventBus
-from engine.inbound.outbound import MessageSender, Outbound
+from engine.inbound.outbound import MessageSender, Outbound, ReplyTo
 from engine.phones import InvalidPhone, parse_phone
 from storage.db import Database
 from storage.records import (
@@ -52,7 +51,7 @@ class Conversations:
         db: Database,
         sender: MessageSender,
         bus: EventBus,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock | None = None,
     ) -> None:
         self._clients = ClientRepo(db)
         self._contacts = ContactRepo(db)
@@ -60,7 +59,7 @@ class Conversations:
         self._sessions = SessionRepo(db)
         self._outbound = Outbound(db, sender, bus)
         self._bus = bus
-        self._clock = clock
+        self._clock = clock or SystemClock()
 
     async def contact(self, client_slug: str, phone: str) -> tuple[Client, Contact]:
         client = await self._clients.get(client_slug)
@@ -90,14 +89,8 @@ class Conversations:
         client, contact = await self.contact(client_slug, phone)
         session_id = await self._session_for(client, contact)
         await self.take_over(client_slug, phone)
-        message = await self._outbound.send(
-            client_id=client.id,
-            session_id=session_id,
-            contact_id=contact.id,
-            chat_id=contact.chat_id,
-            text=text,
-            origin=Origin.OPERATOR,
-        )
+        to = ReplyTo(client.id, session_id, contact.id, contact.chat_id)
+        message = await self._outbound.reply(to, text, Origin.OPERATOR)
         assert message is not None
         if message.status is MessageStatus.FAILED:
             raise InvalidInput("outgoing.not_taken")
@@ -110,7 +103,7 @@ class Conversations:
     ) -> datetime:
         """Silence AI in this chat while an operator handles it."""
         client, contact = await self.contact(client_slug, phone)
-        until = self._clock() + length
+        until = self._clock.now() + length
         await self._contacts.pause_ai(contact.id, until)
         await self._bus.publish(
             ChatPaused(None, client.id, contact.id, until, "an operator took over")
@@ -160,11 +153,11 @@ async def lookup_contact(contacts: ContactRepo, client: Client, text: str) -> Co
 class AIControl:
     """Per-client AI switches and texts."""
 
-    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self._clients = ClientRepo(db)
         self._settings = AISettingsRepo(db)
         self._calls = AICallRepo(db)
-        self._clock = clock
+        self._clock = clock or SystemClock()
 
     async def set_enabled(self, client_slug: str, enabled: bool) -> AISettings:
         client = await self._clients.get(client_slug)
@@ -180,7 +173,7 @@ class AIControl:
 
     async def status(self, client_slug: str) -> AIStatus:
         client = await self._clients.get(client_slug)
-        since = self._clock() - timedelta(hours=24)
+        since = self._clock.now() - timedelta(hours=24)
         return AIStatus(
             await self._settings.get(client.id),
             await self._calls.tokens_since(client.id, since),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Protocol
 
 from engine.clock import utcnow
@@ -25,6 +26,17 @@ class MessageSender(Protocol):
     ) -> SentMessage: ...
 
 
+@dataclass(frozen=True)
+class ReplyTo:
+    """One chat a message goes to: the client's number (session) and the contact, with the
+    WhatsApp chat id to write to. Built once per inbound message or operator reply."""
+
+    client_id: int
+    session_id: int
+    contact_id: int
+    chat_id: str
+
+
 class Outbound:
     """Sends through a session and stores the message with its origin and WhatsApp id."""
 
@@ -33,44 +45,40 @@ class Outbound:
         self._sender = sender
         self._bus = bus
 
-    async def send(
-        self,
-        *,
-        client_id: int,
-        session_id: int,
-        contact_id: int,
-        chat_id: str,
-        text: str,
-        origin: Origin,
-        typing_ms: int = 0,
+    async def reply(
+        self, to: ReplyTo, text: str, origin: Origin, *, typing_ms: int = 0
     ) -> Message | None:
-        """Send `text`; the stored row says `sent`, `pending` (handed to WhatsApp, outcome not
-        known) or `failed`. Raises nothing for WhatsApp trouble (it is logged and stored);
-        returns the stored message."""
+        """Send `text` to the chat `to`; the stored row says `sent`, `pending` (handed to
+        WhatsApp, outcome not known) or `failed`. Raises nothing for WhatsApp trouble (it is
+        logged and stored); returns the stored message."""
         status, wa_id = MessageStatus.FAILED, None
         try:
-            sent = await self._sender.send_text(session_id, chat_id, text, typing_ms=typing_ms)
+            sent = await self._sender.send_text(
+                to.session_id, to.chat_id, text, typing_ms=typing_ms
+            )
             status, wa_id = MessageStatus.SENT, sent.id
         except (SendUnknown, SessionLost) as exc:
             if isinstance(exc, SendUnknown) or exc.maybe_sent:
                 status = MessageStatus.PENDING
                 wa_id = exc.message_id if isinstance(exc, SendUnknown) else None
-            logger.warning("a %s message to %s may not have gone: %s", origin, chat_id, exc)
+            logger.warning("a %s message to %s may not have gone: %s", origin, to.chat_id, exc)
         except WhatsAppError as exc:
-            logger.warning("could not send a %s message to %s: %s", origin, chat_id, exc)
+            logger.warning("could not send a %s message to %s: %s", origin, to.chat_id, exc)
         record = NewMessage(
-            client_id,
-            contact_id,
+            to.client_id,
+            to.contact_id,
             Direction.OUT,
             origin,
             text,
             utcnow(),
-            session_id=session_id,
+            session_id=to.session_id,
             wa_message_id=wa_id,
             status=status,
         )
         # Once WhatsApp took the message, recording it must not be lost to a cancellation.
         stored = await asyncio.shield(self._messages.add(record))
         if self._bus is not None:
-            await self._bus.publish(MessageSent(client_id, session_id, origin, wa_id is not None))
+            await self._bus.publish(
+                MessageSent(to.client_id, to.session_id, origin, wa_id is not None)
+            )
         return stored

@@ -43,8 +43,14 @@ class ReceiptTracker:
     def __init__(self, db: Database, bus: EventBus) -> None:
         self._messages = MessageRepo(db)
         self._campaigns = CampaignRepo(db)
+        self._bus = bus
         self._held: deque[tuple[int, str, MessageStatus]] = deque(maxlen=HELD_MAX)
-        bus.subscribe(ReceiptUpdated, self.on_receipt)
+
+    async def start(self) -> None:
+        self._bus.subscribe(ReceiptUpdated, self.on_receipt)
+
+    async def stop(self) -> None:
+        self._bus.unsubscribe(ReceiptUpdated, self.on_receipt)
 
     async def on_receipt(self, event: ReceiptUpdated) -> None:
         status = status_for_ack(event.ack)

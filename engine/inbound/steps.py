@@ -9,10 +9,10 @@ what follows from it), which the listener runs in a lane of its own per chat.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from engine.clock import Clock
 from engine.events import (
     ChatPaused,
     ContactOptedOut,
@@ -27,7 +27,7 @@ from engine.ia.llm import LLMClient
 from engine.ia.rules import parse_rules
 from engine.ia.spending import tokens_left_today
 from engine.inbound.ai_turns import AIReplies, ChatKey
-from engine.inbound.outbound import Outbound
+from engine.inbound.outbound import Outbound, ReplyTo
 from engine.phones import InvalidPhone, phone_from_wid
 from engine.whatsapp.types import CONVERSATION_TYPES, InboundMessage
 from storage.db import Database
@@ -65,6 +65,11 @@ class Stored:
     message: InboundMessage
     intent: Intent
 
+    @property
+    def reply_to(self) -> ReplyTo:
+        """The chat the message came from, where replies to it go."""
+        return ReplyTo(self.client.id, self.ref.session_id, self.contact_id, self.message.chat_id)
+
 
 class InboundSteps:
     """The stages of one message; the listener decides when and in which lane each runs."""
@@ -80,7 +85,7 @@ class InboundSteps:
         *,
         language: str,
         classify_timeout_s: float,
-        clock: Callable[[], datetime],
+        clock: Clock,
     ) -> None:
         self._bus = bus
         self._outbound = outbound
@@ -126,7 +131,7 @@ class InboundSteps:
                 Direction.OUT if message.from_me else Direction.IN,
                 Origin.PHONE if message.from_me else Origin.CONTACT,
                 message.body,
-                _sent_at(message.timestamp, self._clock()),
+                _sent_at(message.timestamp, self._clock.now()),
                 session_id=ref.session_id,
                 wa_message_id=message.id,
                 type=message.type,
@@ -169,7 +174,7 @@ class InboundSteps:
             stored.message.body,
             opt_out_keywords=settings.opt_out_keywords,
             tokens_left=await tokens_left_today(
-                self._ai_calls, stored.client, settings.daily_token_budget, self._clock()
+                self._ai_calls, stored.client, settings.daily_token_budget, self._clock.now()
             ),
         )
         if analysis.by_model or analysis.tokens_used:
@@ -177,7 +182,7 @@ class InboundSteps:
                 AICall(
                     stored.client.id,
                     stored.contact_id,
-                    self._clock(),
+                    self._clock.now(),
                     "classify",
                     model,
                     analysis.by_model,
@@ -198,32 +203,21 @@ class InboundSteps:
 
     async def _act(self, stored: Stored, contact: Contact) -> None:
         ref, client, settings, message = stored.ref, stored.client, stored.settings, stored.message
-        chat = ChatKey(ref.session_id, contact.id)
-
-        async def send(text: str) -> None:
-            await self._outbound.send(
-                client_id=client.id,
-                session_id=ref.session_id,
-                contact_id=contact.id,
-                chat_id=message.chat_id,
-                text=text,
-                origin=Origin.RULE,
-            )
-
+        chat, to = ChatKey(ref.session_id, contact.id), stored.reply_to
         if stored.intent is Intent.OPT_OUT:
             await self._opt_out(stored, contact, reply=True)
             return
         rules = parse_rules(settings.rule_replies) if settings.rule_replies else None
         answer = rules.answer_for(message.body) if rules is not None else None
         if answer is not None:
-            await send(answer)
+            await self._outbound.reply(to, answer, Origin.RULE)
             return
         if stored.intent is Intent.WANTS_HUMAN:
             await self._pause(
                 ref, client.id, contact.id, HANDOFF_PAUSE, "the contact asked for a person"
             )
             if settings.handoff_reply:
-                await send(settings.handoff_reply)
+                await self._outbound.reply(to, settings.handoff_reply, Origin.RULE)
             await self._bus.publish(
                 HandoffRequested(ref, contact.id, contact.phone, message.body, contact.lid)
             )
@@ -232,32 +226,24 @@ class InboundSteps:
             await self._bus.publish(
                 HotLeadDetected(ref, contact.id, contact.phone, message.body, contact.lid)
             )
-        paused = contact.ai_paused_until is not None and contact.ai_paused_until > self._clock()
+        paused = contact.ai_paused_until is not None and contact.ai_paused_until > self._clock.now()
         if settings.enabled and not paused and self._llm is not None:
-            self._ai.add(
-                chat, ref, client, message.chat_id, model_text(message), settings.debounce_s
-            )
+            self._ai.add(chat, ref, client, to, model_text(message), settings.debounce_s)
 
     async def _opt_out(self, stored: Stored, contact: Contact, *, reply: bool) -> None:
         ref = stored.ref
-        await self._contacts.set_opted_out(contact.id, self._clock())
+        await self._contacts.set_opted_out(contact.id, self._clock.now())
         self._ai.cancel(ChatKey(ref.session_id, contact.id))
         if reply:
             default = DEFAULT_OPT_OUT_REPLY.get(self._language, DEFAULT_OPT_OUT_REPLY["es"])
-            await self._outbound.send(
-                client_id=stored.client.id,
-                session_id=ref.session_id,
-                contact_id=contact.id,
-                chat_id=stored.message.chat_id,
-                text=stored.settings.opt_out_reply or default,
-                origin=Origin.RULE,
-            )
+            text = stored.settings.opt_out_reply or default
+            await self._outbound.reply(stored.reply_to, text, Origin.RULE)
         await self._bus.publish(ContactOptedOut(ref, contact.id, contact.phone, contact.lid))
 
     async def _pause(
         self, ref: SessionRef, client_id: int, contact_id: int, length: timedelta, reason: str
     ) -> None:
-        until = self._clock() + length
+        until = self._clock.now() + length
         await self._contacts.pause_ai(contact_id, until)
         self._ai.cancel(ChatKey(ref.session_id, contact_id))
         await self._bus.publish(ChatPaused(ref, client_id, contact_id, until, reason))

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from engine.clock import utcnow
+from engine.clock import Clock, SystemClock
 from engine.events import EventBus, InboundReceived, SessionRef
 from engine.whatsapp.driver import WhatsAppDriver
 from engine.whatsapp.types import Backlog, InboundMessage
@@ -56,19 +55,19 @@ class CatchUp:
         messages: MessageRepo,
         bus: EventBus,
         policy: CatchUpPolicy | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock | None = None,
     ) -> None:
         self._ref = ref
         self._messages = messages
         self._bus = bus
         self._policy = policy or CatchUpPolicy()
-        self._clock = clock
+        self._clock = clock or SystemClock()
 
     async def run(self, driver: WhatsAppDriver) -> int:
         """Publish every message the page holds that this session has not stored; how many.
 
         Raises what the driver raises (the page went away: the next connect tries again)."""
-        policy, now = self._policy, self._clock()
+        policy, now = self._policy, self._clock.now()
         newest = await self._newest_stored()
         if newest is None:
             since = now - timedelta(seconds=policy.first_lookback_s)

@@ -14,6 +14,7 @@ from typing import Any
 from playwright.async_api import BrowserContext, Frame, Page, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
+from engine.tasks import TaskOwner
 from engine.whatsapp import processes
 from engine.whatsapp.chromium import CHROMIUM_ARGS, HEAVY_URL_PATTERNS, launch_session_browser
 from engine.whatsapp.errors import (
@@ -84,6 +85,7 @@ class PlaywrightDriver:
         self._context: BrowserContext | None = None
         self._page: Page | None = None
         self._queue: asyncio.Queue[DriverEvent | None] = asyncio.Queue()
+        self._tasks = TaskOwner(f"whatsapp:{config.session_name}")
         self._pump_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._browser_pid: int | None = None
@@ -106,8 +108,8 @@ class PlaywrightDriver:
         self._lock.acquire()
         self._stopping = False
         self._queue = asyncio.Queue()
-        self._pump_task = asyncio.create_task(
-            self._pump(events), name=f"whatsapp-events:{self.config.session_name}"
+        self._pump_task = self._tasks.spawn(
+            f"whatsapp-events:{self.config.session_name}", self._pump(events)
         )
         try:
             self._context = await self._launch()

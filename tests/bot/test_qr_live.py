@@ -27,9 +27,10 @@ from storage.db import Database
 from storage.records import Role
 from storage.repos import AuditRepo, OperatorRepo
 from tests.bot.slack.requests import SignedSender
+from tests.bot.slack.world import http_adapter
+from tests.support.clocks import SteppingClock
 from tests.support.fakes.slack_server import FakeSlack, Message
-from tests.support.fakes.stepping_clock import SteppingClock
-from tests.support.fakes.telegram_server import FakeTelegram
+from tests.support.fakes.telegram_server import Call, FakeTelegram
 from tests.support.session_rig import POLICY, Rig, S, make_rig
 from tests.support.sim_world import decode_png
 
@@ -77,8 +78,10 @@ async def desk(db: Database, tmp_path: Path) -> AsyncIterator[Desk]:
         incidents.append(incident)
 
     late = LateReplies()
+    commands = SessionCommands(manager, rig.bus)
+    await commands.start()
     dispatcher = Dispatcher(
-        CommandRegistry(SessionCommands(manager, rig.bus).commands()),
+        CommandRegistry(commands.commands()),
         operators,
         AuditRepo(db),
         default_language="en",
@@ -118,21 +121,20 @@ async def telegram(desk: Desk) -> AsyncIterator[tuple[FakeTelegram, TelegramAdap
 @pytest.fixture
 async def slack(desk: Desk) -> AsyncIterator[tuple[FakeSlack, SignedSender, SlackAdapter]]:
     clock = SteppingClock()  # Slack's processing of uploads and our wait for it share it
-    async with FakeSlack(clock=clock) as fake:
-        adapter = SlackAdapter(
-            fake.bot_token,
-            desk.dispatcher,
-            signing_secret=SECRET,
-            api_url=fake.api_url,
-            http_host="127.0.0.1",
-            http_port=0,
-            language="en",
-            clock=clock,
-            sleep=clock.sleep,
+    async with FakeSlack(clock=clock.monotonic) as fake:
+        adapter = http_adapter(
+            fake, desk.dispatcher, signing_secret=SECRET, clock=clock, sleep=clock.sleep
         )
         async with adapter, aiohttp.ClientSession() as http:
             yield fake, SignedSender(adapter.http_url, SECRET, http, fake), adapter
         fake.assert_no_unexpected()
+
+
+async def _paired(tg: FakeTelegram, adapter: TelegramAdapter) -> Call:
+    """The operator asks for the QR in their private chat: the one photo the bot sent."""
+    await adapter.handled(await tg.write(TG_OPERATOR, "/pair haby main"))
+    [first] = tg.sent("sendPhoto", TG_OPERATOR)
+    return first
 
 
 def _photo_code(tg: FakeTelegram, message_id: int) -> str:
@@ -153,8 +155,7 @@ async def test_telegram_shows_one_qr_message_whose_picture_is_the_newest_code(
     desk: Desk, telegram: tuple[FakeTelegram, TelegramAdapter]
 ) -> None:
     tg, adapter = telegram
-    await adapter.handled(await tg.write(TG_OPERATOR, "/pair haby main"))
-    [first] = tg.sent("sendPhoto", TG_OPERATOR)
+    first = await _paired(tg, adapter)
     codes = [desk.code_now]
     assert _photo_code(tg, first.message_id) == codes[0]
 
@@ -181,8 +182,7 @@ async def test_telegram_sends_the_qr_anew_when_the_old_message_cannot_be_edited(
     desk: Desk, telegram: tuple[FakeTelegram, TelegramAdapter]
 ) -> None:
     tg, adapter = telegram
-    await adapter.handled(await tg.write(TG_OPERATOR, "/pair haby main"))
-    [first] = tg.sent("sendPhoto", TG_OPERATOR)
+    first = await _paired(tg, adapter)
     tg.deleted_by_user(TG_OPERATOR, first.message_id)
 
     code = await desk.rotate()

@@ -17,6 +17,7 @@ from engine.listener import Listener, ListenerPolicy
 from engine.sessions import SessionManager
 from storage.repos import AISettingsRepo, ContactRepo, MessageRepo
 from tests.support.fakes.openai_server import FakeOpenAI
+from tests.support.listener import make_listener
 from tests.support.sim_world import World
 
 BUSINESS = "5491100000001"
@@ -69,7 +70,7 @@ async def live(world: World, tmp_path: Path) -> AsyncIterator[Live]:
         FakeOpenAI(separate_classifications=True) as fake,
         OpenAIClient(api_key="k", base_url=fake.base_url, timeout_s=2.0, max_retries=0) as llm,
     ):
-        listener = Listener(
+        listener = make_listener(
             world.db,
             world.bus,
             manager,

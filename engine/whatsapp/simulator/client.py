@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from types import TracebackType
 from typing import Any
 
 import aiohttp
+
+from engine.lifecycle import TwoPhase
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +21,7 @@ class SimulatorControlError(Exception):
         self.message = message
 
 
-class SimulatorClient:
+class SimulatorClient(TwoPhase):
     """``async with SimulatorClient(base_url) as sim: await sim.scan("haby-main", "549...")``."""
 
     def __init__(self, base_url: str, *, timeout_s: float = 10.0) -> None:
@@ -28,16 +29,10 @@ class SimulatorClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._http: aiohttp.ClientSession | None = None
 
-    async def __aenter__(self) -> SimulatorClient:
+    async def initialize(self) -> None:
         self._http = aiohttp.ClientSession(timeout=self._timeout)
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def shutdown(self) -> None:
         await self.close()
 
     async def close(self) -> None:

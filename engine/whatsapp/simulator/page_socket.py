@@ -6,13 +6,13 @@ and receives what the servers push (messages, receipts, stream changes).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from engine.tasks import TaskOwner
 from engine.whatsapp.simulator import ids
 from engine.whatsapp.simulator.phone import Json, Phone, SentRecord, SimulatorError
 from engine.whatsapp.simulator.state import STATE, SimulatorState
@@ -123,7 +123,7 @@ async def _reply(
 
 async def _serve(state: SimulatorState, phone: Phone, link: SocketLink) -> None:
     ws = link.ws
-    tasks: set[asyncio.Task[None]] = set()
+    tasks = TaskOwner(f"simulator-page:{phone.name}")
     try:
         while not ws.closed:
             try:
@@ -138,12 +138,9 @@ async def _serve(state: SimulatorState, phone: Phone, link: SocketLink) -> None:
                 phone.confirm(int(request["seq"]))
                 continue
             # Each request runs on its own: a send held while offline must not block others.
-            task = asyncio.create_task(_reply(state, phone, link, request))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+            tasks.spawn(f"simulator-reply:{phone.name}", _reply(state, phone, link, request))
     finally:
-        for task in list(tasks):
-            task.cancel()
+        await tasks.shutdown(grace_s=0)
 
 
 async def page_socket(request: web.Request) -> web.WebSocketResponse:

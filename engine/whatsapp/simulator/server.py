@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from types import TracebackType
 
 from aiohttp import web
 
+from engine.lifecycle import TwoPhase
 from engine.whatsapp.simulator import control, page, page_socket
 from engine.whatsapp.simulator.state import STATE, PageConfig, SimulatorState
 
@@ -30,7 +30,7 @@ def create_app(state: SimulatorState) -> web.Application:
     return app
 
 
-class Simulator:
+class Simulator(TwoPhase):
     """The simulator on ``host:port`` (port 0 picks a free one); ``async with`` starts it."""
 
     def __init__(
@@ -95,18 +95,6 @@ class Simulator:
             if phone.link is not None:
                 await phone.link.close()
         await runner.cleanup()
-
-    async def __aenter__(self) -> Simulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
 
 async def serve_forever(

@@ -18,9 +18,9 @@ from tests.bot.commands.world import (
     OPERATOR_HABY,
     OWNER,
     VIEWER,
-    Clock,
     World,
 )
+from tests.support.clocks import ManualClock
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ async def world(db: Database) -> World:
     await operators.add(OPERATOR_HABY, Role.OPERATOR, ["haby"])
     await operators.add(VIEWER, Role.VIEWER)
     await operators.add(ADMIN_HABY, Role.ADMIN, ["haby"], language="es")
-    clock = Clock()
+    clock = ManualClock()
     started: list[CommandContext] = []
     incidents: list[Incident] = []
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands.assembly import EngineServices, build_registry
+from bot.commands.assembly import EngineCommands, EngineServices, build_registry
 from bot.commands.campaigns import MAX_VIEWS_PER_CAMPAIGN
 from bot.commands.dispatcher import Dispatcher, Incident
 from bot.commands.parsing import parse_request
@@ -102,7 +102,10 @@ async def ops(db: Database, tmp_path: Path) -> AsyncIterator[Ops]:
         conversations=Conversations(db, sender, bus),
         ai=AIControl(db),
     )
-    registry = build_registry(directory, AuditRepo(db), engine=services)
+    registry = build_registry(directory, AuditRepo(db))
+    engine_commands = EngineCommands(directory, services)
+    await engine_commands.start()
+    registry.extend(engine_commands.commands())
     incidents: list[Incident] = []
 
     async def record(incident: Incident) -> None:

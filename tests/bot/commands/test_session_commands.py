@@ -58,7 +58,9 @@ async def desk(db: Database, tmp_path: Path) -> AsyncIterator[Desk]:
     await manager.add("haby", "main")
     await manager.start()
     await rig.wait_state(S.QR_PENDING)
-    registry = CommandRegistry(SessionCommands(manager, rig.bus).commands())
+    commands = SessionCommands(manager, rig.bus)
+    await commands.start()
+    registry = CommandRegistry(commands.commands())
     incidents: list[Incident] = []
 
     async def record(incident: Incident) -> None:

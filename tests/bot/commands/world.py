@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 from bot.commands.base import CommandContext
 from bot.commands.confirmations import ConfirmOutcome
@@ -13,6 +12,7 @@ from storage.db import Database
 from storage.records import AuditEntry, Role
 from storage.repos import AuditRepo, OperatorRepo
 from tests.bot.commands.recording import RecordingReply
+from tests.support.clocks import ManualClock
 
 OWNER = "tg:1"
 ADMIN = "tg:2"  # every client, answers in English
@@ -22,24 +22,13 @@ ADMIN_HABY = "slack:UA"  # admin scoped to haby, Spanish
 STRANGER = "tg:999"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
 @dataclass
 class World:
     """The dispatcher under test and what it touched."""
 
     db: Database
     dispatcher: Dispatcher
-    clock: Clock
+    clock: ManualClock
     incidents: list[Incident] = field(default_factory=list)
     started: list[CommandContext] = field(default_factory=list)
 

@@ -17,6 +17,7 @@ REF = SessionRef(1, 1, "haby", "main")
 async def test_health_and_metrics_follow_the_engine(db: Database) -> None:
     bus = EventBus()
     metrics = Metrics(bus)
+    await metrics.start()
     await bus.publish(
         SessionStateChanged(
             REF, SessionState.STARTING, SessionState.CONNECTED, None, datetime.now(UTC)

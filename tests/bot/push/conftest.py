@@ -17,7 +17,8 @@ from storage.db import Database
 from storage.records import Role, SessionState, WaSession
 from storage.repos import ClientRepo, OperatorRepo, SessionRepo
 from storage.repos.alert_subscriptions import AlertSubscriptionRepo
-from tests.bot.push.fakes import ManualClock, RecordingChannel
+from tests.bot.push.fakes import RecordingChannel
+from tests.support.clocks import ManualClock
 
 START = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 OWNER = "tg:1"  # every client, Spanish
@@ -86,8 +87,8 @@ async def make_world(db: Database, clock: ManualClock | None = None) -> AlertWor
     router = AdminChannels(db, [telegram, slack], clock=clock)
     alerts = Alerts(db, router, AlertPolicy(grace_s=60, repeat_s=1800), clock)
     bus = EventBus()
-    rules = AlertRules(db, alerts, clock)
-    rules.subscribe(bus)
+    rules = AlertRules(db, bus, alerts, clock)
+    await rules.initialize()
     return AlertWorld(
         db,
         clock,

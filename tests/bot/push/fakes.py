@@ -1,14 +1,15 @@
-"""Test doubles at the remote edge: a recording admin channel and a clock tests move by hand."""
+"""A test double at the remote edge: a recording admin channel (the clocks are in
+tests/support/clocks.py)."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from rich.markup import render
 
 from bot.push.channel import ChannelRejected, ChannelUnavailable, Outgoing
+from engine.clock import Clock
 
 
 @dataclass
@@ -25,7 +26,7 @@ class RecordingChannel:
     `markup` like an adapter with a bug: it reads the text as Rich markup, as the console channel
     once did, so `[/]` raises rich's MarkupError."""
 
-    clock: object
+    clock: Clock
     prefix: str = "tg"
     text_limit: int = 4096
     min_interval_s: float = 0.0
@@ -45,40 +46,7 @@ class RecordingChannel:
         if self.markup:
             render(message.text)
         assert len(message.text) <= self.text_limit, "a message over the platform limit"
-        self.sent.append(Sent(chat, message, self.clock.now()))  # type: ignore[attr-defined]
+        self.sent.append(Sent(chat, message, self.clock.now()))
 
     def texts(self, chat: str) -> list[str]:
         return [s.message.text for s in self.sent if s.chat == chat]
-
-
-class ManualClock:
-    """Time moves only when the test calls `advance`; sleepers whose time has come wake then.
-
-    The `wake` event of `sleep_until` is only looked at on entry: the parts under test that
-    sleep on this clock (timers) are stopped by cancellation, not by their event.
-    """
-
-    def __init__(self, start: datetime) -> None:
-        self._now = start
-        self._sleepers: list[tuple[datetime, asyncio.Future[None]]] = []
-
-    def now(self) -> datetime:
-        return self._now
-
-    async def sleep_until(self, when: datetime, wake: asyncio.Event) -> bool:
-        if wake.is_set():
-            return True
-        if when <= self._now:
-            return False
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._sleepers.append((when, future))
-        await future
-        return False
-
-    def advance(self, seconds: float) -> None:
-        self._now += timedelta(seconds=seconds)
-        due = [(w, f) for w, f in self._sleepers if w <= self._now]
-        self._sleepers = [(w, f) for w, f in self._sleepers if w > self._now]
-        for _when, future in due:
-            if not future.done():
-                future.set_result(None)

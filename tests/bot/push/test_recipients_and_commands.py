@@ -28,13 +28,13 @@ from tests.bot.push.conftest import (
 
 def _dispatcher(world: AlertWorld) -> Dispatcher:
     digests = Digests(world.db, world.router, DigestBuilder(world.db), world.clock)
-    commands = AlertCommands(world.db, world.router, world.alerts, digests, clock=world.clock.now)
+    commands = AlertCommands(world.db, world.router, world.alerts, digests, clock=world.clock)
     registry = CommandRegistry()
     operators = OperatorRepo(world.db)
     registry.extend(IdentityCommands(registry, operators, on_start=commands.on_start).commands())
     registry.extend(commands.commands())
     return Dispatcher(
-        registry, operators, AuditRepo(world.db), default_language="en", clock=world.clock.now
+        registry, operators, AuditRepo(world.db), default_language="en", clock=world.clock
     )
 
 

@@ -55,7 +55,7 @@ async def _chat(world: AlertWorld, phone: str, name: str) -> None:
 
 def _dispatcher(world: AlertWorld, builder: DigestBuilder) -> Dispatcher:
     digests = Digests(world.db, world.router, builder, world.clock)
-    commands = AlertCommands(world.db, world.router, world.alerts, digests, clock=world.clock.now)
+    commands = AlertCommands(world.db, world.router, world.alerts, digests, clock=world.clock)
     registry = CommandRegistry()
     registry.extend(commands.commands())
     return Dispatcher(
@@ -63,7 +63,7 @@ def _dispatcher(world: AlertWorld, builder: DigestBuilder) -> Dispatcher:
         OperatorRepo(world.db),
         AuditRepo(world.db),
         default_language="en",
-        clock=world.clock.now,
+        clock=world.clock,
     )
 
 
@@ -81,7 +81,7 @@ async def test_a_viewer_repeating_summaries_gets_the_cache_or_a_clear_message(
     fake, llm = model
     await _chat(world, "5491111111111", "Ana")
     await _chat(world, "5491122222222", "Beto")
-    builder = DigestBuilder(world.db, llm, model="gpt-test", clock=world.clock.now)
+    builder = DigestBuilder(world.db, llm, model="gpt-test", clock=world.clock)
     dispatcher = _dispatcher(world, builder)
     fake.script(Reply("Ana pregunta precio."))
 
@@ -110,7 +110,7 @@ async def test_a_spent_budget_says_so_instead_of_calling_the_model(
     await AICallRepo(world.db).record(
         AICall(world.haby_id, None, world.clock.now(), "reply", "gpt-test", True, 100)
     )
-    dispatcher = _dispatcher(world, DigestBuilder(world.db, llm, clock=world.clock.now))
+    dispatcher = _dispatcher(world, DigestBuilder(world.db, llm, clock=world.clock))
 
     digest = await _run(dispatcher, "/digest haby 24")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from bot.commands.assembly import build_registry
 from bot.commands.dispatcher import Dispatcher
 from bot.telegram.adapter import TelegramAdapter
@@ -13,17 +11,12 @@ from engine.directory import Directory
 from storage.db import Database
 from storage.repos import AuditRepo, OperatorRepo
 from tests.bot.telegram.world import OWNER, seed
-from tests.support.fakes.stepping_clock import SteppingClock
+from tests.support.clocks import SteppingClock
 from tests.support.fakes.telegram_server import FakeTelegram
 
 OUTAGE_POLLS = 8
 """PTB alone would wait 1, 1.5, 2.25, ... 17 s between these: 49 s in all, and 30 s at most
 between two tries after that (networkloop.py, `min(30, 1.5 * cur_interval)`)."""
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 
 async def test_polling_retries_an_outage_at_a_capped_interval(db: Database) -> None:

@@ -20,12 +20,6 @@ STRANGERS = range(5000, 5090)
 """Ninety people who are not operators: three seconds of Telegram's bot-wide ~30 messages/s."""
 
 
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    # PTB 22 warns on every RetryAfter unless told to use timedelta already; warnings are errors.
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
 @pytest.fixture
 async def world(db: Database, caplog: pytest.LogCaptureFixture) -> AsyncIterator[TelegramWorld]:
     await seed(db)

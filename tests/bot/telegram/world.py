@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.commands.assembly import build_registry
-from bot.commands.base import Command, CommandContext, Proposal, Reply
+from bot.commands.base import Reply
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.prospects import ProspectCommands
 from bot.telegram.adapter import DocumentUpload, TelegramAdapter, telegram_start_hook
@@ -14,7 +14,8 @@ from engine.directory import Directory
 from storage.db import Database
 from storage.records import Role
 from storage.repos import AuditRepo, ClientRepo, OperatorRepo
-from tests.support.fakes.stepping_clock import SteppingClock
+from tests.bot.peek import PEEK
+from tests.support.clocks import SteppingClock
 from tests.support.fakes.telegram_server import FakeTelegram
 
 OWNER = 1  # Spanish
@@ -24,26 +25,7 @@ VIEWER = 5
 NEWCOMER = 6  # an operator who never opened the bot
 STRANGER = 999
 GROUP = -1001
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-CONTACT_TEXT = "Ana +5491150000001: hola, tienen envíos?"
-
-
-async def peek(ctx: CommandContext) -> Proposal | None:
-    """Stands for /digest, /conv or /pair: a picture, a file and a text with a contact's words."""
-    await ctx.reply.image(PNG, "QR for haby/main")
-    await ctx.reply.file("digest.csv", CONTACT_TEXT.encode(), "digest of haby")
-    await ctx.send(CONTACT_TEXT)
-    return None
-
-
-PEEK = Command(
-    "peek",
-    peek,
-    role=Role.VIEWER,
-    private_output=True,
-    help_key="help.help",
-    usage_key="whoami.usage",
-)
+FETCHES = ("getFile", "download")  # how a bot reads a document: Bot API getFile, then the file
 
 
 @dataclass(frozen=True)

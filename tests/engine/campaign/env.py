@@ -3,6 +3,7 @@ the WhatsApp port (tests/support/fakes/numbers.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -54,10 +55,17 @@ class Env:
 
 @pytest.fixture
 async def campaign_env(db: Database) -> AsyncIterator[Env]:
+    async with make_env(db, VirtualClock(START)) as env:
+        yield env
+
+
+@contextlib.asynccontextmanager
+async def make_env(db: Database, clock: VirtualClock) -> AsyncIterator[Env]:
+    """The world on `clock`: a `VirtualClock` jumps over every wait, a `ManualClock` (for a
+    schedule's timer) waits until the test moves it."""
     client = await ClientRepo(db).add("haby", "Haby", "AR", "America/Argentina/Buenos_Aires")
     session = await SessionRepo(db).add(client.id, "main")
     bus = EventBus()
-    clock = VirtualClock(START)
     numbers = FakeNumbers(clock)
     engine = CampaignEngine(
         db, bus, numbers, UNPACED, clock=clock, rng=random.Random(7), backoff=Backoff(0.05, 0.2)

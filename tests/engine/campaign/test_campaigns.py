@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import random
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
 from engine.campaigns import CampaignEngine
-from engine.clock import utcnow
 from engine.errors import InvalidInput
 from engine.events import (
     CampaignProgress,
@@ -24,7 +24,8 @@ from engine.whatsapp.errors import SendFailed, SessionLost
 from storage.db import Database
 from storage.records import CampaignStatus, RecipientState, SessionState
 from storage.repos import CampaignRepo, ContactRepo
-from tests.engine.campaign.env import START, UNPACED, Env, phones
+from tests.engine.campaign.env import START, UNPACED, Env, make_env, phones
+from tests.support.clocks import ManualClock
 from tests.support.poll import poll_until
 
 
@@ -211,7 +212,7 @@ async def test_receipts_replies_and_report(env: Env) -> None:
     campaign = await env.campaign()
     await env.service.launch(campaign)
     await env.engine.run_until_idle()
-    ReceiptTracker(env.db, env.bus)
+    await ReceiptTracker(env.db, env.bus).start()
     ref = SessionRef(env.session_id, env.client_id, "haby", "main")
     recipients = [r async for r in CampaignRepo(env.db).recipients(campaign)]
     assert recipients[0].wa_message_id is not None
@@ -230,7 +231,15 @@ async def test_receipts_replies_and_report(env: Env) -> None:
     ]
 
 
-async def test_preview_plan_and_schedule(env: Env, db: Database) -> None:
+@pytest.fixture
+async def scheduling_env(db: Database) -> AsyncIterator[Env]:
+    """On a clock that moves only when the test moves it: a schedule's timer waits for it."""
+    async with make_env(db, ManualClock(START)) as world:
+        yield world
+
+
+async def test_preview_plan_and_schedule(scheduling_env: Env, db: Database) -> None:
+    env = scheduling_env
     await env.contacts(*phones(3), ciudad="Rosario")
     opted = await ContactRepo(env.db).get(env.client_id, phones(1)[0])
     await ContactRepo(env.db).set_opted_out(opted.id, START)
@@ -243,7 +252,6 @@ async def test_preview_plan_and_schedule(env: Env, db: Database) -> None:
     plan = await env.service.plan(campaign)
     assert (plan.recipients, plan.opted_out) == (3, 1)
 
-    env.clock.advance_to(utcnow())  # APScheduler keeps real time: align the virtual clock to it
     later = env.clock.now() + timedelta(hours=2)
     scheduled = await env.service.launch(campaign, at=later)
     assert scheduled.status is CampaignStatus.SCHEDULED and scheduled.scheduled_at == later

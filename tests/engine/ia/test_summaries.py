@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from engine.clock import VirtualClock
 from engine.digests import DigestBuilder
 from engine.ia.openai_client import OpenAIClient
 from engine.ia.summaries import SUMMARY_INPUT_CHARS, Withheld
@@ -21,19 +22,11 @@ INTERVAL_S = 600.0
 
 
 @dataclass
-class Clock:
-    now: datetime = NOON
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass
 class Env:
     db: Database
     fake: FakeOpenAI
     builder: DigestBuilder
-    clock: Clock
+    clock: VirtualClock
     client: Client
 
     async def chat(self, phone: str, *bodies: str) -> list[Message]:
@@ -59,7 +52,7 @@ class Env:
 @pytest.fixture
 async def env(db: Database) -> AsyncIterator[Env]:
     client = await ClientRepo(db).add("haby", "Haby", "AR", "America/Argentina/Buenos_Aires")
-    clock = Clock()
+    clock = VirtualClock(NOON)
     async with (
         FakeOpenAI() as fake,
         OpenAIClient(api_key="test", base_url=fake.base_url, timeout_s=2, max_retries=0) as llm,
@@ -96,7 +89,7 @@ async def test_a_repeat_gets_the_cached_summary_and_another_chat_waits(env: Env)
     assert other.text is None and other.withheld is Withheld.RATE_LIMITED
     assert other.retry_at == NOON + timedelta(seconds=INTERVAL_S)
     assert len(env.fake.requests) == 1, "a repeat costs nothing"
-    env.clock.now = NOON + timedelta(seconds=INTERVAL_S)
+    env.clock.advance_to(NOON + timedelta(seconds=INTERVAL_S))
     assert (await env.builder.summarize(env.client, beto)).text == "Beto pregunta precio."
     assert len(env.fake.requests) == 2
 
@@ -138,7 +131,7 @@ async def test_no_summary_once_the_daily_budget_is_spent(env: Env) -> None:
 
     assert summary.text is None and summary.withheld is Withheld.BUDGET_SPENT
     assert env.fake.requests == []
-    env.clock.now = NOON + timedelta(hours=13)  # 01:00 next day in Buenos Aires: a new day
+    env.clock.advance_to(NOON + timedelta(hours=13))  # 01:00 next day in Buenos Aires: a new day
     env.fake.script(Reply("Pregunta precio."))
     assert (await env.builder.summarize(env.client, chat)).text == "Pregunta precio."
 

@@ -32,6 +32,7 @@ from storage.db import Database
 from storage.repos import AISettingsRepo, ClientRepo, ContactRepo, MessageRepo, SessionRepo
 from tests.support.fakes.numbers import RecordingSender
 from tests.support.fakes.openai_server import FakeOpenAI
+from tests.support.listener import make_listener
 
 CONTACT = "5491155550000"
 PROMPT = "Sos el asistente de Haby Hogar, una tienda de muebles en Palermo."
@@ -137,7 +138,7 @@ async def env(db: Database, tmp_path: Path) -> AsyncIterator[Env]:
         ) as llm,
     ):
         spool_path = tmp_path / "inbound.spool"
-        listener = Listener(
+        listener = make_listener(
             db,
             bus,
             sender,

@@ -20,7 +20,7 @@ from engine.events import (
 )
 from engine.inbound.conversations import Conversations
 from engine.inbound.spool import InboundSpool
-from engine.listener import Listener, ListenerPolicy
+from engine.listener import ListenerPolicy
 from engine.whatsapp.types import InboundMessage
 from storage.db import Database
 from storage.records import AICall, Direction, MessageStatus, Origin
@@ -32,6 +32,7 @@ from storage.repos import (
 )
 from tests.engine.inbound.env import CONTACT, CONTEXT, PROMPT, Env
 from tests.support.fakes.openai_server import Delay, Reply, Status
+from tests.support.listener import make_listener
 
 
 async def test_message_stored_once_and_answered_with_context_and_history(env: Env) -> None:
@@ -243,7 +244,7 @@ async def test_spooled_messages_are_replayed_after_a_crash(env: Env) -> None:
         "x", {"session": dataclasses.asdict(env.haby), "message": dataclasses.asdict(message)}
     )
     crashed.close()  # the process died before storing it
-    again = Listener(
+    again = make_listener(
         env.db,
         env.bus,
         env.sender,

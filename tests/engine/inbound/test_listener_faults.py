@@ -12,10 +12,11 @@ from engine.ia.openai_client import OpenAIClient
 from engine.inbound.conversations import Conversations
 from engine.inbound.spool import InboundSpool
 from engine.inbound.steps import DEFAULT_OPT_OUT_REPLY
-from engine.listener import Listener, ListenerPolicy
+from engine.listener import ListenerPolicy
 from engine.retry import Backoff
 from storage.repos import AISettingsRepo, ContactRepo
 from tests.engine.inbound.env import CONTACT, Env
+from tests.support.listener import make_listener
 
 OTHER = "5491166660000"
 
@@ -74,7 +75,7 @@ async def test_a_hung_model_of_one_client_does_not_hold_another_clients_baja(
     contact writes BAJA meanwhile and is opted out and answered before haby's call ends."""
     await env.listener.stop()  # this test wants a classifier timeout far above its waits
     async with OpenAIClient(api_key="k", base_url=env.fake.base_url, timeout_s=30) as llm:
-        listener = Listener(
+        listener = make_listener(
             env.db,
             env.bus,
             env.sender,
@@ -111,7 +112,7 @@ async def test_a_hung_model_of_one_client_does_not_hold_another_clients_baja(
 async def test_the_spool_is_compacted_as_it_goes(env: Env, tmp_path: Path) -> None:
     await env.listener.stop()
     spool = InboundSpool(tmp_path / "small.spool", compact_after_lines=10)
-    listener = Listener(env.db, env.bus, env.sender, llm=None, default_model="m", spool=spool)
+    listener = make_listener(env.db, env.bus, env.sender, llm=None, default_model="m", spool=spool)
     await listener.start()
     for n in range(40):
         await env.inbound(f"mensaje {n}")

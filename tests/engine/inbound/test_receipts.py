@@ -37,6 +37,7 @@ async def test_a_receipt_during_an_outage_is_applied_when_the_database_answers(
 ) -> None:
     bus = EventBus()
     tracker = ReceiptTracker(db, bus)
+    await tracker.start()
     messages, campaigns = Messages(), Campaigns()
     fake: Any = tracker
     fake._messages, fake._campaigns = messages, campaigns

@@ -24,6 +24,7 @@ from engine.whatsapp.types import InboundMessage
 from storage.db import Database
 from storage.repos import AISettingsRepo, ClientRepo, ContactRepo, MessageRepo, SessionRepo
 from tests.support.fakes.numbers import RecordingSender
+from tests.support.listener import make_listener
 from tests.support.session_rig import TIMEOUT_S, Rig, S, make_rig
 
 ANA, BETO, CARLA, DANI = "5491155550000", "5491155550001", "5491155550002", "5491155550003"
@@ -79,7 +80,7 @@ async def world(db: Database, tmp_path: Path) -> AsyncIterator[World]:
     client = await ClientRepo(db).get("haby")
     await AISettingsRepo(db).update(client.id, rule_replies=f"horario | horarios => {ANSWER}")
     sender = RecordingSender()
-    listener = Listener(
+    listener = make_listener(
         db,
         rig.bus,
         sender,

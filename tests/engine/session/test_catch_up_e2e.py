@@ -15,10 +15,11 @@ import pytest
 
 from engine.events import InboundReceived
 from engine.inbound.spool import InboundSpool
-from engine.listener import Listener, ListenerPolicy
+from engine.listener import ListenerPolicy
 from engine.sessions import SessionManager
 from engine.whatsapp.playwright_driver import PlaywrightDriver
 from storage.repos import ContactRepo, MessageRepo
+from tests.support.listener import make_listener
 from tests.support.sim_world import TIMEOUT_S, S, World
 
 pytestmark = pytest.mark.browser
@@ -43,7 +44,7 @@ class Engine:
     def __init__(self, world: World, spool: Path) -> None:
         self.world = world
         self.manager: SessionManager = world.manager()
-        self.listener = Listener(
+        self.listener = make_listener(
             world.db,
             world.bus,
             self.manager,

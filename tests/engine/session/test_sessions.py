@@ -68,7 +68,7 @@ async def test_pair_by_qr_talk_and_receipts(world: World) -> None:
             status=MessageStatus.SENT,
         )
     )
-    ReceiptTracker(world.db, world.bus)
+    await ReceiptTracker(world.db, world.bus).start()
 
     # WA-JS first reports ack 1 for our own new message (registerAckMessageEvent.ts), so wait
     # for each receipt by its level rather than by count.

@@ -51,7 +51,9 @@ class Desk:
 async def _desk(world: World, manager: SessionManager) -> Desk:
     operators = OperatorRepo(world.db)
     await operators.add(OPERATOR, Role.OPERATOR, ["haby"], language="en")
-    registry = CommandRegistry(SessionCommands(manager, world.bus).commands())
+    commands = SessionCommands(manager, world.bus)
+    await commands.start()
+    registry = CommandRegistry(commands.commands())
     return Desk(Dispatcher(registry, operators, AuditRepo(world.db), default_language="en"))
 
 

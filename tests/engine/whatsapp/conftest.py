@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from engine.whatsapp import DriverConfig, StreamMode, StreamModeChanged
 from engine.whatsapp.playwright_driver import PlaywrightDriver
@@ -17,8 +19,14 @@ from tests.engine.whatsapp.recorder import EventRecorder
 CHROMIUM = Path(os.environ.get("WAOPS_CHROMIUM_PATH", "/usr/bin/chromium"))
 SESSION = "haby-main"
 BUSINESS_PHONE = "5491100000000"
+# A contact of the business, with the LID WhatsApp knows them by.
+CONTACT = "5491122223333"
+CONTACT_WID = f"{CONTACT}@c.us"
+LID = "123456789012345"
+LID_WID = f"{LID}@lid"
 
 Launch = Callable[..., Awaitable[tuple[PlaywrightDriver, EventRecorder]]]
+Paired = tuple[PlaywrightDriver, EventRecorder]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -29,6 +37,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)
+
+
+@contextlib.asynccontextmanager
+async def local_site(pages: dict[str, tuple[str, str]]) -> AsyncIterator[str]:
+    """Serve `pages` (path -> (text, content type)) on 127.0.0.1; the site's root URL."""
+    app = web.Application()
+    for path, (text, content_type) in pages.items():
+
+        async def serve(_: web.Request, text: str = text, kind: str = content_type) -> web.Response:
+            return web.Response(text=text, content_type=kind)
+
+        app.router.add_get(path, serve)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
+    finally:
+        await runner.cleanup()
 
 
 def driver_config(simulator: Simulator, profile_dir: Path, session: str = SESSION) -> DriverConfig:
@@ -91,9 +118,7 @@ async def pair(control: SimulatorClient, recorder: EventRecorder, session: str =
 
 
 @pytest.fixture
-async def paired(
-    launch: Launch, control: SimulatorClient
-) -> tuple[PlaywrightDriver, EventRecorder]:
+async def paired(launch: Launch, control: SimulatorClient) -> Paired:
     """A driver linked to the simulated phone."""
     driver, recorder = await launch()
     await pair(control, recorder)

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from playwright.async_api import async_playwright
 
 from engine.whatsapp.chromium import launch_session_browser
 from engine.whatsapp.playwright_driver import PlaywrightDriver
 from engine.whatsapp.simulator import SimulatorClient
-from tests.engine.whatsapp.conftest import CHROMIUM, SESSION, Launch
+from tests.engine.whatsapp.conftest import CHROMIUM, SESSION, Launch, local_site
 
 pytestmark = pytest.mark.browser
 
@@ -55,22 +54,9 @@ def assert_not_headless(identity: dict[str, Any], *, page: bool = False) -> None
 @pytest.fixture
 async def local_url() -> AsyncIterator[str]:
     """A page with a service worker script on 127.0.0.1 (a secure context for client hints)."""
-    app = web.Application()
-
-    async def index(_: web.Request) -> web.Response:
-        return web.Response(text=_PAGE, content_type="text/html")
-
-    async def service_worker(_: web.Request) -> web.Response:
-        return web.Response(text=_SERVICE_WORKER, content_type="text/javascript")
-
-    app.router.add_get("/", index)
-    app.router.add_get("/sw.js", service_worker)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    await runner.cleanup()
+    pages = {"/": (_PAGE, "text/html"), "/sw.js": (_SERVICE_WORKER, "text/javascript")}
+    async with local_site(pages) as url:
+        yield url
 
 
 async def test_every_target_of_the_session_browser_looks_headful(

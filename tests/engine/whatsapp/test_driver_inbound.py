@@ -8,18 +8,10 @@ from typing import Any
 import pytest
 
 from engine.whatsapp import MessageReceived
-from engine.whatsapp.playwright_driver import PlaywrightDriver
 from engine.whatsapp.simulator import SimulatorClient
-from tests.engine.whatsapp.conftest import SESSION
-from tests.engine.whatsapp.recorder import EventRecorder
+from tests.engine.whatsapp.conftest import CONTACT, CONTACT_WID, LID, LID_WID, SESSION, Paired
 
 pytestmark = pytest.mark.browser
-
-CONTACT = "5491122223333"
-CONTACT_WID = f"{CONTACT}@c.us"
-LID = "123456789012345"
-LID_WID = f"{LID}@lid"
-Paired = tuple[PlaywrightDriver, EventRecorder]
 
 
 async def inbound(control: SimulatorClient, **fields: Any) -> str:

@@ -21,16 +21,19 @@ from engine.whatsapp import (
 from engine.whatsapp.playwright_driver import PlaywrightDriver
 from engine.whatsapp.simulator import SimulatorClient
 from engine.whatsapp.types import key_id_of
-from tests.engine.whatsapp.conftest import SESSION, Launch, pair
-from tests.engine.whatsapp.recorder import EventRecorder
+from tests.engine.whatsapp.conftest import (
+    CONTACT,
+    CONTACT_WID,
+    LID,
+    LID_WID,
+    SESSION,
+    Launch,
+    Paired,
+    pair,
+)
 
 pytestmark = pytest.mark.browser
 
-CONTACT = "5491122223333"
-CONTACT_WID = f"{CONTACT}@c.us"
-LID = "123456789012345"
-LID_WID = f"{LID}@lid"
-Paired = tuple[PlaywrightDriver, EventRecorder]
 
 # Straight to WA-JS in the page, bypassing the driver: what an id not made for the chat gets.
 _RAW_SEND = """async ([chat, id]) => {

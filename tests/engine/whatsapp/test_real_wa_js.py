@@ -11,12 +11,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from playwright.async_api import Page, async_playwright
 
 from engine.whatsapp.page_events import BRIDGE_JS_PATH
 from engine.whatsapp.simulator import FAKE_BUNDLE_PATH, Simulator
-from tests.engine.whatsapp.conftest import CHROMIUM
+from tests.engine.whatsapp.conftest import CHROMIUM, local_site
 
 pytestmark = pytest.mark.browser
 
@@ -55,18 +54,8 @@ def test_the_bridge_uses_what_this_test_expects_to_find() -> None:
 @pytest.fixture
 async def blank_page_url() -> AsyncIterator[str]:
     """A plain local page (WA-JS injects anywhere; it only gets ready on WhatsApp Web)."""
-    app = web.Application()
-
-    async def index(_: web.Request) -> web.Response:
-        return web.Response(text="<!doctype html><title>blank</title>", content_type="text/html")
-
-    app.router.add_get("/", index)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
-    await runner.cleanup()
+    async with local_site({"/": ("<!doctype html><title>blank</title>", "text/html")}) as url:
+        yield url
 
 
 async def _missing_names(page: Page, url: str, bundle: Path) -> list[str]:

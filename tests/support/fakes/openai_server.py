@@ -13,10 +13,11 @@ import json
 import logging
 from collections import deque
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
+
+from tests.support.fakes.http_fake import FakeServer
 
 logger = logging.getLogger(__name__)
 
@@ -83,29 +84,29 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
-class FakeOpenAI:
+class FakeOpenAI(FakeServer):
     """`async with FakeOpenAI() as fake:` then point the SDK at `fake.base_url`."""
+
+    platform = "OpenAI"
 
     def __init__(self, *, separate_classifications: bool = False) -> None:
         """With `separate_classifications`, intent classifications are answered from `label()`
         and recorded in `classifications`, so `requests` holds only reply turns."""
+        super().__init__()
         self._separate_classifications = separate_classifications
         self.requests: list[dict[str, Any]] = []
         self.classifications: list[dict[str, Any]] = []
         self._labels: deque[str] = deque()
-        self.unexpected: list[str] = []
         self._script: deque[Scripted] = deque()
         self._closing = asyncio.Event()
         self._classifier_free = asyncio.Event()
         self._classifier_free.set()
         self.classification_arrived = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self._port = 0
 
     @property
     def base_url(self) -> str:
         """The URL to give `AsyncOpenAI(base_url=...)`."""
-        return f"http://127.0.0.1:{self._port}/v1"
+        return f"{self.origin}/v1"
 
     def label(self, *labels: str) -> None:
         """Queue answers for the next intent classifications (default: `other`)."""
@@ -123,40 +124,20 @@ class FakeOpenAI:
         """Queue answers for the next requests, in order."""
         self._script.extend(responses)
 
-    def assert_no_unexpected(self) -> None:
-        """Fail the test if any request was not a well-formed chat completion."""
-        assert not self.unexpected, f"unexpected requests to the fake OpenAI: {self.unexpected}"
-
     @property
     def messages(self) -> list[list[dict[str, Any]]]:
         """The `messages` of every recorded request."""
         return [request["messages"] for request in self.requests]
 
-    async def __aenter__(self) -> FakeOpenAI:
-        app = web.Application()
-        app.router.add_post("/v1/chat/completions", self._chat)
-        app.router.add_route("*", "/{tail:.*}", self._unknown)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert isinstance(server, asyncio.Server)
-        self._port = server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def close(self) -> None:
+        """Release whatever waits (delays, hung classifications) and stop answering."""
         self._closing.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await super().close()
 
-    async def _unknown(self, request: web.Request) -> web.Response:
-        self.unexpected.append(f"{request.method} {request.path}")
+    def _routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post("/v1/chat/completions", self._chat)
+
+    def _not_found(self, request: web.Request) -> web.Response:
         return self._error(404, "unknown_url", f"no route for {request.method} {request.path}")
 
     async def _chat(self, request: web.Request) -> web.Response:
