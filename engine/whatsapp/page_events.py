@@ -1,4 +1,4 @@
-"""Turn what the in-page bridge (bridge.js) forwards into typed driver events."""
+"""Turn what the in-page bridge (bridge/*.js) forwards into typed driver events."""
 
 from __future__ import annotations
 
@@ -32,11 +32,15 @@ from engine.whatsapp.types import (
 logger = logging.getLogger(__name__)
 
 BINDING_NAME = "__waopsEmit"
-BRIDGE_JS_PATH = Path(__file__).with_name("bridge.js")
+# The bridge's parts, in injection order: core.js creates what the later ones share.
+BRIDGE_JS_PATHS = tuple(
+    Path(__file__).with_name("bridge") / name
+    for name in ("core.js", "inbound.js", "connection.js", "commands.js")
+)
 
 
 def bridge_config_script(*, peer_lookup_ms: int) -> str:
-    """The init script that hands bridge.js its settings (``BridgeConfig`` in bridge.globals.d.ts),
+    """The init script that hands the bridge its settings (``BridgeConfig`` in bridge.globals.d.ts),
     so the message kinds it forwards are the ones types.py names."""
     config = {
         "conversationTypes": sorted(CONVERSATION_TYPES),
@@ -55,7 +59,7 @@ def _opt_int(value: Any) -> int | None:
 
 
 def inbound_message(data: dict[str, Any]) -> InboundMessage:
-    """One message as bridge.js serialises it (``chat.new_message`` and ``catchUp``)."""
+    """One message as bridge/inbound.js serialises it (``chat.new_message`` and ``catchUp``)."""
     message_id = str(data["id"])
     return InboundMessage(
         id=message_id,
@@ -120,7 +124,7 @@ def decode(payload: Any) -> DriverEvent | None:
 
 
 def decode_backlog(raw: dict[str, Any]) -> Backlog:
-    """bridge.js ``catchUp``'s answer; a malformed message is logged and left out, like a
+    """bridge/inbound.js ``catchUp``'s answer; a malformed message is logged and left out, like a
     malformed live event."""
     messages = []
     for data in raw["messages"]:

@@ -1,6 +1,6 @@
 """The WhatsApp driver on Playwright: one persistent headless Chromium per session plus WA-JS.
 
-The page side is bridge.js; every WA-JS behaviour relied on here is cited there or beside the
+The page side is bridge/*.js; every WA-JS behaviour relied on here is cited there or beside the
 call by its file in the WA-JS 4.6.0 source.
 """
 
@@ -28,7 +28,7 @@ from engine.whatsapp.errors import (
 )
 from engine.whatsapp.page_events import (
     BINDING_NAME,
-    BRIDGE_JS_PATH,
+    BRIDGE_JS_PATHS,
     bridge_config_script,
     decode,
     decode_backlog,
@@ -173,7 +173,8 @@ class PlaywrightDriver:
             await context.add_init_script(
                 script=bridge_config_script(peer_lookup_ms=PEER_LOOKUP_MS)
             )
-            await context.add_init_script(path=BRIDGE_JS_PATH)
+            for part in BRIDGE_JS_PATHS:
+                await context.add_init_script(path=part)
         except PlaywrightError as exc:
             raise SessionLost(f"could not prepare the browser: {exc.message}") from exc
         return context
@@ -281,7 +282,7 @@ class PlaywrightDriver:
         )
 
     async def auth_code(self) -> str | None:
-        """The QR text, or ``None`` when linked (see bridge.js ``qrText`` on its fields)."""
+        """The QR text, or ``None`` when linked (see bridge/connection.js ``qrText``)."""
         return _opt_str(await self._call("authCode"))
 
     async def refresh_qr(self) -> None:
@@ -371,7 +372,8 @@ class PlaywrightDriver:
         return _opt_str(entry["phone"]), _opt_str(entry["lid"])
 
     async def catch_up(self, since_s: int, *, max_chats: int, per_chat: int) -> Backlog:
-        """bridge.js ``catchUp``: ``WPP.chat.list`` then ``WPP.chat.getMessages`` per chat."""
+        """The bridge's ``catchUp`` (inbound.js): ``WPP.chat.list``, then ``WPP.chat.getMessages``
+        per chat."""
         limit_ms = self._page_limit_ms
         arg = {"sinceS": since_s, "chats": max_chats, "perChat": per_chat, "deadlineMs": limit_ms}
         return decode_backlog(await self._call("catchUp", arg))

@@ -1,4 +1,5 @@
-"""The two steps of a send (bridge.js ``prepareSend``, ``sendText``) and what their answers mean.
+"""The two steps of a send (``prepareSend`` and ``sendText`` in bridge/commands.js) and what
+their answers mean.
 
 WA-JS 4.6.0 accepts a caller's ``messageId`` only if it is a fromMe key whose remote is the chat
 it resolves (``src/chat/functions/prepareRawMessage.ts``), and that chat may be the contact's

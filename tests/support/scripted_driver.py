@@ -98,7 +98,7 @@ class ScriptedDriver:
         self._loaded_at = 0.0
         self.frozen = False
         self.online = True
-        self._forwarded: set[str] = set()  # bridge.js `delivered`: what this page handed over
+        self._forwarded: set[str] = set()  # `delivered` in bridge/inbound.js: handed over
 
     # -- the protocol -------------------------------------------------------------------
 
@@ -203,7 +203,7 @@ class ScriptedDriver:
         return (contact_id if contact_id.endswith("@c.us") else None), None
 
     async def catch_up(self, since_s: int, *, max_chats: int, per_chat: int) -> Backlog:
-        # bridge.js catchUp: src/chat/functions/list.ts (the chats, by their last activity `t`),
+        # catchUp (bridge/inbound.js): src/chat/functions/list.ts (chats by last activity `t`),
         # getMessages.ts (the `count` newest of each, up to chat.lastReceivedKey); what others
         # wrote since `since_s` that this page has not handed over already.
         self._answering()
@@ -297,7 +297,7 @@ class ScriptedDriver:
 
     def whatsapp_reloads(self) -> None:
         """WhatsApp Web reloads itself: the bridge is injected at once, WA-JS is ready only
-        `ready_after_load_s` later (then PageReady and the current state, as bridge.js does
+        `ready_after_load_s` later (then PageReady and the current state, as the bridge does
         on loader.ready)."""
         delay_s, self.account.ready_after_load_s = self.account.ready_after_load_s, 0.0
         self._load(delay_s)

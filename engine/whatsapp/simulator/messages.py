@@ -1,6 +1,6 @@
 """Message payloads shaped like WhatsApp Web's MsgModel (src/whatsapp/models/MsgModel.ts).
 
-The page (wpp-fake.js) turns these into MsgModel-like objects for ``chat.new_message``.
+The page (static/wpp-fake/) turns these into MsgModel-like objects for ``chat.new_message``.
 """
 
 from __future__ import annotations

@@ -7,18 +7,15 @@ import io
 import json
 import logging
 from functools import cache
-from pathlib import Path
 
 import segno
 from aiohttp import web
 
+from engine.whatsapp.simulator.bundle import fake_bundle_text
 from engine.whatsapp.simulator.phone import Phone
 from engine.whatsapp.simulator.state import STATE
 
 logger = logging.getLogger(__name__)
-
-STATIC_DIR = Path(__file__).with_name("static")
-FAKE_BUNDLE_PATH = STATIC_DIR / "wpp-fake.js"
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>WhatsApp (simulator) - {title}</title>
@@ -74,9 +71,9 @@ async def view(request: web.Request) -> web.Response:
     return web.Response(text=render_view(phone), content_type="text/html")
 
 
-async def fake_bundle(request: web.Request) -> web.FileResponse:
-    """``GET /static/wpp-fake.js``."""
-    return web.FileResponse(FAKE_BUNDLE_PATH, headers={"Content-Type": "text/javascript"})
+async def fake_bundle(request: web.Request) -> web.Response:
+    """``GET /static/wpp-fake.js``: the fake bundle, for a page opened in a plain browser."""
+    return web.Response(text=fake_bundle_text(), content_type="text/javascript")
 
 
 @cache

@@ -1,4 +1,4 @@
-"""The WebSocket between a simulated page (wpp-fake.js) and the simulator.
+"""The WebSocket between a simulated page (static/wpp-fake/) and the simulator.
 
 The page asks WhatsApp's servers through it (``op`` requests, answered by ``reply`` pushes)
 and receives what the servers push (messages, receipts, stream changes).

@@ -10,11 +10,10 @@ from aiohttp import web
 
 from engine.lifecycle import TwoPhase
 from engine.whatsapp.simulator import control, page, page_socket
+from engine.whatsapp.simulator.bundle import fake_bundle_path
 from engine.whatsapp.simulator.state import STATE, PageConfig, SimulatorState
 
 logger = logging.getLogger(__name__)
-
-FAKE_BUNDLE_PATH = page.FAKE_BUNDLE_PATH.resolve()
 
 
 def create_app(state: SimulatorState) -> web.Application:
@@ -72,8 +71,8 @@ class Simulator(TwoPhase):
 
     @property
     def wa_js_path(self) -> str:
-        """The value for ``WAOPS_WA_JS_PATH``: the fake bundle."""
-        return str(FAKE_BUNDLE_PATH)
+        """The value for ``WAOPS_WA_JS_PATH``: the fake bundle (its parts joined in one file)."""
+        return str(fake_bundle_path())
 
     async def start(self) -> None:
         """Bind and serve; ``port`` holds the real port afterwards."""

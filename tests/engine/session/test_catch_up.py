@@ -20,6 +20,7 @@ from engine.events import InboundReceived, SessionRef
 from engine.inbound.spool import InboundSpool
 from engine.listener import Listener, ListenerPolicy
 from engine.session.catch_up import CatchUp, CatchUpPolicy
+from engine.sessions import SessionManager
 from engine.whatsapp.types import InboundMessage
 from storage.db import Database
 from storage.repos import AISettingsRepo, ClientRepo, ContactRepo, MessageRepo, SessionRepo
@@ -35,7 +36,7 @@ ANSWER = "Abrimos de 9 a 18."
 def written(
     sender: str, key: str, body: str, *, ago_s: int = 0, from_me: bool = False
 ) -> InboundMessage:
-    """A message as the page serialises it (bridge.js `serialise`)."""
+    """A message as the page serialises it (`serialise` in bridge/inbound.js)."""
     chat = f"{sender}@c.us"
     return InboundMessage(
         id=f"{str(from_me).lower()}_{chat}_{key}",
@@ -67,6 +68,19 @@ class World:
             while not any(e.message.key_id == key for e in self.inbound):  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
         await self.listener.run_until_idle()
+
+    async def first_start(self) -> SessionManager:
+        """haby/main added, and a manager started until the page is connected."""
+        manager = self.rig.manager()
+        await manager.add("haby", "main")
+        await manager.start()
+        await self.rig.connected(manager)
+        return manager
+
+    async def restart(self) -> None:
+        """The next process: a new manager on the same data, until it is connected again."""
+        await self.rig.manager().start()
+        await self.rig.wait_state(S.CONNECTED)
 
     async def stored(self, phone: str) -> list[tuple[str, str]]:
         contact = await ContactRepo(self.rig.db).get(self.client_id, phone)
@@ -107,12 +121,8 @@ async def world(db: Database, tmp_path: Path) -> AsyncIterator[World]:
 async def test_a_message_the_page_held_but_never_handed_over_is_stored_once_after_a_restart(
     world: World,
 ) -> None:
-    rig = world.rig
-    manager = rig.manager()
-    await manager.add("haby", "main")
-    await manager.start()
-    await rig.connected(manager)
-    page = rig.account.page
+    manager = await world.first_start()
+    page = world.rig.account.page
     page.message_arrives(written(ANA, "K1", "hola"))
     await world.handed_over("K1")
     # The page stores and acknowledges the next one, and the process dies before its event
@@ -123,9 +133,7 @@ async def test_a_message_the_page_held_but_never_handed_over_is_stored_once_afte
     await manager.stop()
     before = len(world.inbound)
 
-    restarted = rig.manager()
-    await restarted.start()
-    await rig.wait_state(S.CONNECTED)
+    await world.restart()
     await world.handed_over("K2")
 
     assert await world.stored(ANA) == [("in", "hola"), ("in", "¿siguen ahí?")]
@@ -137,21 +145,14 @@ async def test_a_message_the_page_held_but_never_handed_over_is_stored_once_afte
 async def test_a_caught_up_message_is_stored_once_even_if_the_live_event_arrives_too(
     world: World,
 ) -> None:
-    rig = world.rig
-    manager = rig.manager()
-    await manager.add("haby", "main")
-    await manager.start()
-    await rig.connected(manager)
-    page = rig.account.page
-    page.message_arrives(written(ANA, "K1", "hola"))
+    manager = await world.first_start()
+    world.rig.account.page.message_arrives(written(ANA, "K1", "hola"))
     await world.handed_over("K1")
     await manager.stop()
     # Both paths hand over K2 after the restart: the page's store (catch-up) and a live
     # event racing it. The listener's dedupe by key id keeps one, acted on once.
-    rig.account.store.append(written(ANA, "K2", "horario?"))
-    restarted = rig.manager()
-    await restarted.start()
-    await rig.wait_state(S.CONNECTED)
+    world.rig.account.store.append(written(ANA, "K2", "horario?"))
+    await world.restart()
     await world.handed_over("K2")
     await world.rig.bus.publish(
         InboundReceived(world.inbound[-1].session, written(ANA, "K2", "horario?"))

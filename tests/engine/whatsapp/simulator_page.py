@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from engine.whatsapp.simulator import FAKE_BUNDLE_PATH, Simulator, SimulatorClient
+from engine.whatsapp.simulator import Simulator, SimulatorClient, fake_bundle_path
 from tests.engine.whatsapp.conftest import BUSINESS_PHONE, CHROMIUM, SESSION
 
 ARGS = [
@@ -91,7 +91,7 @@ def page_opener(browser: Browser, simulator: Simulator) -> OpenPage:
 
     async def open_page(session: str = SESSION, *, wait_ready: bool = True) -> Page:
         context = await browser.new_context()
-        await context.add_init_script(path=str(FAKE_BUNDLE_PATH))
+        await context.add_init_script(path=str(fake_bundle_path()))
         await context.add_init_script(RECORDER % json.dumps(EVENTS))
         page = await context.new_page()
         await page.goto(f"{simulator.base_url}/s/{session}")

@@ -1,4 +1,4 @@
-"""``catch_up`` through the bridge (bridge.js ``catchUp``: ``WPP.chat.list`` then
+"""``catch_up`` through the bridge (``catchUp`` in bridge/inbound.js: ``WPP.chat.list`` then
 ``WPP.chat.getMessages``): what the page's store holds, serialised and filtered as the live
 ``chat.new_message`` path does, after the browser was closed and opened again."""
 

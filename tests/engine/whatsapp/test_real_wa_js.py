@@ -1,7 +1,8 @@
 """The pinned real WA-JS bundle has every function and event the bridge uses.
 
-The names are read from bridge.js itself, so a new use is checked without editing this file; the
-signatures and options are checked by ``make typecheck-js`` against the package's .d.ts files.
+The names are read from the bridge's parts themselves, so a new use is checked without editing
+this file; the signatures and options are checked by ``make typecheck-js`` against the package's
+.d.ts files.
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, async_playwright
 
-from engine.whatsapp.page_events import BRIDGE_JS_PATH
-from engine.whatsapp.simulator import FAKE_BUNDLE_PATH, Simulator
+from engine.whatsapp.page_events import BRIDGE_JS_PATHS
+from engine.whatsapp.simulator import Simulator, fake_bundle_path
 from tests.engine.whatsapp.conftest import CHROMIUM, local_site
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[3]
 BUNDLE = ROOT / "node_modules" / "@wppconnect" / "wa-js" / "dist" / "wppconnect-wa.js"
-BRIDGE = BRIDGE_JS_PATH.read_text(encoding="utf-8")
+BRIDGE = "\n".join(part.read_text(encoding="utf-8") for part in BRIDGE_JS_PATHS)
 
 # Every `WPP.a.b(...)` / `WPP.a` the bridge touches, and every event it subscribes to.
 USED = sorted(set(re.findall(r"\bWPP\.((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)", BRIDGE)))
@@ -93,7 +94,7 @@ def test_real_bundle_emits_every_event_the_bridge_subscribes_to() -> None:
 
 
 def test_the_simulator_emits_every_event_the_bridge_subscribes_to() -> None:
-    fake = FAKE_BUNDLE_PATH.read_text(encoding="utf-8")
+    fake = fake_bundle_path().read_text(encoding="utf-8")
     missing = [event for event in EVENTS if f"'{event}'" not in fake]
     assert missing == [], f"the simulator never emits {missing}"
 
