@@ -62,9 +62,10 @@ async def dispatch_rate(db: Database, recipients: int) -> float:
     engine = CampaignEngine(db, EventBus(), InstantNumber(), policy, rng=random.Random(1))
     service = CampaignService(db, engine, policy, random.Random(1))
     await engine.start()
-    campaign = await service.create(
+    draft = await service.create_draft(
         "bench", "main", "bench", "{Hola|Buenas} {name}, te escribimos de Bench"
     )
+    campaign = draft.campaign
     begin = time.perf_counter()
     await service.launch(campaign.id)
     await engine.run_until_idle()

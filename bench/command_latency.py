@@ -30,7 +30,8 @@ from typing import Any
 from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import Connection
 
-from bench.command_world import CLIENTS, World, fill, fresh
+from bench.baseline import fresh_database
+from bench.command_world import CLIENTS, World, fill
 from bot.app import App
 from bot.commands.base import ConfirmPrompt
 from bot.commands.parsing import parse_request
@@ -250,7 +251,7 @@ async def measure(
         if url.startswith("sqlite"):
             url = url.replace("{tmp}", tmp)
         async with Database(url) as db:
-            await fresh(db)
+            await fresh_database(db)
             begin = time.perf_counter()
             world = await fill(db, messages, contacts)
             fill_s = time.perf_counter() - begin

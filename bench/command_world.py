@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import insert, text
 
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import Base, ContactRow, ContactTagRow, MessageRow
 from storage.repos import ClientRepo, SessionRepo
 
@@ -41,18 +40,6 @@ BODIES_OUT = (
     "Te esperamos el martes a las 10.",
     "Novedades de noviembre: 20% off en toda la tienda.",
 )
-
-
-async def fresh(db: Database) -> None:
-    """Drop every waops table and migrate to head."""
-    async with db.engine.begin() as connection:
-        if db.dialect != "sqlite":
-            await connection.execute(text("SET FOREIGN_KEY_CHECKS=0"))
-        await connection.run_sync(Base.metadata.drop_all)
-        await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        if db.dialect != "sqlite":
-            await connection.execute(text("SET FOREIGN_KEY_CHECKS=1"))
-    await upgrade(db)
 
 
 def _batches(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:

@@ -9,12 +9,11 @@ from collections import Counter
 from functools import partial
 from statistics import median
 
-from bench.faults_engine_rows import RowEnv, progressed, running_campaign
+from bench.faults_engine_rows import RowEnv, campaign_sends, paired, progressed, running_campaign
 from bench.faults_measure import (
     InboundFeed,
     RowResult,
     all_stored,
-    duplicates,
     finish,
     opted_out,
     pending_deliveries,
@@ -39,9 +38,7 @@ async def model_row(env: RowEnv) -> RowResult:
     phase_s = 10.0 if env.quick else 25.0
     result = RowResult("Model returning 500, then hanging")
     async with env.rig("model") as rig:
-        await rig.seed(ai=True)
-        await rig.waops.start()
-        await rig.pair()
+        await paired(rig, ai=True)
         feed = InboundFeed(rig, "model", every_s=1.5, contacts=8)
         rig.model.script(*[Status(500)] * 2000)
         feed.start()
@@ -101,9 +98,7 @@ async def platform_row(env: RowEnv) -> RowResult:
     result = RowResult(f"Telegram returning 502 for {outage_s:.0f} s")
     marker = "oferta de plataforma"
     async with env.rig("platform") as rig:
-        await running_campaign(env, rig, marker, prospects=200)
-        feed = InboundFeed(rig, "tg502")
-        feed.start()
+        feed = await running_campaign(rig, marker, 200, "tg502")
         await until(lambda: progressed(rig, marker, 3), 60)
         rig.tg.outage_for(outage_s)
         began = time.monotonic()
@@ -121,9 +116,7 @@ async def platform_row(env: RowEnv) -> RowResult:
 
         back = await until(caught_up, 180, 0.2)
         result.recovery_s.append(None if back is None else time.monotonic() - ended)
-        await asyncio.sleep(2)
-        await feed.stop()
-        _dups, sends = await duplicates(rig, marker)
+        sends = await campaign_sends(rig, feed, marker)
         refused = sum(c.status == 502 for c in rig.tg.calls)
         result.did = (
             f"{refused} Telegram calls answered 502, a drop of 8 s, {sends} sends, "
@@ -218,9 +211,7 @@ async def strangers_row(env: RowEnv) -> RowResult:
     strings = random_commands(random.Random(13), count)
     senders = [STRANGERS_FROM + i % 1000 for i in range(count)]
     async with env.rig("strangers") as rig:
-        await rig.seed()
-        await rig.waops.start()
-        await rig.pair()
+        await paired(rig)
         feed = InboundFeed(rig, "strange", every_s=1.0)
         feed.start()
         for user, body in zip(senders, strings, strict=True):

@@ -49,12 +49,41 @@ async def progressed(rig: Rig, marker: str, above: int) -> bool:
     return await rig.sends_with(marker) > above
 
 
-async def running_campaign(env: RowEnv, rig: Rig, marker: str, prospects: int) -> int:
+async def paired(rig: Rig, *, ai: bool = False) -> None:
+    """A client without prospects seeded, waops started and its session paired."""
+    await rig.seed(ai=ai)
+    await rig.waops.start()
+    await rig.pair()
+
+
+async def running_campaign(
+    rig: Rig, marker: str, prospects: int, label: str, *, every_s: float = 0.5
+) -> InboundFeed:
+    """`prospects` seeded, a running campaign whose texts carry `marker`, waops started and
+    paired, and contacts writing (the feed `label`) throughout."""
     client_id = await rig.seed(prospects=prospects)
     await rig.campaign(client_id, marker)
     await rig.waops.start()
     await rig.pair()
-    return client_id
+    feed = InboundFeed(rig, label, every_s=every_s)
+    feed.start()
+    return feed
+
+
+async def campaign_sends(rig: Rig, feed: InboundFeed, marker: str) -> int:
+    """The last sends let land and the contacts stopped; the campaign's sends so far."""
+    await asyncio.sleep(2)
+    await feed.stop()
+    _dups, sends = await duplicates(rig, marker)
+    return sends
+
+
+async def finish_campaign(
+    rig: Rig, result: RowResult, feed: InboundFeed, expected: tuple[str, ...], marker: str
+) -> None:
+    """`finish` for a campaign row, then where its recipients ended."""
+    await finish(rig, result, feed, expected, marker=marker)
+    result.notes.append(f"recipients after the stop: {await _recipient_states(rig)}")
 
 
 async def sigkill_row(env: RowEnv) -> RowResult:
@@ -64,9 +93,7 @@ async def sigkill_row(env: RowEnv) -> RowResult:
     result = RowResult(f"SIGKILL of the engine mid-campaign ×{kills}")
     marker = "oferta de kill"
     async with env.rig("sigkill") as rig:
-        await running_campaign(env, rig, marker, prospects=40 + 15 * kills)
-        feed = InboundFeed(rig, "kill")
-        feed.start()
+        feed = await running_campaign(rig, marker, 40 + 15 * kills, "kill")
         in_flight = 0
         for cycle in range(kills):
             base = await rig.sends_with(marker)
@@ -93,13 +120,10 @@ async def sigkill_row(env: RowEnv) -> RowResult:
             if back is None:
                 result.notes.append(f"no send within 90 s of restart {cycle + 1}; stopped there")
                 break
-        await asyncio.sleep(2)
-        await feed.stop()
-        _dups, sends = await duplicates(rig, marker)
+        sends = await campaign_sends(rig, feed, marker)
         result.did = f"{kills} kills ({in_flight} mid-send), {sends} sends, {len(feed.ids)} inbound"
         result.notes.append("recovery: from the restart to the next send (start-up included)")
-        await finish(rig, result, feed, ("campaign_unknown",) if in_flight else (), marker=marker)
-        result.notes.append(f"recipients after the stop: {await _recipient_states(rig)}")
+        await finish_campaign(rig, result, feed, ("campaign_unknown",) if in_flight else (), marker)
     return result
 
 
@@ -109,9 +133,7 @@ async def chromium_row(env: RowEnv) -> RowResult:
     result = RowResult(f"Chromium of the session killed ×{kills}")
     marker = "oferta de chromium"
     async with env.rig("chromium") as rig:
-        await running_campaign(env, rig, marker, prospects=60 + 25 * kills)
-        feed = InboundFeed(rig, "chrome")
-        feed.start()
+        feed = await running_campaign(rig, marker, 60 + 25 * kills, "chrome")
         profile = str(rig.data_dir / "sessions")
         killed = 0
         for _cycle in range(kills):
@@ -139,13 +161,10 @@ async def chromium_row(env: RowEnv) -> RowResult:
                     "the remaining kills were not made"
                 )
                 break
-        await asyncio.sleep(2)
-        await feed.stop()
-        _dups, sends = await duplicates(rig, marker)
+        sends = await campaign_sends(rig, feed, marker)
         result.did = f"{killed} browsers killed, {sends} sends, {len(feed.ids)} inbound"
         result.notes.append("recovery: from the kill to connected and the next send")
-        await finish(rig, result, feed, (), marker=marker)
-        result.notes.append(f"recipients after the stop: {await _recipient_states(rig)}")
+        await finish_campaign(rig, result, feed, (), marker)
     return result
 
 
@@ -154,9 +173,7 @@ async def mariadb_row(env: RowEnv, outage_s: float = 20.0) -> RowResult:
     result = RowResult(f"MariaDB stopped for {outage_s:.0f} s mid-campaign, inbound arriving")
     marker = "oferta de mariadb"
     async with env.rig("mariadb") as rig:
-        await running_campaign(env, rig, marker, prospects=600)
-        feed = InboundFeed(rig, "mdb", every_s=0.3)
-        feed.start()
+        feed = await running_campaign(rig, marker, 600, "mdb", every_s=0.3)
         await until(partial(progressed, rig, marker, 5), 60)
         asked_stop = time.monotonic()
         rig.mark("MariaDB asked to stop")
@@ -182,9 +199,7 @@ async def mariadb_row(env: RowEnv, outage_s: float = 20.0) -> RowResult:
         stored = await until(caught_up, 120, 0.5)
         recovered = resumed is not None and stored is not None
         result.recovery_s.append(time.monotonic() - back_at if recovered else None)
-        await asyncio.sleep(2)
-        await feed.stop()
-        _dups, sends = await duplicates(rig, marker)
+        sends = await campaign_sends(rig, feed, marker)
         result.did = (
             f"{sends} sends ({sends_in_outage} during the outage), {len(feed.ids)} inbound "
             f"({during} during the outage)"
@@ -198,8 +213,7 @@ async def mariadb_row(env: RowEnv, outage_s: float = 20.0) -> RowResult:
             + (f" (sends resumed after {resumed:.1f} s)" if resumed is not None else "")
         )
         # The worker's supervisor promises operators hear of a stall (engine/campaigns.py).
-        await finish(rig, result, feed, ("campaigns_stalled",), marker=marker)
-        result.notes.append(f"recipients after the stop: {await _recipient_states(rig)}")
+        await finish_campaign(rig, result, feed, ("campaigns_stalled",), marker)
     return result
 
 
@@ -229,9 +243,7 @@ async def disk_row(env: RowEnv, full_s: float = 10.0) -> RowResult:
 
 async def _disk_scenario(env: RowEnv, result: RowResult, small: Path, full_s: float) -> None:
     async with env.rig("disk", data_dir=small) as rig:
-        await rig.seed()
-        await rig.waops.start()
-        await rig.pair()
+        await paired(rig)
         feed = InboundFeed(rig, "disk")
         spool = small / "inbound.spool"
         for _ in range(3):  # the spool file then ends mid-page: the next writes may half-fit

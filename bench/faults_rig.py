@@ -15,7 +15,6 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import aiohttp
@@ -23,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.directory import Directory
+from engine.lifecycle import TwoPhase
 from engine.whatsapp.simulator.client import SimulatorClient, SimulatorControlError
 from engine.whatsapp.simulator.server import Simulator
 from storage.db import Database, StorageUnavailable
@@ -158,7 +158,7 @@ def chromium_pids(marker: str, *, main_only: bool = False) -> list[int]:
     return pids
 
 
-class Rig:
+class Rig(TwoPhase):
     """One row's world. `async with Rig(url, root) as rig:` then seed, start, pair."""
 
     def __init__(self, database_url: str, root: Path, *, data_dir: Path | None = None) -> None:
@@ -188,7 +188,8 @@ class Rig:
         told += [f"{after[0][0] - moment:.2f} s before {after[0][1]}"] if after else []
         return ", ".join(told) or "before any fault"
 
-    async def __aenter__(self) -> Rig:
+    async def initialize(self) -> None:
+        """The simulator, the fakes and the database up, and waops' environment written."""
         self.root.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         enter = self._stack.enter_async_context
@@ -222,20 +223,16 @@ class Rig:
             WAOPS_LANGUAGE="en",
         )
         self.waops = Waops(env, self.root, self.root / "waops.log")
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            if self.waops.running:
-                await self.waops.stop()
-            await self.reap_orphans()
-        finally:
-            await self._stack.aclose()
+    async def stop(self) -> None:
+        """waops stopped if it runs, and the Chromium it left reaped."""
+        if self.waops.running:
+            await self.waops.stop()
+        await self.reap_orphans()
+
+    async def shutdown(self) -> None:
+        """What `initialize()` opened, closed in reverse."""
+        await self._stack.aclose()
 
     async def reap_orphans(self, wait_s: float = 20.0) -> int:
         """Chromium of this row still alive once waops is gone; waited for, then killed."""

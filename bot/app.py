@@ -46,6 +46,7 @@ from engine.inbound.conversations import AIControl, Conversations
 from engine.inbound.outbound import Outbound
 from engine.inbound.receipts import ReceiptTracker
 from engine.inbound.spool import InboundSpool
+from engine.inbound.steps import InboundSteps
 from engine.lifecycle import TwoPhase
 from engine.listener import Listener, ListenerPolicy
 from engine.private_files import keep_private, private_dir, private_sqlite
@@ -205,13 +206,21 @@ class App(TwoPhase):
             self._listener_policy.reply_timeout_s,
             SystemClock(),
         )
-        self.listener = Listener(
+        steps = InboundSteps(
             self.db,
             self.bus,
             outbound,
             ai_replies,
-            llm=self.llm,
-            default_model=self.settings.openai_model,
+            self.llm,
+            self.settings.openai_model,
+            language=self._listener_policy.language,
+            classify_timeout_s=self._listener_policy.classify_timeout_s,
+            clock=SystemClock(),
+        )
+        self.listener = Listener(
+            self.bus,
+            steps,
+            ai_replies,
             spool=InboundSpool(self.settings.data_dir / "inbound.spool"),
             policy=self._listener_policy,
         )

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import selectors
 import sys
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
@@ -157,10 +159,10 @@ class ConsoleAdapter:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Read stdin until EOF, /quit or `stop`."""
-        reader = await _stdin_reader()
+        readline = await _stdin_lines()
         while not stop.is_set():
             # A race of two local futures, both cancelled here whatever wins (or if `run` is).
-            read = asyncio.ensure_future(reader.readline())
+            read = asyncio.ensure_future(readline())
             stopped = asyncio.ensure_future(stop.wait())
             try:
                 await asyncio.wait({read, stopped}, return_when=asyncio.FIRST_COMPLETED)
@@ -181,8 +183,25 @@ class ConsoleAdapter:
                 stop.set()
 
 
-async def _stdin_reader() -> asyncio.StreamReader:
+async def _stdin_lines() -> Callable[[], Awaitable[bytes]]:
+    """A coroutine function giving stdin's next line (b"" at EOF).
+
+    A terminal or a pipe is read by the event loop; what it cannot watch (stdin from /dev/null
+    or from a regular file, which epoll refuses) is read in a thread, where each read returns at
+    once."""
     loop = asyncio.get_running_loop()
+    if not _pollable(sys.stdin.fileno()):
+        return partial(loop.run_in_executor, None, sys.stdin.buffer.readline)
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    return reader
+    return reader.readline
+
+
+def _pollable(fd: int) -> bool:
+    """Whether the loop's selector can watch `fd` (asyncio only finds out in a callback)."""
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+    except (OSError, ValueError):
+        return False
+    return True

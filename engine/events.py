@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -129,8 +129,9 @@ class ContactOptedOut:
 
 
 @dataclass(frozen=True)
-class HandoffRequested:
-    """A contact asked for a person; AI is paused in that chat."""
+class ContactSignal:
+    """A contact's message that operators should hear of; each subclass is one meaning (the
+    bus delivers by exact type). ``phone`` is None for a contact known only by its ``lid``."""
 
     session: SessionRef
     contact_id: int
@@ -140,12 +141,13 @@ class HandoffRequested:
 
 
 @dataclass(frozen=True)
-class HotLeadDetected:
-    session: SessionRef
-    contact_id: int
-    phone: str | None
-    text: str
-    lid: str | None = None
+class HandoffRequested(ContactSignal):
+    """A contact asked for a person; AI is paused in that chat."""
+
+
+@dataclass(frozen=True)
+class HotLeadDetected(ContactSignal):
+    """A contact wants to buy or asked a price (the `hot_lead` intent)."""
 
 
 @dataclass(frozen=True)
@@ -270,6 +272,16 @@ class EventBus:
 
     def unsubscribe(self, event_type: type[E], handler: Callable[[E], Awaitable[None]]) -> None:
         self._handlers[event_type].remove(handler)
+
+    def subscribe_all(self, handlers: Iterable[tuple[type, Handler]]) -> None:
+        """Subscribe a part's whole table of (event type, handler) at once."""
+        for event_type, handler in handlers:
+            self.subscribe(event_type, handler)
+
+    def unsubscribe_all(self, handlers: Iterable[tuple[type, Handler]]) -> None:
+        """Undo `subscribe_all` with the same table."""
+        for event_type, handler in handlers:
+            self.unsubscribe(event_type, handler)
 
     async def publish(self, event: object) -> None:
         for handler in list(self._handlers.get(type(event), ())):

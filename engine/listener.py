@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from engine.clock import Clock, SystemClock
 from engine.events import (
     ContactForgotten,
     EventBus,
@@ -26,16 +25,14 @@ from engine.events import (
     InboundSpoolFailed,
     SessionRef,
 )
-from engine.ia.llm import LLMClient
 from engine.inbound.ai_turns import AIReplies
 from engine.inbound.lanes import Lanes
-from engine.inbound.outbound import Outbound
 from engine.inbound.spool import InboundSpool
 from engine.inbound.steps import InboundSteps, Stored
 from engine.retry import Backoff
 from engine.tasks import TaskOwner
 from engine.whatsapp.types import InboundMessage
-from storage.db import Database, StorageUnavailable
+from storage.db import StorageUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +41,9 @@ logger = logging.getLogger(__name__)
 class ListenerPolicy:
     """Retry pacing for storage and the typing-delay scale (0 in tests, 1 in production).
 
-    `typing_scale` and `reply_timeout_s` are for the `AIReplies` handed to the listener: whoever
-    builds the two (the composition root) reads them here."""
+    `typing_scale` and `reply_timeout_s` are for the `AIReplies`, `language` and
+    `classify_timeout_s` for the `InboundSteps` handed to the listener: whoever builds them (the
+    composition root) reads them here."""
 
     storage_backoff: Backoff = field(default_factory=lambda: Backoff(initial_s=0.5, max_s=30.0))
     typing_scale: float = 1.0
@@ -57,23 +55,18 @@ class ListenerPolicy:
 class Listener:
     """Subscribes to `InboundReceived`; one lane per chat stores and acts in arrival order.
 
-    `outbound` sends the replies; `ai` (built on the same `outbound`) runs the AI turns and is
-    stopped with the listener."""
+    `steps` store and act on each message; `ai` (the AI turns the steps hand replies to, on the
+    same `Outbound`) is stopped with the listener."""
 
     def __init__(
         self,
-        db: Database,
         bus: EventBus,
-        outbound: Outbound,
+        steps: InboundSteps,
         ai: AIReplies,
         *,
-        llm: LLMClient | None,
-        default_model: str,
         spool: InboundSpool,
         policy: ListenerPolicy | None = None,
-        clock: Clock | None = None,
     ) -> None:
-        clock = clock or SystemClock()
         self._bus = bus
         self._spool = spool
         self._policy = policy or ListenerPolicy()
@@ -85,17 +78,7 @@ class Listener:
         self._chats = Lanes(self._tasks, "inbound")
         self._models = Lanes(self._tasks, "inbound-model")
         self.ai = ai  # the AI turns are the listener's: they stop with its lanes
-        self._steps = InboundSteps(
-            db,
-            bus,
-            outbound,
-            self.ai,
-            llm,
-            default_model,
-            language=self._policy.language,
-            classify_timeout_s=self._policy.classify_timeout_s,
-            clock=clock,
-        )
+        self._steps = steps
 
     async def start(self) -> None:
         for key, entry in self._spool.open():

@@ -17,7 +17,6 @@ from sqlalchemy.engine import make_url
 
 from engine.directory import Directory
 from engine.whatsapp.simulator.client import SimulatorClient
-from engine.whatsapp.simulator.server import Simulator
 from storage.db import Database, NotFound
 from storage.migrate import upgrade
 from storage.records import ContactInput
@@ -27,6 +26,7 @@ from tests.conftest import MYSQL_SKIP, MYSQL_URL
 from tests.support.fakes.openai_server import FakeOpenAI, Reply
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.telegram_server import FakeTelegram
+from tests.support.platforms import platforms
 from tests.support.poll import poll_until
 from tests.support.sim_world import decode_png
 from tests.support.waops_process import free_port, stop_waops, waops_env, waops_running
@@ -85,14 +85,8 @@ async def test_an_operator_day(tmp_path: Path, database_url: str) -> None:
         )
 
     slack_port = free_port()
-    async with (
-        Simulator(qr_rotate_s=60) as simulator,
-        SimulatorClient(simulator.base_url) as sim,
-        FakeTelegram() as tg,
-        FakeSlack() as slack,
-        FakeOpenAI(separate_classifications=True) as model,
-        aiohttp.ClientSession() as http,
-    ):
+    async with platforms() as up, FakeOpenAI(separate_classifications=True) as model:
+        simulator, sim, tg, slack, http = up.simulator, up.sim, up.tg, up.slack, up.http
         env = waops_env(
             url,
             tmp_path / "data",

@@ -77,12 +77,10 @@ class Metrics:
         )
 
     async def start(self) -> None:
-        for event_type, handler in self._handlers():
-            self._bus.subscribe(event_type, handler)
+        self._bus.subscribe_all(self._handlers())
 
     async def stop(self) -> None:
-        for event_type, handler in self._handlers():
-            self._bus.unsubscribe(event_type, handler)
+        self._bus.unsubscribe_all(self._handlers())
 
     def _handlers(self) -> list[tuple[type, Handler]]:
         return [

@@ -23,6 +23,7 @@ from engine.events import (
     AIFailed,
     CampaignRecovered,
     CampaignStatusChanged,
+    ContactSignal,
     EventBus,
     Handler,
     HandoffRequested,
@@ -83,12 +84,10 @@ class AlertRules:
 
     async def initialize(self) -> None:
         """Subscribe to the engine's events."""
-        for event_type, handler in self._handlers():
-            self._bus.subscribe(event_type, handler)
+        self._bus.subscribe_all(self._handlers())
 
     async def shutdown(self) -> None:
-        for event_type, handler in self._handlers():
-            self._bus.unsubscribe(event_type, handler)
+        self._bus.unsubscribe_all(self._handlers())
 
     def _handlers(self) -> list[tuple[type, Handler]]:
         return [
@@ -241,16 +240,15 @@ class AlertRules:
         )
 
     async def on_handoff(self, event: HandoffRequested) -> None:
-        who = contact_label(event.phone, event.lid)
-        await self._contact_alert(AlertKind.HANDOFF, event.session, who, event.text)
+        await self._contact_alert(AlertKind.HANDOFF, event)
 
     async def on_hot_lead(self, event: HotLeadDetected) -> None:
-        who = contact_label(event.phone, event.lid)
-        await self._contact_alert(AlertKind.HOT_LEAD, event.session, who, event.text)
+        await self._contact_alert(AlertKind.HOT_LEAD, event)
 
-    async def _contact_alert(self, kind: AlertKind, ref: SessionRef, who: str, text: str) -> None:
+    async def _contact_alert(self, kind: AlertKind, event: ContactSignal) -> None:
+        ref, who = event.session, contact_label(event.phone, event.lid)
         key = contact_key(kind, ref.client_id, who.lstrip("+"))
-        detail = f"{who}: «{_clip(text, 200)}»"
+        detail = f"{who}: «{_clip(event.text, 200)}»"
         new = NewAlert(ref.client_id, ref.session_id, kind.value, key, detail, one_shot=True)
         await self._alerts.fire(new)
 

@@ -87,28 +87,6 @@ class CampaignService:
         self._sessions = SessionRepo(db)
         self._contacts = ContactRepo(db)
 
-    async def create(
-        self,
-        client_slug: str,
-        session_name: str,
-        selection: str,
-        template: str,
-        *,
-        name: str | None = None,
-        pacing: dict[str, Any] | None = None,
-        created_by: str | None = None,
-    ) -> Campaign:
-        draft = await self.create_draft(
-            client_slug,
-            session_name,
-            selection,
-            template,
-            name=name,
-            pacing=pacing,
-            created_by=created_by,
-        )
-        return draft.campaign
-
     async def create_draft(
         self,
         client_slug: str,

@@ -9,19 +9,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from bot.app import App
 from engine.directory import Directory
 from engine.events import MessageStored
-from engine.settings import load_settings
 from engine.whatsapp.simulator.client import SimulatorClient
 from engine.whatsapp.simulator.server import Simulator
 from storage.db import Database
 from storage.migrate import upgrade
 from tests.bot.slack.requests import SignedSender
+from tests.support.app_settings import telegram_app_settings
 from tests.support.fakes.slack_server import FakeSlack
-from tests.support.fakes.telegram_server import TOKEN, FakeTelegram
+from tests.support.fakes.telegram_server import FakeTelegram
+from tests.support.platforms import platforms
 from tests.support.poll import poll_until
 from tests.support.sim_world import POLICY
 from tests.support.waops_process import free_port
@@ -84,27 +83,15 @@ async def make_stack(
         await directory.add_operator(f"slack:{SLACK_OPERATOR}", "operator", ["haby"], language="en")
         await directory.add_operator(f"tg:{TG_OWNER}", "owner", language="en")
     port = free_port()
-    async with (
-        Simulator(qr_rotate_s=60) as simulator,
-        SimulatorClient(simulator.base_url) as sim,
-        FakeTelegram() as tg,
-        FakeSlack() as slack,
-        aiohttp.ClientSession() as http,
-    ):
-        settings = load_settings(
-            database_url=url,
-            data_dir=tmp_path / "data",
+    async with platforms() as up:
+        simulator, sim, tg, slack = up.simulator, up.sim, up.tg, up.slack
+        settings = telegram_app_settings(
+            url,
+            tmp_path / "data",
+            tg,
             whatsapp_url=simulator.whatsapp_url,
             wa_js_path=simulator.wa_js_path,
             send_gap_s="0",
-            send_window="always",
-            health_port=0,
-            openai_api_key=None,
-            openai_base_url=None,
-            language="en",
-            telegram_token=TOKEN,
-            telegram_api_url=tg.base_url,
-            telegram_file_url=tg.base_file_url,
             slack_bot_token="xoxb-test",
             slack_signing_secret=SECRET,
             slack_api_url=slack.api_url,
@@ -114,7 +101,7 @@ async def make_stack(
         )
         async with App(settings, session_policy=POLICY) as app:
             assert app.slack is not None
-            signed = SignedSender(f"http://127.0.0.1:{port}/slack/events", SECRET, http, slack)
+            signed = SignedSender(f"http://127.0.0.1:{port}/slack/events", SECRET, up.http, slack)
             stored: list[MessageStored] = []
 
             async def record(event: MessageStored) -> None:

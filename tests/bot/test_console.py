@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from bot.admin_channels import AdminChannels
 from bot.commands.assembly import build_registry
 from bot.commands.dispatcher import Dispatcher
-from bot.console import ConsoleAdapter, ConsoleChannel
+from bot.console import ConsoleAdapter, ConsoleChannel, _stdin_lines
 from bot.push.channel import Button, Outgoing
 from engine.clock import VirtualClock
 from engine.directory import Directory
@@ -100,3 +102,20 @@ async def test_demo_model_speaks_the_openai_protocol() -> None:
             timeout_s=5,
         )
         assert "Los envíos son gratis en CABA." in done.text and done.total_tokens > 0
+
+
+async def test_stdin_from_a_file_or_dev_null_is_read_in_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """epoll refuses regular files and /dev/null; asyncio would only say so in a callback, with
+    a traceback and no input. `waops demo < commands.txt` reads the file line by line."""
+    commands = tmp_path / "commands.txt"
+    commands.write_bytes(b"/sessions\n/quit\n")
+    for source, lines in (
+        (commands, [b"/sessions\n", b"/quit\n", b""]),
+        (Path("/dev/null"), [b""]),
+    ):
+        with source.open() as stdin:
+            monkeypatch.setattr(sys, "stdin", stdin)
+            readline = await _stdin_lines()
+            assert [await readline() for _ in lines] == lines

@@ -12,13 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from bot.app import App
-from bot.cli.main import app
 from engine.settings import load_settings
+from tests.support.cli import cli_env, waops
 
-runner = CliRunner()
 UNIT = Path(__file__).parents[2] / "deploy" / "waops.service"
 PASSPHRASE = "correct horse battery staple"
 
@@ -43,17 +41,9 @@ def loose_umask() -> Iterator[None]:
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, loose_umask: None) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("WAOPS_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("WAOPS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("WAOPS_BACKUP_PASSPHRASE", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
-    return tmp_path
-
-
-def waops(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.output
+    return cli_env(monkeypatch, tmp_path)
 
 
 def _session_with_profile(env: Path) -> Path:

@@ -34,7 +34,7 @@ class Campaigns:
 
     async def run(self, template: str) -> int:
         """A campaign to every contact, launched and sent as far as it can go now."""
-        campaign = await self.service.create("haby", "main", "all", template)
+        campaign = (await self.service.create_draft("haby", "main", "all", template)).campaign
         await self.service.launch(campaign.id)
         await self.engine.run_until_idle()
         return campaign.id
@@ -140,7 +140,7 @@ async def test_a_number_check_during_an_outage_holds_the_recipient(
     await ContactRepo(db).upsert_many(live.client_id, [ContactInput(CARLA)])
     await live.world.sim.action("haby-main", "drop")
     await live.world.rec.wait_state("haby-main", SessionState.DISCONNECTED)
-    campaign = await campaigns.service.create("haby", "main", "all", "Hola")
+    campaign = (await campaigns.service.create_draft("haby", "main", "all", "Hola")).campaign
     await campaigns.service.launch(campaign.id)
     await campaigns.engine.run_until_idle()
     states = [r.state async for r in CampaignRepo(db).recipients(campaign.id)]

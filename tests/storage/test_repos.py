@@ -131,10 +131,10 @@ async def test_messages_are_stored_once_per_session_and_listed_newest_first(db: 
     contact = await ContactRepo(db).ensure(client.id, "5491112345678", name="Ana")
     messages = MessageRepo(db)
 
-    def inbound(wa_id: str, body: str, minutes: int) -> NewMessage:
+    def inbound(wa_id: str, body: str, minutes: int, contact_id: int = contact.id) -> NewMessage:
         return NewMessage(
             client.id,
-            contact.id,
+            contact_id,
             Direction.IN,
             Origin.CONTACT,
             body,
@@ -174,18 +174,7 @@ async def test_messages_are_stored_once_per_session_and_listed_newest_first(db: 
     assert (await messages.conversation(contact.id))[1].status is MessageStatus.READ
 
     bob = await ContactRepo(db).ensure(client.id, "5491187654321")
-    await messages.add(
-        NewMessage(
-            client.id,
-            bob.id,
-            Direction.IN,
-            Origin.CONTACT,
-            "buenas",
-            T0 + timedelta(minutes=5),
-            session_id=session.id,
-            wa_message_id="C1",
-        )
-    )
+    await messages.add(inbound("C1", "buenas", 5, bob.id))
     recent = await messages.recent_conversations(client.id)
     assert [(c.phone, c.last_body, c.messages) for c in recent] == [
         ("5491187654321", "buenas", 1),

@@ -8,6 +8,7 @@ from engine.ia.llm import LLMClient
 from engine.inbound.ai_turns import AIReplies
 from engine.inbound.outbound import MessageSender, Outbound
 from engine.inbound.spool import InboundSpool
+from engine.inbound.steps import InboundSteps
 from engine.listener import Listener, ListenerPolicy
 from storage.db import Database
 
@@ -37,14 +38,15 @@ def make_listener(
         policy.reply_timeout_s,
         clock,
     )
-    return Listener(
+    steps = InboundSteps(
         db,
         bus,
         outbound,
         ai,
-        llm=llm,
-        default_model=default_model,
-        spool=spool,
-        policy=policy,
+        llm,
+        default_model,
+        language=policy.language,
+        classify_timeout_s=policy.classify_timeout_s,
         clock=clock,
     )
+    return Listener(bus, steps, ai, spool=spool, policy=policy)

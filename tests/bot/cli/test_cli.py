@@ -7,26 +7,15 @@ import logging
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from bot.cli.main import app
 from bot.ops.logs import JsonFormatter
 from engine.whatsapp.profile_lock import ProfileLock
-
-runner = CliRunner()
+from tests.support.cli import cli_env, waops
 
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("WAOPS_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
-    monkeypatch.setenv("COLUMNS", "200")
-    return tmp_path
-
-
-def waops(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.output
+    return cli_env(monkeypatch, tmp_path)
 
 
 def test_commands_refuse_an_unmigrated_database(env: Path) -> None:

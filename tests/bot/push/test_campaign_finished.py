@@ -38,7 +38,7 @@ async def test_a_campaign_that_sends_to_its_last_prospect_tells_the_admins(
     )
     await engine.start()
     try:
-        created = await service.create("haby", "main", "feria", "Hola {name}")
+        created = (await service.create_draft("haby", "main", "feria", "Hola {name}")).campaign
         await service.launch(created.id)
         await engine.run_until_idle()
     finally:

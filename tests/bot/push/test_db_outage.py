@@ -6,46 +6,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from bot.push.alert_backlog import AlertBacklog, HeldResolve
 from engine.events import NumberWorkerFailed
-from storage.db import Database, StorageUnavailable
+from storage.db import StorageUnavailable
 from storage.repos.alerts import AlertRepo, NewAlert
 from tests.bot.push.conftest import ADMIN_HABY, OWNER, AlertWorld
+from tests.support.db_outage import Outage
 
 STALLED = "campaign sending stopped"
 RETRY_S = 5.0  # AlertPolicy.backlog_retry_s
-
-
-class Outage:
-    """The database file moved away (every query fails) and put back."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-        self._path = Path(str(db.engine.url.database))
-        self._hidden: dict[Path, Path] = {}
-        self.away = False
-
-    async def begin(self) -> None:
-        self.away = True
-        await self._db.engine.dispose()
-        self._hidden = {
-            p: p.with_name(p.name + ".away") for p in self._path.parent.glob(self._path.name + "*")
-        }
-        for source, target in self._hidden.items():
-            source.rename(target)
-
-    async def end(self) -> None:
-        await self._db.engine.dispose()
-        for stray in self._path.parent.glob(self._path.name + "*"):
-            if not stray.name.endswith(".away"):
-                stray.unlink()  # the empty database SQLite made meanwhile
-        for source, target in self._hidden.items():
-            target.rename(source)
-        self.away = False
 
 
 @pytest.fixture

@@ -11,12 +11,12 @@ from pathlib import Path
 
 from bot.app import App
 from engine.directory import Directory
-from engine.settings import load_settings
 from storage.db import Database
 from storage.records import CampaignStatus, ContactInput, RecipientState
 from storage.repos import CampaignRepo, ContactRepo, SessionRepo
 from storage.repos.alert_subscriptions import AlertSubscriptionRepo
-from tests.support.fakes.telegram_server import TOKEN, FakeTelegram
+from tests.support.app_settings import telegram_app_settings
+from tests.support.fakes.telegram_server import FakeTelegram
 
 OWNER = 400
 UNKNOWN = "sends were interrupted by a restart"
@@ -63,19 +63,7 @@ async def _start_after_crash(
         tg.opened_by(OWNER)  # the owner said /start long ago
         if telegram_down_s:
             tg.outage_for(telegram_down_s)
-        settings = load_settings(
-            database_url=url,
-            data_dir=tmp_path / "data",
-            send_window="always",
-            health_port=0,
-            openai_api_key=None,
-            openai_base_url=None,
-            language="en",
-            telegram_token=TOKEN,
-            telegram_api_url=tg.base_url,
-            telegram_file_url=tg.base_file_url,
-            slack_bot_token=None,
-        )
+        settings = telegram_app_settings(url, tmp_path / "data", tg, slack_bot_token=None)
         async with App(settings) as app:
             states = [r.state async for r in CampaignRepo(app.db).recipients(campaign_id)]
             assert states == [RecipientState.UNKNOWN], "the crash recovery ran at start"

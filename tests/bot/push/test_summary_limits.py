@@ -15,10 +15,9 @@ from bot.commands.registry import CommandRegistry
 from bot.push.digests import Digests
 from engine.digests import DigestBuilder
 from engine.ia.openai_client import OpenAIClient
-from storage.records import AICall, Direction, NewMessage, Origin
+from storage.records import Direction, NewMessage, Origin
 from storage.repos import (
     AICallRepo,
-    AISettingsRepo,
     AuditRepo,
     ContactRepo,
     MessageRepo,
@@ -26,6 +25,7 @@ from storage.repos import (
 )
 from tests.bot.commands.recording import RecordingReply
 from tests.bot.push.conftest import VIEWER, AlertWorld
+from tests.support.budget import spend_budget
 from tests.support.fakes.openai_server import FakeOpenAI, Reply
 
 
@@ -106,10 +106,7 @@ async def test_a_spent_budget_says_so_instead_of_calling_the_model(
 ) -> None:
     fake, llm = model
     await _chat(world, "5491111111111", "Ana")
-    await AISettingsRepo(world.db).update(world.haby_id, daily_token_budget=100)
-    await AICallRepo(world.db).record(
-        AICall(world.haby_id, None, world.clock.now(), "reply", "gpt-test", True, 100)
-    )
+    await spend_budget(world.db, world.haby_id, budget=100, spent=100, at=world.clock.now())
     dispatcher = _dispatcher(world, DigestBuilder(world.db, llm, clock=world.clock))
 
     digest = await _run(dispatcher, "/digest haby 24")

@@ -47,10 +47,19 @@ class Env:
     async def campaign(
         self, template: str = "Hola {name}", selection: str = "feria", **pacing: object
     ) -> int:
-        created = await self.service.create(
+        draft = await self.service.create_draft(
             "haby", "main", selection, template, pacing={k: v for k, v in pacing.items()} or None
         )
-        return created.id
+        return draft.campaign.id
+
+    async def launched(
+        self, template: str = "Hola {name}", selection: str = "feria", **pacing: object
+    ) -> int:
+        """A campaign created, launched and sent as far as it may go now."""
+        campaign = await self.campaign(template, selection, **pacing)
+        await self.service.launch(campaign)
+        await self.engine.run_until_idle()
+        return campaign
 
 
 @pytest.fixture

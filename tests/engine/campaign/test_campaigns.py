@@ -36,9 +36,7 @@ async def env(campaign_env: Env) -> Env:
 
 async def test_gaps_fall_inside_the_configured_range(env: Env) -> None:
     await env.contacts(*phones(12))
-    campaign = await env.campaign(gap_s="20-60", long_pause_every=0)
-    await env.service.launch(campaign)
-    await env.engine.run_until_idle()
+    campaign = await env.launched(gap_s="20-60", long_pause_every=0)
     assert len(env.numbers.sent) == 12
     gaps = env.numbers.gaps_s()
     assert all(20 <= gap <= 60 for gap in gaps), gaps
@@ -51,9 +49,7 @@ async def test_gaps_fall_inside_the_configured_range(env: Env) -> None:
 async def test_window_and_caps_hold_messages_in_the_recipients_zone(env: Env) -> None:
     env.clock.advance_to(START + timedelta(hours=12))  # 21:00 in Buenos Aires, 01:00 in Madrid
     await env.contacts("5491150000001", "34612345678")
-    campaign = await env.campaign(window="09:00-20:00", hourly_cap=1, gap_s="1")
-    await env.service.launch(campaign)
-    await env.engine.run_until_idle()
+    await env.launched(window="09:00-20:00", hourly_cap=1, gap_s="1")
     (first_at, first_to, _), (second_at, second_to, _) = env.numbers.sent
     assert first_to == "5491150000001@c.us"
     # Held to 09:00 the next morning in Buenos Aires (12:00 UTC)...
@@ -65,9 +61,7 @@ async def test_window_and_caps_hold_messages_in_the_recipients_zone(env: Env) ->
 
 async def test_daily_cap_and_warmup_for_a_young_number(env: Env) -> None:
     await env.contacts(*phones(5))
-    campaign = await env.campaign(gap_s="1", warmup=[2], daily_cap=100)
-    await env.service.launch(campaign)
-    await env.engine.run_until_idle()
+    await env.launched(gap_s="1", warmup=[2], daily_cap=100)
     times = [at for at, _to, _text in env.numbers.sent]
     assert len(times) == 5
     assert times[2] - times[0] >= timedelta(days=1), "day one of a new number allows 2 sends"
@@ -129,9 +123,7 @@ async def test_uncertain_sends_become_unknown_and_are_never_repeated(env: Env) -
     env.numbers.failures.extend(
         [SessionLost("timeout mid-send", maybe_sent=True), SendFailed("rejected")]
     )
-    campaign = await env.campaign()
-    await env.service.launch(campaign)
-    await env.engine.run_until_idle()
+    campaign = await env.launched()
     repo = CampaignRepo(env.db)
     states = [(r.phone, r.state) async for r in repo.recipients(campaign)]
     assert states == [
@@ -145,9 +137,7 @@ async def test_uncertain_sends_become_unknown_and_are_never_repeated(env: Env) -
 async def test_not_sent_for_sure_is_requeued(env: Env) -> None:
     await env.contacts(*phones(1))
     env.numbers.failures.append(SessionLost("offline", maybe_sent=False))
-    campaign = await env.campaign()
-    await env.service.launch(campaign)
-    await env.engine.run_until_idle()
+    await env.launched()
     assert len(env.numbers.sent) == 1, "the message never left, so it goes on the next try"
 
 
@@ -209,9 +199,7 @@ async def test_pause_resume_cancel_take_effect_before_the_next_send(env: Env) ->
 
 async def test_receipts_replies_and_report(env: Env) -> None:
     await env.contacts(*phones(2))
-    campaign = await env.campaign()
-    await env.service.launch(campaign)
-    await env.engine.run_until_idle()
+    campaign = await env.launched()
     await ReceiptTracker(env.db, env.bus).start()
     ref = SessionRef(env.session_id, env.client_id, "haby", "main")
     recipients = [r async for r in CampaignRepo(env.db).recipients(campaign)]
@@ -281,9 +269,9 @@ async def _wait_status(env: Env, campaign_id: int, status: CampaignStatus) -> No
 
 async def test_bad_input_is_explained(env: Env) -> None:
     with pytest.raises(InvalidInput, match="field:ciudad=Rosario"):
-        await env.service.create("haby", "main", "field:", "Hola")
+        await env.service.create_draft("haby", "main", "field:", "Hola")
     with pytest.raises(InvalidInput):
-        await env.service.create("haby", "main", "feria", "Hola {name")
+        await env.service.create_draft("haby", "main", "feria", "Hola {name")
     empty = await env.campaign(selection="nadie")
     with pytest.raises(InvalidInput, match="nobody matches"):
         await env.service.launch(empty)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -21,6 +20,7 @@ from storage.db import Database
 from storage.records import CampaignStatus, RecipientState, SkipReason, WaIdentity
 from storage.repos import CampaignRepo, ContactRepo
 from tests.engine.campaign.env import START, Env, phones
+from tests.support.db_outage import Outage
 
 LID = "111122223333444@lid"
 
@@ -40,9 +40,7 @@ async def test_a_check_during_an_outage_holds_the_recipient_and_the_worker_lives
             WhatsAppError("queryWidExists: something odd in the page"),
         ]
     )
-    campaign = await env.campaign()
-    await env.service.launch(campaign)
-    await env.engine.run_until_idle()
+    campaign = await env.launched()
     assert await _states(env, campaign) == [(RecipientState.SENT, None)] * 2
     assert env.numbers.checks == [phones(1)[0]] * 3 + [phones(1, start=2)[0]]
     first_send = env.numbers.sent[0][0]
@@ -61,9 +59,7 @@ async def test_the_lid_of_the_number_check_is_kept_and_an_earlier_stop_from_it_c
     early = await contacts.resolve(env.client_id, WaIdentity(lid=LID))
     await contacts.set_opted_out(early.id, START)
 
-    campaign = await env.campaign()
-    await env.service.launch(campaign)
-    await env.engine.run_until_idle()
+    campaign = await env.launched()
     assert await _states(env, campaign) == [
         (RecipientState.SKIPPED, SkipReason.OPTED_OUT.value),
         (RecipientState.SENT, None),
@@ -84,9 +80,7 @@ async def test_a_send_whatsapp_did_not_confirm_is_unknown_or_failed_never_sent(
             SendFailed("sendMsgResult ERROR_EXPIRED"),
         ]
     )
-    campaign = await env.campaign()
-    await env.service.launch(campaign)
-    await env.engine.run_until_idle()
+    campaign = await env.launched()
     assert [s for s, _r in await _states(env, campaign)] == [
         RecipientState.UNKNOWN,
         RecipientState.FAILED,
@@ -103,21 +97,15 @@ async def test_a_database_outage_mid_campaign_restarts_the_numbers_sender(
         pytest.skip("the outage is played by moving the SQLite file away")
     env = campaign_env
     await env.contacts(*phones(3))
-    path = Path(str(db.engine.url.database))
-    hidden: dict[Path, Path] = {}
+    outage = Outage(db)
     failed = asyncio.Event()
 
     async def on_failure(_event: NumberWorkerFailed) -> None:
         failed.set()
 
     async def outage_after_first_send(event: CampaignProgress) -> None:
-        if event.counts.get("sent") == 1 and not hidden:
-            await db.engine.dispose()
-            hidden.update(
-                {p: p.with_name(p.name + ".away") for p in path.parent.glob(path.name + "*")}
-            )
-            for source, target in hidden.items():
-                source.rename(target)
+        if event.counts.get("sent") == 1 and not outage.begun:
+            await outage.begin()
 
     env.bus.subscribe(NumberWorkerFailed, on_failure)
     env.bus.subscribe(CampaignProgress, outage_after_first_send)
@@ -125,12 +113,7 @@ async def test_a_database_outage_mid_campaign_restarts_the_numbers_sender(
     await env.service.launch(campaign)
     async with asyncio.timeout(10):
         await failed.wait()
-    await db.engine.dispose()
-    for stray in path.parent.glob(path.name + "*"):
-        if not stray.name.endswith(".away"):
-            stray.unlink()  # the empty database SQLite made meanwhile
-    for source, target in hidden.items():
-        target.rename(source)
+    await outage.end()
     async with asyncio.timeout(20):
         await env.engine.run_until_idle()
     assert len(env.numbers.sent) == 3, "the campaign went on once the database was back"

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from engine.clock import utcnow
-from storage.records import AICall
-from storage.repos import AICallRepo, AISettingsRepo
 from tests.engine.inbound.env import Env
+from tests.support.budget import spend_budget
 
 
 async def test_a_spent_budget_keeps_the_classifier_from_the_model(env: Env) -> None:
-    await AISettingsRepo(env.db).update(env.haby.client_id, daily_token_budget=1000)
-    await AICallRepo(env.db).record(
-        AICall(env.haby.client_id, None, utcnow(), "reply", "gpt-test", True, 995)
-    )
+    await spend_budget(env.db, env.haby.client_id, budget=1000, spent=995)
     await env.inbound("¿cuánto cuesta el sillón de 3 cuerpos?")
     await env.listener.run_until_idle()
     assert env.fake.classifications == [], "no model call the budget does not cover"

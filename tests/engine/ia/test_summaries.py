@@ -13,8 +13,9 @@ from engine.digests import DigestBuilder
 from engine.ia.openai_client import OpenAIClient
 from engine.ia.summaries import SUMMARY_INPUT_CHARS, Withheld
 from storage.db import Database
-from storage.records import AICall, Client, Direction, Message, NewMessage, Origin
-from storage.repos import AICallRepo, AISettingsRepo, ClientRepo, ContactRepo, MessageRepo
+from storage.records import Client, Direction, Message, NewMessage, Origin
+from storage.repos import AICallRepo, ClientRepo, ContactRepo, MessageRepo
+from tests.support.budget import spend_budget
 from tests.support.fakes.openai_server import FakeOpenAI, Reply
 
 NOON = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)  # 12:00 in Buenos Aires
@@ -121,9 +122,8 @@ async def test_one_digest_is_one_request_and_a_repeat_within_the_interval_is_cac
 
 
 async def test_no_summary_once_the_daily_budget_is_spent(env: Env) -> None:
-    await AISettingsRepo(env.db).update(env.client.id, daily_token_budget=1_000)
-    await AICallRepo(env.db).record(
-        AICall(env.client.id, None, NOON - timedelta(minutes=5), "reply", "gpt-test", True, 990)
+    await spend_budget(
+        env.db, env.client.id, budget=1_000, spent=990, at=NOON - timedelta(minutes=5)
     )
     chat = await env.chat("5491111111111", "hola, precio?", "500 mil")
 

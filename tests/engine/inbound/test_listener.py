@@ -5,11 +5,9 @@ from __future__ import annotations
 import dataclasses
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
-from engine.clock import utcnow
 from engine.errors import InvalidInput
 from engine.events import (
     AIFailed,
@@ -23,7 +21,7 @@ from engine.inbound.spool import InboundSpool
 from engine.listener import ListenerPolicy
 from engine.whatsapp.types import InboundMessage
 from storage.db import Database
-from storage.records import AICall, Direction, MessageStatus, Origin
+from storage.records import Direction, MessageStatus, Origin
 from storage.repos import (
     AICallRepo,
     AISettingsRepo,
@@ -31,6 +29,8 @@ from storage.repos import (
     MessageRepo,
 )
 from tests.engine.inbound.env import CONTACT, CONTEXT, PROMPT, Env
+from tests.support.budget import spend_budget
+from tests.support.db_outage import Outage
 from tests.support.fakes.openai_server import Delay, Reply, Status
 from tests.support.listener import make_listener
 
@@ -77,10 +77,7 @@ async def test_a_burst_gets_one_reply(env: Env) -> None:
 
 
 async def test_spent_budget_stops_replies(env: Env) -> None:
-    await AISettingsRepo(env.db).update(env.haby.client_id, daily_token_budget=1000)
-    await AICallRepo(env.db).record(
-        AICall(env.haby.client_id, None, utcnow(), "reply", "gpt-test", True, 1000)
-    )
+    await spend_budget(env.db, env.haby.client_id, budget=1000, spent=1000)
     await env.inbound("hola")
     await env.listener.run_until_idle()
     assert env.fake.requests == []
@@ -200,22 +197,14 @@ async def test_prompt_injection_gets_neither_instructions_nor_other_clients(env:
 async def test_nothing_lost_while_the_database_is_down(env: Env, db: Database) -> None:
     if db.dialect != "sqlite":
         pytest.skip("the outage is played by moving the SQLite file away")
-    path = Path(str(db.engine.url.database))
-    await db.engine.dispose()
-    hidden = {p: p.with_name(p.name + ".away") for p in path.parent.glob(path.name + "*")}
-    for source, target in hidden.items():
-        source.rename(target)
+    outage = Outage(db)
+    await outage.begin()
     env.fake.script(Reply("¡Hola!"))
     await env.inbound("hola, hay alguien?")
     waiting = env.listener.run_until_idle(timeout_s=0.5)
     with pytest.raises(TimeoutError):
         await waiting  # it keeps retrying while the database is gone
-    await db.engine.dispose()
-    for stray in path.parent.glob(path.name + "*"):
-        if not stray.name.endswith(".away"):
-            stray.unlink()  # the empty database SQLite made meanwhile
-    for source, target in hidden.items():
-        target.rename(source)
+    await outage.end()
     await env.listener.run_until_idle()
     assert await env.conversation() == [
         ("in", "contact", "hola, hay alguien?"),

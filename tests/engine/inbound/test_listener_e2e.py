@@ -69,9 +69,10 @@ async def test_ai_off_phone_pause_and_opt_out(live: Live) -> None:
     service = CampaignService(live.world.db, engine, PacingPolicy.unpaced())
     await engine.start()
     try:
-        campaign = await service.create(
+        draft = await service.create_draft(
             "haby", "main", "all", "Novedades de noviembre, {name|hola}!"
         )
+        campaign = draft.campaign
         await service.launch(campaign.id)
         await engine.run_until_idle()
     finally:
