@@ -112,7 +112,9 @@ class App(TwoPhase):
             self.clock,
         )
         self.alert_rules = AlertRules(self.db, self.bus, self.alerts, self.clock)
-        builder = DigestBuilder(self.db, self.llm, model=settings.openai_model, language=language)
+        builder = DigestBuilder(
+            self.db, self.llm, model=settings.openai_model, language=language, clock=self.clock
+        )
         self.digests = Digests(
             self.db,
             self.admin_channels,
@@ -129,7 +131,9 @@ class App(TwoPhase):
         ).inc()
         self.directory = Directory(self.db)
         self.audit = AuditRepo(self.db)
-        alert_commands = AlertCommands(self.db, self.admin_channels, self.alerts, self.digests)
+        alert_commands = AlertCommands(
+            self.db, self.admin_channels, self.alerts, self.digests, clock=self.clock
+        )
         registry = build_registry(self.directory, self.audit, on_start=alert_commands.on_start)
         self.engine_commands = EngineCommands(
             self.directory,
@@ -146,6 +150,7 @@ class App(TwoPhase):
             self.audit,
             default_language=settings.language,
             late_replies=self.late_replies,
+            clock=self.clock,
         )
         self.telegram: TelegramAdapter | None = None
         self.slack: SlackAdapter | None = None
@@ -204,7 +209,7 @@ class App(TwoPhase):
             self.settings.openai_model,
             self._listener_policy.typing_scale,
             self._listener_policy.reply_timeout_s,
-            SystemClock(),
+            self.clock,
         )
         steps = InboundSteps(
             self.db,
@@ -215,7 +220,7 @@ class App(TwoPhase):
             self.settings.openai_model,
             language=self._listener_policy.language,
             classify_timeout_s=self._listener_policy.classify_timeout_s,
-            clock=SystemClock(),
+            clock=self.clock,
         )
         self.listener = Listener(
             self.bus,
