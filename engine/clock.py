@@ -27,6 +27,10 @@ class Clock(Protocol):
         ...
 
 
+WALL_CHECK_S = 60.0
+"""The longest wait `SystemClock.sleep_until` makes before it reads the wall clock again."""
+
+
 class SystemClock:
     def now(self) -> datetime:
         return utcnow()
@@ -35,15 +39,19 @@ class SystemClock:
         return time.monotonic()
 
     async def sleep_until(self, when: datetime, wake: asyncio.Event) -> bool:
-        delay_s = (when - self.now()).total_seconds()
-        if delay_s <= 0:
-            return wake.is_set()
-        try:
-            async with asyncio.timeout(delay_s):
-                await wake.wait()
-        except TimeoutError:
-            return False
-        return True
+        # Waits are cut in steps and the wall clock read again after each, so a time days
+        # ahead (a campaign's scheduled start) is kept across a suspended machine or a clock
+        # set right, which the monotonic timer under asyncio does not see.
+        while True:
+            delay_s = (when - self.now()).total_seconds()
+            if delay_s <= 0:
+                return wake.is_set()
+            try:
+                async with asyncio.timeout(min(delay_s, WALL_CHECK_S)):
+                    await wake.wait()
+            except TimeoutError:
+                continue
+            return True
 
 
 class VirtualClock:
