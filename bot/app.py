@@ -23,7 +23,7 @@ from bot.commands.base import Reply
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.late_replies import LateReplies
 from bot.ops.server import Metrics, OpsServer
-from bot.push.alert_rules import AlertRules
+from bot.push.alert_rules import AlertRepeats, AlertRules
 from bot.push.alerts import AlertPolicy, Alerts
 from bot.push.channel import AdminChannel
 from bot.push.channel_supervisor import ChannelSupervisor
@@ -112,6 +112,7 @@ class App(TwoPhase):
             self.clock,
         )
         self.alert_rules = AlertRules(self.db, self.bus, self.alerts, self.clock)
+        self.alert_repeats = AlertRepeats(self.alerts, self.clock)
         builder = DigestBuilder(
             self.db, self.llm, model=settings.openai_model, language=language, clock=self.clock
         )
@@ -190,10 +191,10 @@ class App(TwoPhase):
         self._stack.push_async_callback(self.admin_channels.stop)
         # What hears engine events subscribes before the sessions start, so their first states
         # count, and unsubscribes after they stopped.
-        await self.alert_rules.initialize()
-        self._stack.push_async_callback(self.alert_rules.shutdown)
         await self.alert_rules.start()
         self._stack.push_async_callback(self.alert_rules.stop)
+        await self.alert_repeats.start()
+        self._stack.push_async_callback(self.alert_repeats.stop)
         await self.metrics.start()
         self._stack.push_async_callback(self.metrics.stop)
         await self.engine_commands.start()

@@ -289,3 +289,23 @@ class EventBus:
                 await handler(event)
             except Exception:
                 logger.exception("handler %r failed on %s", handler, type(event).__name__)
+
+
+class Subscriber:
+    """A long-lived part that hears the bus from `start()` to `stop()`.
+
+    Its table of (event type, handler) comes from `handlers()`; bound methods compare equal, so
+    the table built again at `stop()` unsubscribes what `start()` subscribed.
+    """
+
+    def __init__(self, bus: EventBus) -> None:
+        self._bus = bus
+
+    def handlers(self) -> list[tuple[type, Handler]]:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        self._bus.subscribe_all(self.handlers())
+
+    async def stop(self) -> None:
+        self._bus.unsubscribe_all(self.handlers())

@@ -19,7 +19,7 @@ from bot.commands.base import (
 from bot.texts import Language, t
 from engine.campaign.service import CampaignService
 from engine.campaign.templates import FieldWarning
-from engine.events import CampaignProgress, EventBus
+from engine.events import CampaignProgress, EventBus, Handler, Subscriber
 from storage.records import Campaign, CampaignStatus, Role
 from storage.repos import ClientRepo
 
@@ -36,22 +36,19 @@ class _StatusView:
     last_edit: float = 0.0
 
 
-class CampaignCommands:
+class CampaignCommands(Subscriber):
     """Campaign commands; `start()` lets live status messages follow `CampaignProgress`."""
 
     def __init__(self, service: CampaignService, clients: ClientRepo, bus: EventBus) -> None:
+        super().__init__(bus)
         self._service = service
         self._clients = clients
-        self._bus = bus
         # Live status messages per campaign, one per chat (a new /campaign status there replaces
         # the old one), at most MAX_VIEWS_PER_CAMPAIGN: views never accumulate without bound.
         self._views: dict[int, dict[tuple[str, str], _StatusView]] = {}
 
-    async def start(self) -> None:
-        self._bus.subscribe(CampaignProgress, self._on_progress)
-
-    async def stop(self) -> None:
-        self._bus.unsubscribe(CampaignProgress, self._on_progress)
+    def handlers(self) -> list[tuple[type, Handler]]:
+        return [(CampaignProgress, self._on_progress)]
 
     def commands(self) -> list[Command]:
         op, viewer = Role.OPERATOR, Role.VIEWER

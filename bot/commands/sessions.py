@@ -33,6 +33,7 @@ from engine.events import (
     QrUpdated,
     SessionRef,
     SessionStateChanged,
+    Subscriber,
 )
 from engine.session.qr import qr_png
 from engine.sessions import SessionManager
@@ -58,21 +59,15 @@ class _Watcher:
         await self.reply.text(text)
 
 
-class SessionCommands:
+class SessionCommands(Subscriber):
     """Session commands; `start()` subscribes the pairing watchers to the engine's events."""
 
     def __init__(self, manager: SessionManager, bus: EventBus) -> None:
+        super().__init__(bus)
         self._manager = manager
-        self._bus = bus
         self._watchers: dict[int, _Watcher] = {}
 
-    async def start(self) -> None:
-        self._bus.subscribe_all(self._handlers())
-
-    async def stop(self) -> None:
-        self._bus.unsubscribe_all(self._handlers())
-
-    def _handlers(self) -> list[tuple[type, Handler]]:
+    def handlers(self) -> list[tuple[type, Handler]]:
         return [
             (QrUpdated, self._on_qr),
             (QrExpired, self._on_expired),

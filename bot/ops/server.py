@@ -23,6 +23,7 @@ from engine.events import (
     MessageSent,
     MessageStored,
     SessionStateChanged,
+    Subscriber,
 )
 from storage.db import Database
 from storage.records import Direction, SessionState
@@ -43,12 +44,12 @@ class _SessionGauge(Collector):
         yield gauge
 
 
-class Metrics:
+class Metrics(Subscriber):
     """The figures operators graph: sessions, messages, campaign sends, AI, alert deliveries;
     the engine's figures count from `start()`, which subscribes to its events."""
 
     def __init__(self, bus: EventBus) -> None:
-        self._bus = bus
+        super().__init__(bus)
         self.session_states: dict[int, SessionState] = {}
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(_SessionGauge(self.session_states))
@@ -76,13 +77,7 @@ class Metrics:
             registry=self.registry,
         )
 
-    async def start(self) -> None:
-        self._bus.subscribe_all(self._handlers())
-
-    async def stop(self) -> None:
-        self._bus.unsubscribe_all(self._handlers())
-
-    def _handlers(self) -> list[tuple[type, Handler]]:
+    def handlers(self) -> list[tuple[type, Handler]]:
         return [
             (MessageStored, self._stored),
             (MessageSent, self._sent),

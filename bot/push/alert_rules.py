@@ -33,6 +33,7 @@ from engine.events import (
     QrExpired,
     SessionRef,
     SessionStateChanged,
+    Subscriber,
 )
 from engine.tasks import TaskOwner
 from engine.timers import Timers
@@ -60,16 +61,15 @@ def _clip(text: str, limit: int = _DETAIL_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class AlertRules:
+class AlertRules(Subscriber):
     """Hears engine events and raises, bumps and resolves alerts through `Alerts`.
 
-    Two phases: `initialize()` subscribes to the bus (before sessions start, so their first
-    states count), `start()` repeats the alerts that keep firing; `stop()` ends the repeats,
-    `shutdown()` unsubscribes. Tests use the first phase alone and repeat by hand.
+    It hears the bus from `start()` (before sessions start, so their first states count) to
+    `stop()`; `AlertRepeats` repeats the alerts that keep firing.
     """
 
     def __init__(self, db: Database, bus: EventBus, alerts: Alerts, clock: Clock) -> None:
-        self._bus = bus
+        super().__init__(bus)
         self._alerts = alerts
         self._policy = alerts.policy
         self._clock = clock
@@ -78,18 +78,10 @@ class AlertRules:
         self._locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._down_since: dict[int, datetime] = {}
         self._drops: dict[int, deque[datetime]] = defaultdict(deque)
-        self._tasks = TaskOwner("alert-rules")
         self._stopping = asyncio.Event()
         alerts.on_held = self._retry_held_later
 
-    async def initialize(self) -> None:
-        """Subscribe to the engine's events."""
-        self._bus.subscribe_all(self._handlers())
-
-    async def shutdown(self) -> None:
-        self._bus.unsubscribe_all(self._handlers())
-
-    def _handlers(self) -> list[tuple[type, Handler]]:
+    def handlers(self) -> list[tuple[type, Handler]]:
         return [
             (SessionStateChanged, self.on_session_state),
             (QrExpired, self.on_qr_expired),
@@ -102,14 +94,9 @@ class AlertRules:
             (InboundSpoolFailed, self.on_spool_failed),
         ]
 
-    async def start(self) -> None:
-        """Start repeating the alerts that keep firing."""
-        self._stopping.clear()
-        self._tasks.spawn("alert-rules:repeat", self._repeat_loop())
-
     async def stop(self) -> None:
+        await super().stop()
         self._stopping.set()
-        await self._tasks.shutdown()
         await self._timers.shutdown()
         if self._alerts.held:  # a last try: what is still held now is lost with the process
             with contextlib.suppress(TimeoutError):
@@ -129,16 +116,6 @@ class AlertRules:
     async def _retry_held(self) -> None:
         if not await self._alerts.flush():
             self._retry_held_later()
-
-    async def _repeat_loop(self) -> None:
-        while not self._stopping.is_set():
-            when = self._clock.now() + timedelta(seconds=self._policy.repeat_check_s)
-            if await self._clock.sleep_until(when, self._stopping):
-                return
-            try:
-                await self._alerts.repeat_due()
-            except StorageError as exc:
-                logger.warning("alert repeats skipped this time: %s", exc)
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -313,3 +290,34 @@ class AlertRules:
         detail = _clip(event.detail, 200)
         new = NewAlert(None, None, AlertKind.SPOOL_FAILED.value, "spool", detail, one_shot=True)
         await self._alerts.fire(new)
+
+
+class AlertRepeats:
+    """Repeats, every `repeat_check_s`, the alerts that keep firing (`Alerts.repeat_due`).
+
+    A part of its own so that tests drive the repeats by hand while the rules hear events.
+    """
+
+    def __init__(self, alerts: Alerts, clock: Clock) -> None:
+        self._alerts = alerts
+        self._clock = clock
+        self._tasks = TaskOwner("alert-repeats")
+        self._stopping = asyncio.Event()
+
+    async def start(self) -> None:
+        self._stopping.clear()
+        self._tasks.spawn("alert-repeats:loop", self._loop())
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        await self._tasks.shutdown()
+
+    async def _loop(self) -> None:
+        while not self._stopping.is_set():
+            when = self._clock.now() + timedelta(seconds=self._alerts.policy.repeat_check_s)
+            if await self._clock.sleep_until(when, self._stopping):
+                return
+            try:
+                await self._alerts.repeat_due()
+            except StorageError as exc:
+                logger.warning("alert repeats skipped this time: %s", exc)

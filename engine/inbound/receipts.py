@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 
-from engine.events import EventBus, ReceiptUpdated
+from engine.events import EventBus, Handler, ReceiptUpdated, Subscriber
 from engine.whatsapp.types import Ack
 from storage.db import Database, StorageUnavailable
 from storage.records import MessageStatus, RecipientState
@@ -34,7 +34,7 @@ _RECIPIENT_STATE = {
 }
 
 
-class ReceiptTracker:
+class ReceiptTracker(Subscriber):
     """Subscribes to `ReceiptUpdated` and applies it to the messages table.
 
     A receipt that cannot be written (the database is away) is held, and applied before the
@@ -42,15 +42,12 @@ class ReceiptTracker:
 
     def __init__(self, db: Database, bus: EventBus) -> None:
         self._messages = MessageRepo(db)
+        super().__init__(bus)
         self._campaigns = CampaignRepo(db)
-        self._bus = bus
         self._held: deque[tuple[int, str, MessageStatus]] = deque(maxlen=HELD_MAX)
 
-    async def start(self) -> None:
-        self._bus.subscribe(ReceiptUpdated, self.on_receipt)
-
-    async def stop(self) -> None:
-        self._bus.unsubscribe(ReceiptUpdated, self.on_receipt)
+    def handlers(self) -> list[tuple[type, Handler]]:
+        return [(ReceiptUpdated, self.on_receipt)]
 
     async def on_receipt(self, event: ReceiptUpdated) -> None:
         status = status_for_ack(event.ack)

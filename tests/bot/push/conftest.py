@@ -88,7 +88,7 @@ async def make_world(db: Database, clock: ManualClock | None = None) -> AlertWor
     alerts = Alerts(db, router, AlertPolicy(grace_s=60, repeat_s=1800), clock)
     bus = EventBus()
     rules = AlertRules(db, bus, alerts, clock)
-    await rules.initialize()
+    await rules.start()
     return AlertWorld(
         db,
         clock,
