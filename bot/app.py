@@ -39,16 +39,19 @@ from engine.clock import Clock, SystemClock
 from engine.digests import DigestBuilder
 from engine.directory import Directory
 from engine.events import EventBus
-from engine.ia.llm import LLMClient
+from engine.ia.llm import LLMClient, Transcriber
 from engine.ia.openai_client import OpenAIClient
+from engine.ia.transcribe import Transcriptions
 from engine.inbound.ai_turns import AIReplies
 from engine.inbound.conversations import AIControl, Conversations
+from engine.inbound.media import MediaIntake, MediaPolicy
 from engine.inbound.outbound import Outbound
 from engine.inbound.receipts import ReceiptTracker
 from engine.inbound.spool import InboundSpool
 from engine.inbound.steps import InboundSteps
 from engine.lifecycle import TwoPhase
 from engine.listener import Listener, ListenerPolicy
+from engine.media_store import MediaStore
 from engine.private_files import keep_private, private_dir, private_sqlite
 from engine.session.runner import SessionPolicy
 from engine.sessions import DriverFactory, SessionManager, playwright_factory
@@ -84,7 +87,8 @@ class App(TwoPhase):
         self.llm, self.llm_source = self._choose_llm(llm)
         language = pick_language(settings.language, default="es")
 
-        # The engine.
+        # The engine. One content-addressed store holds every media file, in and out.
+        self.media = MediaStore(settings.data_dir / "media")
         self.sessions = SessionManager(
             self.db,
             self.bus,
@@ -95,10 +99,25 @@ class App(TwoPhase):
         self.receipts = ReceiptTracker(self.db, self.bus)
         self.pacing = PacingPolicy.from_settings(settings)
         self.campaign_engine = CampaignEngine(
-            self.db, self.bus, self.sessions, self.pacing, clock=self.clock, rng=rng
+            self.db,
+            self.bus,
+            self.sessions,
+            self.pacing,
+            clock=self.clock,
+            rng=rng,
+            media=self.media,
+            media_timeout_s=settings.media_send_timeout_s,
         )
-        self.campaigns = CampaignService(self.db, self.campaign_engine, self.pacing, rng)
-        self.conversations = Conversations(self.db, self.sessions, self.bus)
+        self.campaigns = CampaignService(
+            self.db, self.campaign_engine, self.pacing, rng, media=self.media
+        )
+        self.conversations = Conversations(
+            self.db,
+            self.sessions,
+            self.bus,
+            media=self.media,
+            media_timeout_s=settings.media_send_timeout_s,
+        )
         self.ai = AIControl(self.db)
         self._listener_policy = listener_policy or ListenerPolicy(language=settings.language)
         self.listener: Listener | None = None
@@ -172,6 +191,24 @@ class App(TwoPhase):
         self._stack.push_async_callback(client.aclose)
         return client, base_url or "OpenAI"
 
+    def _media_intake(self) -> MediaIntake:
+        """Downloads of inbound media into the store, and transcripts of voice notes when the
+        model client can transcribe (the OpenAI one can; the demo's canned model cannot)."""
+        settings = self.settings
+        transcriber = self.llm if isinstance(self.llm, Transcriber) else None
+        transcriptions = Transcriptions(
+            self.db,
+            transcriber if settings.transcription_on else None,
+            model=settings.transcribe_model,
+            clock=self.clock,
+        )
+        policy = MediaPolicy(
+            max_bytes=settings.media_max_bytes, attempts=settings.media_download_attempts
+        )
+        return MediaIntake(
+            self.db, self.sessions, self.media, policy=policy, transcriptions=transcriptions
+        )
+
     def add_admin_channel(self, channel: AdminChannel) -> None:
         """Let alerts and digests reach chats of another platform (the demo's console)."""
         self.admin_channels.register(channel)
@@ -211,6 +248,8 @@ class App(TwoPhase):
             self._listener_policy.typing_scale,
             self._listener_policy.reply_timeout_s,
             self.clock,
+            media=self.media,
+            accepts_images=self.settings.accepts_images,
         )
         steps = InboundSteps(
             self.db,
@@ -222,6 +261,7 @@ class App(TwoPhase):
             language=self._listener_policy.language,
             classify_timeout_s=self._listener_policy.classify_timeout_s,
             clock=self.clock,
+            media=self._media_intake(),
         )
         self.listener = Listener(
             self.bus,

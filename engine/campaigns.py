@@ -27,6 +27,7 @@ from engine.events import (
     NumberWorkerFailed,
     SessionStateChanged,
 )
+from engine.media_store import MediaStore
 from engine.retry import Backoff
 from engine.tasks import TaskOwner
 from engine.timers import Timers
@@ -53,8 +54,12 @@ class CampaignEngine:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         backoff: Backoff | None = None,
+        media: MediaStore | None = None,
+        media_timeout_s: float = 120.0,
     ) -> None:
         self._db = db
+        self._media = media
+        self._media_timeout_s = media_timeout_s
         self._bus = bus
         self._transport = transport
         self._defaults = defaults
@@ -105,6 +110,8 @@ class CampaignEngine:
                 self._defaults,
                 self.clock,
                 self._rng,
+                media=self._media,
+                media_timeout_s=self._media_timeout_s,
             )
             self._workers[session_id] = worker
             self._tasks.spawn(f"campaigns:session-{session_id}", self._supervise(worker))

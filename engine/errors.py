@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from engine.texts import Text, phrase
-from engine.whatsapp.errors import NotInConflict, WhatsAppError
+from engine.whatsapp.errors import MediaUnavailable, NotInConflict, WhatsAppError
 
 # The WhatsApp errors the operator side may see come from here: the bot reaches the engine's
 # services, never the driver.
-__all__ = ["InvalidInput", "NotInConflict", "Text", "WhatsAppError"]
+__all__ = ["InvalidInput", "MediaUnavailable", "NotInConflict", "Text", "WhatsAppError"]
 
 
 class InvalidInput(ValueError):

@@ -1,7 +1,8 @@
 """SessionManager: every WhatsApp session of every client, each in its own supervised task.
 
 Chat commands and the CLI call `add`, `pair`, `take_over`, `restart`, `logout` and `remove`; the
-listener and the campaign runner call `send_text`, `check_number` and `resolve_contact`. A
+listener and the campaign runner call `send_text`, `send_media`, `download_media`,
+`check_number` and `resolve_contact`. A
 session's profile is opened by one runner at a time (and the driver's profile lock guards
 against a second process).
 """
@@ -27,7 +28,7 @@ from engine.texts import phrase
 from engine.whatsapp.driver import WhatsAppDriver
 from engine.whatsapp.errors import NotInConflict, NotLoggedIn
 from engine.whatsapp.playwright_driver import PlaywrightDriver
-from engine.whatsapp.types import DriverConfig, NumberInfo, SentMessage
+from engine.whatsapp.types import DriverConfig, NumberInfo, OutgoingMedia, SentMessage
 from storage.db import Database, NotFound
 from storage.records import SessionState, WaSession
 from storage.repos import ClientRepo, MessageRepo, SessionRepo
@@ -185,6 +186,30 @@ class SessionManager(TwoPhase):
             state = "not running" if runner is None else runner.state.value
             raise NotLoggedIn(f"session {session_id} cannot send: it is {state}")
         return await runner.driver.send_text(chat_id, text, typing_ms=typing_ms)
+
+    async def send_media(
+        self,
+        session_id: int,
+        chat_id: str,
+        media: OutgoingMedia,
+        *,
+        caption: str,
+        typing_ms: int = 0,
+        timeout_s: float = 120.0,
+    ) -> SentMessage:
+        """Send a file through a connected session (``sendFileMessage``, with the same
+        refused/unknown split as `send_text`); NotLoggedIn when it is not connected now."""
+        driver = self._connected(session_id, "send")
+        return await driver.send_media(
+            chat_id, media, caption=caption, typing_ms=typing_ms, timeout_s=timeout_s
+        )
+
+    async def download_media(self, session_id: int, message_id: str, *, max_bytes: int) -> bytes:
+        """A received message's file (``downloadMedia`` in the page), at most `max_bytes`;
+        NotLoggedIn when the session is not connected, MediaUnavailable when WhatsApp has
+        no file for it."""
+        driver = self._connected(session_id, "download media")
+        return await driver.download_media(message_id, max_bytes=max_bytes)
 
     async def check_number(self, session_id: int, digits: str) -> NumberInfo | None:
         """``queryWidExists`` through a connected session (see `WhatsAppDriver.check_number`)."""

@@ -6,6 +6,7 @@ variable and what is wrong with it, so the process can stop with a readable line
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from dataclasses import dataclass
 from datetime import time
@@ -39,6 +40,16 @@ def find_wa_js(data_dir: Path) -> Path:
     return next((path for path in candidates if path.is_file()), candidates[0])
 
 
+MIB = 1024 * 1024
+MEDIA_MAX_CEILING = 1024 * MIB
+"""WA-JS refuses a `maxFileSize` above 1 GiB (v4.6.0 src/conn/functions/setLimit.ts l.48,
+107-131): no WhatsApp Web file is larger, so a bigger cap means nothing."""
+VISION_MODELS = "gpt-4o,gpt-4o-mini,gpt-4o-20*,gpt-4o-mini-20*,gpt-4.1*,gpt-5*"
+"""Chat models that take image input, from OpenAI's model pages (platform.openai.com/docs/models:
+"Input: text, image" for GPT-4o, GPT-4o mini, GPT-4.1 (mini, nano) and GPT-5). Not verified
+against the API from here; gpt-4o-audio/-search/-realtime variants do not match the patterns,
+and none of them take images. An OpenAI-compatible server's models: set WAOPS_VISION_MODELS."""
+_MODEL_PATTERN_RE = re.compile(r"^[A-Za-z0-9._:/*?\[\]-]{1,100}$")
 _RANGE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:-\s*(\d+(?:\.\d+)?)\s*)?$")
 _DIGEST_RE = re.compile(r"^(off|daily ([01]?\d|2[0-3]):[0-5]\d|business(/([1-9]|1[0-2]))?)$")
 _WINDOW_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -141,6 +152,19 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     backup_passphrase: SecretStr | None = None
     """When set, `waops session backup` encrypts archives with it and `restore` decrypts them."""
+    media_max_bytes: int = 16 * MIB
+    """The largest file a contact may send that waops downloads and keeps: 16 MiB, WA-JS's own
+    `setLimit('maxMediaSize', 16777216)` example (src/conn/functions/setLimit.ts l.90)."""
+    media_retention_days: int = 30
+    """Days a received file is kept after it arrived; 0 keeps files for ever."""
+    transcribe_model: str = "gpt-4o-mini-transcribe"
+    """The openai SDK's audio model for voice notes and audio (types/audio_model.py); it
+    reports usage in tokens. Empty turns transcription off; `whisper-1` for older servers."""
+    media_download_attempts: int = 3
+    media_send_timeout_s: float = 120.0
+    """How long one media send may take in the page: a 16 MB video outlasts the text deadline."""
+    vision_models: str = VISION_MODELS
+    """Comma-separated model names (`*` and `?` wildcards) that get images; `none` for none."""
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -231,9 +255,82 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL, for example https://web.whatsapp.com")
         return value
 
+    @field_validator("media_max_bytes")
+    @classmethod
+    def _media_cap(cls, value: int) -> int:
+        if not 1024 <= value <= MEDIA_MAX_CEILING:
+            raise ValueError(
+                f"{value} bytes: give the largest file to keep in bytes, from 1024 up to "
+                f"{MEDIA_MAX_CEILING} (1 GiB, WhatsApp Web's own ceiling); the default is "
+                f"{16 * MIB} (16 MiB)"
+            )
+        return value
+
+    @field_validator("media_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if not 0 <= value <= 36500:
+            raise ValueError("give whole days from 0 (keep files for ever) to 36500")
+        return value
+
+    @field_validator("transcribe_model")
+    @classmethod
+    def _transcribe_model(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"[A-Za-z0-9._:/-]{1,100}", value):
+            raise ValueError(
+                f"{value!r} is not a model name: use one like gpt-4o-mini-transcribe or "
+                "whisper-1, or leave it empty to turn transcription off"
+            )
+        return value
+
+    @field_validator("media_download_attempts")
+    @classmethod
+    def _attempts(cls, value: int) -> int:
+        if not 1 <= value <= 10:
+            raise ValueError("give how many times to try a download, from 1 to 10")
+        return value
+
+    @field_validator("media_send_timeout_s")
+    @classmethod
+    def _send_timeout(cls, value: float) -> float:
+        if not 5 <= value <= 3600:
+            raise ValueError("give seconds from 5 to 3600 (the default is 120)")
+        return value
+
+    @field_validator("vision_models")
+    @classmethod
+    def _vision_models(cls, value: str) -> str:
+        patterns = _model_patterns(value)
+        bad = [p for p in patterns if not _MODEL_PATTERN_RE.match(p)]
+        if bad:
+            raise ValueError(
+                f"{', '.join(map(repr, bad))}: write model names separated by commas, with * "
+                "or ? as wildcards (like gpt-4o,gpt-4.1*), or none"
+            )
+        return ",".join(patterns) if patterns else "none"
+
+    @property
+    def transcription_on(self) -> bool:
+        """False when WAOPS_TRANSCRIBE_MODEL is empty: voice notes keep their placeholder."""
+        return bool(self.transcribe_model)
+
+    def accepts_images(self, model: str) -> bool:
+        """Whether `model` is one of WAOPS_VISION_MODELS (case-insensitive, with wildcards)."""
+        name = model.strip().lower()
+        return any(
+            fnmatch.fnmatchcase(name, p.lower()) for p in _model_patterns(self.vision_models)
+        )
+
     def whatsapp_url_for(self, client_slug: str, session_name: str) -> str:
         """The page a session opens; `{session}` becomes `<client>-<session>`."""
         return self.whatsapp_url.replace("{session}", f"{client_slug}-{session_name}")
+
+
+def _model_patterns(value: str) -> list[str]:
+    """The comma list's entries; `none` (or nothing) is no model."""
+    patterns = [p.strip() for p in value.split(",") if p.strip()]
+    return [] if [p.lower() for p in patterns] == ["none"] else patterns
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -157,4 +157,47 @@ EN: dict[str, str] = {
     "row.name_too_long": "the name has {chars:,} characters, at most {max}",
     "row.tag_too_long": "a tag has {chars:,} characters, at most {max}",
     "row.duplicate": "duplicate of line {line} ({phone})",
+    # files (engine/campaign/service.py, engine/inbound/conversations.py)
+    "attach.not_editable": (
+        "campaign {id} is {status}; a file can be attached only to a draft, scheduled or "
+        "paused campaign"
+    ),
+    "attach.missing": (
+        "campaign {id}'s file is no longer in the media store: attach it again with "
+        "/campaign attach {id}"
+    ),
+    "attach.no_store": "this waops keeps no files (no media store): files cannot be sent from here",
+    # files sent to WhatsApp (engine/media.py): what is wrong and what to do
+    "upload.kind_not_sendable": (
+        "a {kind} cannot be sent with a text: attach an image (JPEG or PNG), a video (MP4) "
+        "or a document"
+    ),
+    "upload.empty": "the file is empty (0 bytes): attach it again",
+    "upload.image_type": (
+        "the image is {mimetype}; WhatsApp sends JPEG or PNG images: convert it, or send it "
+        "as a document"
+    ),
+    "upload.video_type": (
+        "the video is {mimetype}; WhatsApp sends MP4 or 3GP videos: convert it, or send it "
+        "as a document"
+    ),
+    "upload.image_too_large": (
+        "the image weighs {size}; WhatsApp takes images up to {limit}: make it smaller, or "
+        "send it as a document (up to 100 MB)"
+    ),
+    "upload.video_too_large": (
+        "the video weighs {size}; WhatsApp takes videos up to {limit}: shorten it or lower "
+        "its quality, or send it as a document (up to 100 MB)"
+    ),
+    "upload.document_too_large": (
+        "the document weighs {size}; WhatsApp takes documents up to {limit}: compress it or "
+        "split it in parts"
+    ),
+    # sizes (engine/media.py describe_size), decimal like WhatsApp's limits
+    "size.bytes": "{n} B",
+    "size.kb": "{n} KB",
+    "size.mb": "{whole}.{tenth} MB",
+    "size.mb_whole": "{n} MB",
+    "size.gb": "{whole}.{tenth} GB",
+    "size.gb_whole": "{n} GB",
 }

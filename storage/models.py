@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -157,6 +158,15 @@ class MessageRow(Base):
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Media (migration 0007): the kind is `type`, the caption `body`; the bytes live in the
+    # media store under `media_sha256`, never in a column. `media_state` is a MediaState.
+    mimetype: Mapped[str | None] = mapped_column(String(100))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    filename: Mapped[str | None] = mapped_column(String(255))
+    media_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    media_state: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
+    transcript: Mapped[str | None] = mapped_column(LongText)
 
 
 class CampaignRow(Base):
@@ -176,6 +186,12 @@ class CampaignRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The one attachment (migration 0007), sent with the template as its caption.
+    media_sha256: Mapped[str | None] = mapped_column(String(64))
+    media_kind: Mapped[str | None] = mapped_column(String(10))
+    media_mimetype: Mapped[str | None] = mapped_column(String(100))
+    media_filename: Mapped[str | None] = mapped_column(String(255))
+    media_size: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class CampaignRecipientRow(Base):

@@ -16,6 +16,7 @@ from bot.commands.base import Command
 from bot.commands.campaigns import CampaignCommands
 from bot.commands.conversations import ConversationCommands
 from bot.commands.identity import IdentityCommands, StartHook
+from bot.commands.media import MediaCommands
 from bot.commands.prospects import ProspectCommands
 from bot.commands.registry import CommandRegistry
 from bot.commands.sessions import SessionCommands
@@ -49,6 +50,7 @@ class EngineCommands:
         self._campaigns = CampaignCommands(engine.campaigns, directory.clients, engine.bus)
         self._prospects = ProspectCommands(engine.db)
         self._conversations = ConversationCommands(engine.conversations, engine.ai)
+        self._media = MediaCommands(engine.conversations)
 
     def commands(self) -> list[Command]:
         return [
@@ -56,6 +58,7 @@ class EngineCommands:
             *self._campaigns.commands(),
             *self._prospects.commands(),
             *self._conversations.commands(),
+            *self._media.commands(),
         ]
 
     async def start(self) -> None:

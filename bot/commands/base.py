@@ -30,7 +30,9 @@ class CommandRequest:
     `args_pending` is true while only the command word has been read (`parse_request`): the
     dispatcher reads the rest once it knows the sender. A file sent with the command is
     `fetch_attachment` until the dispatcher has authorised a command that `takes_file`, and
-    then `attachment`.
+    then `attachment`. `attachment_mimetype` is what the platform says the file is (Telegram's
+    `mime_type`, Slack's `mimetype`; `image/jpeg` for a Telegram photo), None when it says
+    nothing.
     """
 
     name: str
@@ -43,6 +45,7 @@ class CommandRequest:
     arg_offsets: tuple[int, ...] = ()
     attachment_name: str | None = None
     attachment: bytes | None = field(default=None, repr=False)
+    attachment_mimetype: str | None = None
     args_pending: bool = False
     fetch_attachment: AttachmentFetch | None = field(default=None, repr=False, compare=False)
 
@@ -113,6 +116,50 @@ class PrivateReplies(Protocol):
     def private_hint(self) -> str: ...
 
     async def private_reply(self) -> Reply | None: ...
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """A WhatsApp file going to an operator: its kind (WA-JS `MsgModel.type`: ptt, audio, image,
+    video, document, sticker), a file name, the bytes and what they are."""
+
+    kind: str
+    name: str
+    data: bytes = field(repr=False)
+    mimetype: str = "application/octet-stream"
+    duration_s: int | None = None
+
+
+MAX_PLAIN_FILE_BYTES = 1 << 30
+"""What a reply that takes only plain files is said to take: the console saves them to disk."""
+
+
+@runtime_checkable
+class MediaReplies(Protocol):
+    """What a `Reply` adds when its platform shows files by kind (a voice note as a voice note,
+    a photo as a photo). `max_file_bytes` is the largest file the bot may upload there."""
+
+    @property
+    def max_file_bytes(self) -> int: ...
+
+    async def media(self, file: MediaFile, caption: str = "") -> None: ...
+
+
+async def send_media(reply: Reply, file: MediaFile, caption: str = "") -> None:
+    """Send `file` the way the platform shows its kind, else as a plain file (the console).
+
+    Raises `CommandError` when the platform takes no file that large, before uploading.
+    """
+    if isinstance(reply, MediaReplies):
+        if len(file.data) > reply.max_file_bytes:
+            raise CommandError(
+                "media.too_big_for_chat",
+                mb=f"{len(file.data) / 1e6:.1f}",
+                limit=f"{reply.max_file_bytes / 1e6:g}",
+            )
+        await reply.media(file, caption)
+        return
+    await reply.file(file.name, file.data, caption)
 
 
 class CommandError(Exception):

@@ -1,4 +1,5 @@
-"""Campaigns: /campaigns, /campaign new|preview|launch|pause|resume|cancel|status|report."""
+"""Campaigns: /campaigns, /campaign new|preview|launch|pause|resume|cancel|status|report, and
+attach|detach (bot/commands/campaign_files.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from bot.commands.base import (
     Denied,
     ProgressHandle,
     Proposal,
+    send_media,
 )
+from bot.commands.campaign_files import CampaignFileCommands, campaign_file
+from bot.push.media_lines import file_label
 from bot.texts import Language, t
 from engine.campaign.service import CampaignService
 from engine.campaign.templates import FieldWarning
@@ -46,6 +50,7 @@ class CampaignCommands(Subscriber):
         # Live status messages per campaign, one per chat (a new /campaign status there replaces
         # the old one), at most MAX_VIEWS_PER_CAMPAIGN: views never accumulate without bound.
         self._views: dict[int, dict[tuple[str, str], _StatusView]] = {}
+        self._files = CampaignFileCommands(service, self._campaign)
 
     def handlers(self) -> list[tuple[type, Handler]]:
         return [(CampaignProgress, self._on_progress)]
@@ -72,6 +77,7 @@ class CampaignCommands(Subscriber):
                 private_output=True,
             ),
             Command("pacing", self.pacing, role=Role.ADMIN, client_arg=0, min_args=1),
+            *self._files.commands(),
         ]
 
     async def campaigns(self, ctx: CommandContext) -> Proposal | None:
@@ -156,7 +162,17 @@ class CampaignCommands(Subscriber):
             return None
         lines = [ctx.t("campaign.preview_header", id=campaign.id, name=campaign.name)]
         lines += [f"+{phone}: {text}" for phone, text in preview.samples]
+        media = preview.media
+        if media is not None and preview.data is None:
+            attach = ctx.command_text(f"campaign attach {campaign.id}")
+            warnings.append(ctx.t("campaign.preview_file_missing", id=campaign.id, attach=attach))
+        elif media is not None:
+            shown = file_label(media.kind, media.filename, media.size, ctx.lang)
+            warnings.append(ctx.t("campaign.preview_file", file=shown))
         await ctx.send("\n".join(lines + warnings))
+        if media is not None and preview.data is not None:
+            # The file as the first recipient gets it: their text is its caption.
+            await send_media(ctx.reply, campaign_file(media, preview.data), preview.samples[0][1])
         return None
 
     async def launch(self, ctx: CommandContext) -> Proposal | None:

@@ -1,9 +1,11 @@
-"""Conversations and AI: /chats, /conv, /reply, /takeover, /release, /forget (confirm), /ai."""
+"""Conversations and AI: /chats, /conv, /reply (text, or a file whose caption is the command),
+/takeover, /release, /forget (confirm), /ai. /media is in bot/commands/media.py."""
 
 from __future__ import annotations
 
 from bot.commands.base import Command, CommandContext, CommandError, Proposal
 from bot.push.digests import file_key, shown_body
+from bot.push.media_lines import file_label
 from engine.inbound.conversations import AIControl, ChatFilter, Conversations
 from storage.records import Direction, Role
 
@@ -37,7 +39,9 @@ class ConversationCommands:
                 max_args=3,
                 private_output=True,
             ),
-            Command("reply", self.reply, role=op, client_arg=0, min_args=3),
+            # Two arguments are enough with a file (its caption is the command): the text is
+            # then the file's caption, and may be empty.
+            Command("reply", self.reply, role=op, client_arg=0, min_args=2, takes_file=True),
             Command("takeover", self.takeover, role=op, client_arg=0, min_args=2, max_args=2),
             Command("release", self.release, role=op, client_arg=0, min_args=2, max_args=2),
             Command(
@@ -83,14 +87,29 @@ class ConversationCommands:
             lines.append(ctx.t("conv.opted_out"))
         for m in messages:
             arrow = "←" if m.direction is Direction.IN else "→"
-            lines.append(f"{m.sent_at:%m-%d %H:%M} {arrow} [{m.origin.value}] {shown_body(m)}")
+            body = shown_body(m, ctx.lang)
+            lines.append(f"{m.sent_at:%m-%d %H:%M} {arrow} [{m.origin.value}] {body}")
         await ctx.send("\n".join(lines), filename=f"conv-{file_key(contact.label)}.txt")
         return None
 
     async def reply(self, ctx: CommandContext) -> Proposal | None:
         client, phone, text = ctx.args[0].lower(), ctx.args[1], ctx.request.rest(2)
-        await self._conversations.reply(client, phone, text)
-        await ctx.say("reply.sent", phone=phone, client=client)
+        data = ctx.request.attachment
+        if data is None:
+            if not text.strip():
+                usage = f"{ctx.command_text('reply')} {client} {phone}"
+                raise CommandError("reply.needs_text", usage=usage)
+            await self._conversations.reply(client, phone, text)
+            await ctx.say("reply.sent", phone=phone, client=client)
+            return None
+        # WhatsApp's limits are checked by the engine (MediaRejected says what to do).
+        name, mimetype = ctx.request.attachment_name, ctx.request.attachment_mimetype
+        sent = await self._conversations.reply_media(
+            client, phone, data, name, mimetype or "application/octet-stream", text
+        )
+        kind = sent.media.kind if sent.media is not None else "document"
+        shown = file_label(kind, name, len(data), ctx.lang)
+        await ctx.say("reply.sent_file", file=shown, phone=phone, client=client)
         return None
 
     async def takeover(self, ctx: CommandContext) -> Proposal | None:

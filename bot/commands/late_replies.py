@@ -18,7 +18,15 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.commands.base import ConfirmPrompt, ProgressHandle, Reply
+from bot.commands.base import (
+    MAX_PLAIN_FILE_BYTES,
+    ConfirmPrompt,
+    MediaFile,
+    MediaReplies,
+    ProgressHandle,
+    Reply,
+    send_media,
+)
 from bot.push.channel import LiveImage, live_image_for
 from engine.tasks import TaskOwner
 
@@ -134,6 +142,15 @@ class QueuedReply:
 
     async def file(self, name: str, data: bytes, caption: str = "") -> None:
         await self._run(lambda: self.inner.file(name, data, caption))
+
+    @property
+    def max_file_bytes(self) -> int:
+        """The inner reply's limit (`MediaReplies`); a plain file has the dispatcher's."""
+        inner = self.inner
+        return inner.max_file_bytes if isinstance(inner, MediaReplies) else MAX_PLAIN_FILE_BYTES
+
+    async def media(self, file: MediaFile, caption: str = "") -> None:
+        await self._run(lambda: send_media(self.inner, file, caption))
 
     async def confirm(self, prompt: ConfirmPrompt) -> None:
         await self._run(lambda: self.inner.confirm(prompt))

@@ -20,6 +20,7 @@ from bot.admin_channels import AdminChannels
 from bot.push.alerts import AlertKind
 from bot.push.channel import Outgoing
 from bot.push.chart import bar_chart_png
+from bot.push.media_lines import media_line
 from bot.texts import Language, pick_language, t
 from engine.clock import Clock
 from engine.digests import ConversationDigest, DigestBuilder, DigestData
@@ -74,9 +75,10 @@ def _clip(text: str, limit: int = _BODY_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def message_line(message: Message, zone: ZoneInfo) -> str:
+def message_line(message: Message, zone: ZoneInfo, lang: Language) -> str:
     arrow = "←" if message.direction is Direction.IN else f"→ [{message.origin.value}]"
-    return f"{message.sent_at.astimezone(zone):%d/%m %H:%M} {arrow} {_clip(shown_body(message))}"
+    body = _clip(shown_body(message, lang))
+    return f"{message.sent_at.astimezone(zone):%d/%m %H:%M} {arrow} {body}"
 
 
 def file_key(label: str) -> str:
@@ -84,10 +86,14 @@ def file_key(label: str) -> str:
     return label.lstrip("+").replace(":", "-")
 
 
-def shown_body(message: Message) -> str:
-    """The text of a message as operators read it; media show their kind before the caption."""
+def shown_body(message: Message, lang: Language) -> str:
+    """The text of a message as operators read it: a file as its line (bot/push/media_lines.py),
+    other kinds (a location, a contact card) with their kind before the text."""
     if message.type == "chat":
         return message.body
+    line = media_line(message, lang)
+    if line is not None:
+        return line
     return f"[{message.type}] {message.body}".rstrip()
 
 
@@ -99,7 +105,7 @@ def _conversation_lines(c: ConversationDigest, lang: Language, zone: ZoneInfo) -
     if c.summary:
         lines.append(f"  {c.summary}")
     shown = c.last if c.hot_lead or c.handoff else c.last[-1:]
-    lines += [f"  {message_line(m, zone)}" for m in shown]
+    lines += [f"  {message_line(m, zone, lang)}" for m in shown]
     return lines
 
 
@@ -169,7 +175,7 @@ def conversation_text(
     lines = [t(lang, "forward.title", contact=who, client=client.slug, count=len(messages))]
     if summary:
         lines.append(t(lang, "forward.summary", summary=summary))
-    lines += [message_line(m, zone) for m in messages]
+    lines += [message_line(m, zone, lang) for m in messages]
     return "\n".join(lines)
 
 

@@ -198,7 +198,14 @@ class SlackInbound:
         if shared is not None and shared.get("url_private_download"):
             name = str(shared.get("name") or "file")
             fetch = self._fetch(shared, actor)
-            request = replace(request, attachment_name=name, fetch_attachment=fetch)
+            # The file object's `mimetype` (docs.slack.dev/reference/objects/file-object).
+            mimetype = shared.get("mimetype")
+            request = replace(
+                request,
+                attachment_name=name,
+                attachment_mimetype=str(mimetype) if mimetype else None,
+                fetch_attachment=fetch,
+            )
         await self._dispatcher.dispatch(request, reply)
 
     def _fetch(self, shared: dict[str, Any], actor: str) -> AttachmentFetch:

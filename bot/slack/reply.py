@@ -19,7 +19,7 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from bot.commands.base import ConfirmPrompt
+from bot.commands.base import ConfirmPrompt, MediaFile
 from bot.push.channel import ChannelRejected, ChannelUnavailable, Outgoing
 from bot.slack.web import (
     SECTION_LIMIT,
@@ -39,6 +39,10 @@ IMAGE_NAME = "waops.png"
 RESPONSE_URL_USES = 5
 RESPONSE_URL_TTL_S = 30 * 60 - 60
 """Slack: a response_url works up to five times within 30 minutes (a minute of margin here)."""
+MAX_UPLOAD_BYTES = 1_000_000_000
+"""Not verified: the Web API reference (files.getUploadURLExternal) names no per-file limit,
+and 1 GB is only the figure commonly quoted for Slack uploads. It never binds: the files waops
+has are WhatsApp's, at most 100 MB (engine/media.py), and WAOPS_MEDIA_MAX_BYTES inbound."""
 
 
 @dataclass
@@ -191,6 +195,15 @@ class SlackReply:
         channel = await self.personal_channel()
         await self.web.upload(channel, name, data, caption)
         await self.point_to_dm(channel)
+
+    @property
+    def max_file_bytes(self) -> int:
+        return MAX_UPLOAD_BYTES
+
+    async def media(self, file: MediaFile, caption: str = "") -> None:
+        """A WhatsApp file: Slack shows every kind from its upload (audio and video play in
+        the message), so it goes as a file to the operator's DM like any other."""
+        await self.file(file.name, file.data, caption)
 
     def live_image(self) -> SlackLiveImage:
         return SlackLiveImage(self)

@@ -29,10 +29,11 @@ from telegram.error import (
 )
 from telegram.ext import ExtBot
 
-from bot.commands.base import ConfirmPrompt
+from bot.commands.base import ConfirmPrompt, MediaFile
 from bot.push.channel import ChannelRejected, ChannelUnavailable, Outgoing, split_text
 from bot.telegram.buttons import CallbackCodec
 from bot.telegram.limiter import FloodRetries, retry_after_s
+from bot.telegram.media import MAX_UPLOAD_BYTES, send_file
 from bot.texts import phrase
 
 logger = logging.getLogger(__name__)
@@ -114,6 +115,10 @@ class TelegramSender:
             return await call
         except TelegramError as exc:
             raise channel_error(exc) from exc
+
+    async def call(self, call: Awaitable[T]) -> T:
+        """Any Bot API call, with PTB's errors mapped to ours (bot/telegram/media.py)."""
+        return await self._call(call)
 
     async def text(
         self,
@@ -341,6 +346,14 @@ class TelegramReply:
 
     async def file(self, name: str, data: bytes, caption: str = "") -> None:
         await self.sender.media(self.chat, document=(name, data), text=caption)
+
+    @property
+    def max_file_bytes(self) -> int:
+        return MAX_UPLOAD_BYTES
+
+    async def media(self, file: MediaFile, caption: str = "") -> None:
+        """A WhatsApp file as Telegram shows its kind (bot/telegram/media.py)."""
+        await send_file(self.sender, self.chat, file, caption)
 
     def live_image(self) -> TelegramLiveImage:
         return TelegramLiveImage(self.sender, self.chat)

@@ -1,9 +1,16 @@
-"""From Telegram updates to the dispatcher: messages, button presses and documents.
+"""From Telegram updates to the dispatcher: messages, button presses and files.
 
 Translation only: who wrote (`tg:<user id>`), where (the chat id), what (the text, the button's
 command or confirmation token, the file). Authorising, answering strangers and auditing are
-the dispatcher's job: a document whose caption is a command goes to it with a way to fetch the
+the dispatcher's job: a file whose caption is a command goes to it with a way to fetch the
 file, which it uses only once the sender may run that command.
+
+A file is a document, a photo, a video, an audio or a voice message (Bot API `Message`:
+`document`, `photo`, `video`, `audio`, `voice`; `caption` is the "Caption for the animation,
+audio, document, paid media, photo, video or voice"). A photo comes as several `PhotoSize`s;
+the largest is taken. Telegram re-encodes what is sent as a photo to JPEG, and a `PhotoSize`
+has no `mime_type` or name, so it is `image/jpeg` named `photo.jpg` here (not verified
+beyond Telegram's clients always sending JPEG; send a PNG as a file to keep it PNG).
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Final
 
-from telegram import CallbackQuery, Document, Message, Update, User
+from telegram import CallbackQuery, Message, Update, User
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
@@ -73,6 +80,36 @@ class DocumentUpload:
     mime_type: str | None
     file_name: str
     size_bytes: int | None
+
+
+@dataclass(frozen=True)
+class Attached:
+    """The file of a message, as the Bot API describes it (see the module docstring)."""
+
+    file_id: str
+    file_size: int | None
+    name: str
+    mime_type: str | None
+
+
+def attached(message: Message) -> Attached | None:
+    """The document, largest photo, video, audio or voice of `message`, or None."""
+    if message.document is not None:
+        d = message.document
+        return Attached(d.file_id, d.file_size, d.file_name or "document", d.mime_type)
+    if message.photo:
+        p = max(message.photo, key=lambda size: (size.width * size.height, size.file_size or 0))
+        return Attached(p.file_id, p.file_size, "photo.jpg", "image/jpeg")
+    if message.video is not None:
+        v = message.video
+        return Attached(v.file_id, v.file_size, v.file_name or "video.mp4", v.mime_type)
+    if message.audio is not None:
+        a = message.audio
+        return Attached(a.file_id, a.file_size, a.file_name or "audio.mp3", a.mime_type)
+    if message.voice is not None:
+        o = message.voice
+        return Attached(o.file_id, o.file_size, "voice.ogg", o.mime_type or "audio/ogg")
+    return None
 
 
 DocumentHook = Callable[[DocumentUpload, Reply], Awaitable[None]]
@@ -154,8 +191,9 @@ class UpdateTranslator:
             return
         chat = str(message.chat.id)
         reply = TelegramReply(self._sender, chat, user.id)
-        if message.document is not None:
-            await self._on_document(message, user, chat, reply)
+        file = attached(message)
+        if file is not None:
+            await self._on_document(message, file, user, chat, reply)
             return
         text = message.text
         if not text:
@@ -167,16 +205,19 @@ class UpdateTranslator:
             await self._dispatcher.dispatch(request, reply)
 
     async def _on_document(
-        self, message: Message, user: User, chat: str, reply: TelegramReply
+        self, message: Message, document: Attached, user: User, chat: str, reply: TelegramReply
     ) -> None:
-        document = message.document
-        assert document is not None
-        name = document.file_name or "document"
+        name = document.name
         caption = message.caption or ""
         request = self._request(caption, user, chat) if caption.startswith("/") else None
         if request is not None:
             fetch = self._fetch(document, f"{PREFIX}:{user.id}")
-            request = replace(request, attachment_name=name, fetch_attachment=fetch)
+            request = replace(
+                request,
+                attachment_name=name,
+                attachment_mimetype=document.mime_type,
+                fetch_attachment=fetch,
+            )
             await self._dispatcher.dispatch(request, reply)
             return
         if self.on_document is None:
@@ -194,7 +235,7 @@ class UpdateTranslator:
         )
         await self.on_document(upload, reply)
 
-    def _fetch(self, document: Document, actor: str) -> AttachmentFetch:
+    def _fetch(self, document: Attached, actor: str) -> AttachmentFetch:
         """getFile and the download, for the dispatcher to call once it has authorised."""
 
         async def fetch(limit_bytes: int) -> bytes:

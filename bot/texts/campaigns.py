@@ -49,6 +49,16 @@ EN: dict[str, str] = {
     "campaign.not_yours": "Campaign #{id} belongs to a client you cannot see.",
     "campaign.bad_time": "'{value}' is not a time: write YYYY-MM-DD HH:MM ({zone}).",
     "campaign.status": "#{id} {name} — {status}\n{bar} {done}/{total}\nSent {sent} · failed {failed} · unknown {unknown} · skipped {skipped} · replies {replied}\nExpected end: {finish}",
+    # a campaign's file (bot/commands/campaign_files.py)
+    "campaign_attach.help": "give a campaign an image, video or document: send the file with this as its caption; the text becomes its caption",
+    "campaign_attach.usage": "<id>",
+    "campaign_detach.help": "send a campaign's text alone again, without its file",
+    "campaign_detach.usage": "<id>",
+    "campaign.attach_needs_file": "Send the image, video or document with {command} as its caption.",
+    "campaign.attached": "Campaign #{id} now goes with {file}; every text is its caption. Look at it with {preview}.",
+    "campaign.detached": "Campaign #{id} goes as text alone again.",
+    "campaign.preview_file": "Every message goes with {file}; the first one:",
+    "campaign.preview_file_missing": "The file of campaign #{id} is no longer kept: attach it again with {attach}.",
 }
 
 ES: dict[str, str] = {
@@ -100,4 +110,14 @@ ES: dict[str, str] = {
     "campaign.not_yours": "La campaña #{id} es de un cliente que no podés ver.",
     "campaign.bad_time": "'{value}' no es una hora: escribí AAAA-MM-DD HH:MM ({zone}).",
     "campaign.status": "#{id} {name} — {status}\n{bar} {done}/{total}\nEnviados {sent} · fallidos {failed} · inciertos {unknown} · salteados {skipped} · respuestas {replied}\nFin estimado: {finish}",
+    # el archivo de una campaña (bot/commands/campaign_files.py)
+    "campaign_attach.help": "ponerle a una campaña una imagen, video o documento: mandá el archivo con esto como descripción; el texto pasa a ser su descripción",
+    "campaign_attach.usage": "<id>",
+    "campaign_detach.help": "volver a mandar solo el texto de una campaña, sin su archivo",
+    "campaign_detach.usage": "<id>",
+    "campaign.attach_needs_file": "Mandá la imagen, el video o el documento con {command} como descripción.",
+    "campaign.attached": "La campaña #{id} ahora va con {file}; cada texto es su descripción. Mirala con {preview}.",
+    "campaign.detached": "La campaña #{id} vuelve a ir solo con texto.",
+    "campaign.preview_file": "Cada mensaje va con {file}; el primero:",
+    "campaign.preview_file_missing": "El archivo de la campaña #{id} ya no está guardado: adjuntalo de nuevo con {attach}.",
 }

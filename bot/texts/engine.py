@@ -97,4 +97,23 @@ ES: dict[str, str] = {
     "row.name_too_long": "el nombre tiene {chars} caracteres, como máximo {max}",
     "row.tag_too_long": "una etiqueta tiene {chars} caracteres, como máximo {max}",
     "row.duplicate": "repetida de la línea {line} ({phone})",
+    # archivos (engine/campaign/service.py, engine/inbound/conversations.py)
+    "attach.not_editable": "la campaña {id} está en estado {status}; solo se puede adjuntar un archivo a un borrador o a una campaña programada o pausada",
+    "attach.missing": "el archivo de la campaña {id} ya no está guardado: adjuntalo otra vez con /campaign attach {id}",
+    "attach.no_store": "este waops no guarda archivos (no tiene almacén de medios): desde acá no se pueden mandar archivos",
+    # archivos que van a WhatsApp (engine/media.py): qué está mal y qué hacer
+    "upload.kind_not_sendable": "un {kind} no se puede mandar con un texto: adjuntá una imagen (JPEG o PNG), un video (MP4) o un documento",
+    "upload.empty": "el archivo está vacío (0 bytes): adjuntalo de nuevo",
+    "upload.image_type": "la imagen es {mimetype}; WhatsApp manda imágenes JPEG o PNG: convertila, o enviala como documento",
+    "upload.video_type": "el video es {mimetype}; WhatsApp manda videos MP4 o 3GP: convertilo, o envialo como documento",
+    "upload.image_too_large": "la imagen pesa {size}; WhatsApp acepta imágenes de hasta {limit}: achicala, o enviala como documento (hasta 100 MB)",
+    "upload.video_too_large": "el video pesa {size}; WhatsApp acepta videos de hasta {limit}: acortalo o bajale la calidad, o envialo como documento (hasta 100 MB)",
+    "upload.document_too_large": "el documento pesa {size}; WhatsApp acepta documentos de hasta {limit}: comprimilo o dividilo en partes",
+    # tamaños (engine/media.py describe_size), decimales como los límites de WhatsApp
+    "size.bytes": "{n} B",
+    "size.kb": "{n} KB",
+    "size.mb": "{whole},{tenth} MB",
+    "size.mb_whole": "{n} MB",
+    "size.gb": "{whole},{tenth} GB",
+    "size.gb_whole": "{n} GB",
 }

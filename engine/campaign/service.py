@@ -1,5 +1,6 @@
-"""What operators do with campaigns: create (from a selection and a template), preview, plan,
-launch now or at a time, pause, resume, cancel, report. The sending is `CampaignEngine`'s."""
+"""What operators do with campaigns: create (from a selection and a template), attach a file,
+preview, plan, launch now or at a time, pause, resume, cancel, report. The sending is
+`CampaignEngine`'s."""
 
 from __future__ import annotations
 
@@ -14,9 +15,15 @@ from engine.campaign.templates import MAX_TEMPLATE_CHARS, FieldWarning, Template
 from engine.campaign.worker import ACTIVE, CampaignControl
 from engine.errors import InvalidInput
 from engine.exports import csv_bytes
-from storage.db import Database
-from storage.records import Campaign, CampaignStatus, SkipReason, WaSession
+from engine.media import check_outgoing, kind_for, normalise_mimetype
+from engine.media_store import MediaMissing, MediaStore
+from storage.db import Database, NotFound
+from storage.records import Campaign, CampaignMedia, CampaignStatus, SkipReason, WaSession
 from storage.repos import CampaignRepo, ClientRepo, ContactRepo, SessionRepo
+
+# A file may change only before or between sends (a running campaign would send half its
+# recipients one file and half another); a paused one is resumed with the new file.
+ATTACHABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.PAUSED)
 
 
 def parse_selection(text: str) -> dict[str, Any]:
@@ -59,6 +66,9 @@ class Preview:
 
     samples: list[tuple[str, str]]
     warnings: tuple[FieldWarning, ...]
+    media: CampaignMedia | None = None
+    """The file every text is the caption of; its bytes in `data` (None when missing)."""
+    data: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -78,8 +88,10 @@ class CampaignService:
         engine: CampaignControl,
         defaults: PacingPolicy,
         rng: random.Random | None = None,
+        media: MediaStore | None = None,
     ):
         self._engine = engine
+        self._media = media
         self._defaults = defaults
         self._rng = rng or random.Random()
         self._repo = CampaignRepo(db)
@@ -154,6 +166,40 @@ class CampaignService:
         client_id = None if client_slug is None else (await self._clients.get(client_slug)).id
         return await self._repo.list(client_id=client_id)
 
+    async def attach(
+        self, campaign_id: int, data: bytes, *, filename: str | None, mimetype: str
+    ) -> Campaign:
+        """Attach one image, video or document: the texts become its caption. Checked against
+        WhatsApp's limits first (`MediaRejected` says what is wrong and what to do), stored
+        once by content, and only while the campaign is a draft, scheduled or paused."""
+        campaign = await self._repo.get(campaign_id)
+        self._attachable(campaign)
+        mimetype = normalise_mimetype(mimetype, filename)
+        kind = kind_for(mimetype, filename)
+        check_outgoing(kind, mimetype, len(data))
+        if self._media is None:
+            raise InvalidInput("attach.no_store")
+        put = await self._media.put(data, max_bytes=len(data))
+        media = CampaignMedia(put.sha256, kind, mimetype, filename, put.size)
+        try:
+            return await self._repo.attach_media(campaign_id, media, expect=list(ATTACHABLE))
+        except NotFound as exc:
+            # It was launched (or cancelled) meanwhile: say where it is now.
+            self._attachable(await self._repo.get(campaign_id))
+            raise InvalidInput(
+                "attach.not_editable", id=campaign_id, status=campaign.status
+            ) from exc
+
+    async def detach(self, campaign_id: int) -> Campaign:
+        """Send the texts alone again (the stored file goes with the retention sweep)."""
+        campaign = await self._repo.get(campaign_id)
+        self._attachable(campaign)
+        return await self._repo.attach_media(campaign_id, None, expect=list(ATTACHABLE))
+
+    def _attachable(self, campaign: Campaign) -> None:
+        if campaign.status not in ATTACHABLE:
+            raise InvalidInput("attach.not_editable", id=campaign.id, status=campaign.status)
+
     async def preview(self, campaign_id: int, count: int = 3) -> list[tuple[str, str]]:
         """(phone, text) rendered for the first `count` recipients the selection matches."""
         return (await self.preview_checked(campaign_id, count)).samples
@@ -172,7 +218,15 @@ class CampaignService:
             phone = contact.phone or ""  # audiences hold only contacts with a phone
             fields = {**contact.fields, "name": contact.name or "", "phone": phone}
             rendered.append((phone, template.render(fields, self._rng)))
-        return Preview(rendered, template.warnings)
+        return Preview(rendered, template.warnings, campaign.media, await self._file(campaign))
+
+    async def _file(self, campaign: Campaign) -> bytes | None:
+        if campaign.media is None or self._media is None:
+            return None
+        try:
+            return await self._media.read(campaign.media.sha256)
+        except MediaMissing:
+            return None
 
     async def plan(self, campaign_id: int) -> LaunchPlan:
         campaign = await self._repo.get(campaign_id)
@@ -187,6 +241,10 @@ class CampaignService:
         campaign = await self._repo.get(campaign_id)
         if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
             raise InvalidInput("launch.not_draft", id=campaign_id, status=campaign.status)
+        if campaign.media is not None and (
+            self._media is None or not self._media.exists(campaign.media.sha256)
+        ):
+            raise InvalidInput("attach.missing", id=campaign_id)
         if await self._repo.materialize(campaign) == 0 and not (
             await self._repo.counts(campaign_id)
         ).get("queued"):

@@ -2,18 +2,21 @@
 
 At-most-once: a recipient is committed as `sending` before the network call and as `sent`
 after it (shielded from cancellation). When the outcome is unknown (a timeout mid-send, a crash)
-the row becomes `unknown`, and is never sent again on its own.
+the row becomes `unknown`, and is never sent again on its own. A campaign with a file sends it
+with the rendered template as its caption, on exactly the same path; the file is read from the
+media store once per campaign, before `sending` is committed, so a missing file sends nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Protocol
 
+from engine.campaign.files import CampaignFiles, sent_info
 from engine.campaign.pacing import (
     NumberPacer,
     PacingPolicy,
@@ -21,10 +24,12 @@ from engine.campaign.pacing import (
     merged,
     recipient_timezone,
 )
+from engine.campaign.ports import ACTIVE, CampaignControl, CampaignStatuses, CampaignTransport
 from engine.campaign.templates import Template
 from engine.clock import Clock
 from engine.errors import InvalidInput
 from engine.events import CampaignProgress, EventBus, MessageSent
+from engine.media_store import MediaStore
 from engine.whatsapp.errors import (
     NotLoggedIn,
     NumberCheckUnavailable,
@@ -32,7 +37,7 @@ from engine.whatsapp.errors import (
     SessionLost,
     WhatsAppError,
 )
-from engine.whatsapp.types import NumberInfo, SentMessage
+from engine.whatsapp.types import OutgoingMedia, SentMessage
 from storage.db import Database, NotFound
 from storage.records import (
     Campaign,
@@ -50,51 +55,14 @@ from storage.records import (
 )
 from storage.repos import CampaignRepo, ClientRepo, ContactRepo, MessageRepo, SessionRepo
 
+__all__ = ["ACTIVE", "CampaignControl", "CampaignStatuses", "CampaignTransport", "NumberWorker"]
+
 logger = logging.getLogger(__name__)
 DAY = timedelta(days=1)
 FINISH_ESTIMATE_LIMIT = 2000  # simulate at most this many sends, extrapolate the rest
 ESTIMATE_EVERY = 25  # sends between two re-estimates of the finish time
 CHECK_HOLD = timedelta(seconds=30)  # before asking again when WhatsApp could not say
-
-
-class CampaignTransport(Protocol):
-    """What a campaign needs of a session (the SessionManager in production)."""
-
-    def state(self, session_id: int) -> SessionState | None: ...
-
-    async def send_text(
-        self, session_id: int, chat_id: str, text: str, *, typing_ms: int = 0
-    ) -> SentMessage: ...
-
-    async def check_number(self, session_id: int, digits: str) -> NumberInfo | None: ...
-
-
-# The statuses a campaign can still move on from.
-ACTIVE = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED)
-
-
-class CampaignStatuses(Protocol):
-    """The one place a campaign's status changes (the CampaignEngine): it tells the number's
-    worker and publishes `CampaignStatusChanged`."""
-
-    async def change(
-        self,
-        campaign_id: int,
-        status: CampaignStatus,
-        reason: str | None,
-        *,
-        expect: list[CampaignStatus] | None = None,
-        scheduled_at: datetime | None = None,
-    ) -> Campaign: ...
-
-
-class CampaignControl(CampaignStatuses, Protocol):
-    """What operators' campaign service needs of the engine (the CampaignEngine)."""
-
-    @property
-    def clock(self) -> Clock: ...
-
-    def poke(self, session_id: int) -> None: ...
+MEDIA_MISSING = "the campaign's file is not in the media store: attach it again"
 
 
 class NumberWorker:
@@ -110,8 +78,12 @@ class NumberWorker:
         defaults: PacingPolicy,
         clock: Clock,
         rng: random.Random,
+        media: MediaStore | None = None,
+        media_timeout_s: float = 120.0,
     ) -> None:
         self.session_id = session_id
+        self._files = CampaignFiles(media)
+        self._media_timeout_s = media_timeout_s
         self._statuses = statuses
         self._campaigns = CampaignRepo(db)
         self._contacts = ContactRepo(db)
@@ -175,6 +147,7 @@ class NumberWorker:
             c.id: merged(self._defaults, session_pacing, c.pacing) for c in self._running
         }
         self._paired_at = await self._campaigns.paired_at(self.session_id)
+        self._files.keep({c.media.sha256 for c in self._running if c.media is not None})
 
     async def _pick(self) -> Campaign | None:
         """The next running campaign in turn, or None when there is nothing to send now."""
@@ -227,11 +200,21 @@ class NumberWorker:
             return
         fields = {**recipient.fields, "name": recipient.name or "", "phone": recipient.phone}
         body = (await self._template(campaign)).render(fields, self._rng)
+        file = None
+        if campaign.media is not None:
+            file = await self._file(campaign)
+            if file is None:
+                return  # the campaign is paused; this recipient stays queued
         if not await self._campaigns.mark_sending(recipient.id, body):
             return
         outcome = RecipientState.SENT
         try:
-            sent = await self._transport.send_text(self.session_id, chat_id, body)
+            if file is None:
+                sent = await self._transport.send_text(self.session_id, chat_id, body)
+            else:
+                sent = await self._transport.send_media(
+                    self.session_id, chat_id, file, caption=body, timeout_s=self._media_timeout_s
+                )
         except SendFailed as exc:
             outcome = RecipientState.FAILED
             await self._campaigns.mark_failed(recipient.id, str(exc))
@@ -249,7 +232,7 @@ class NumberWorker:
             await self._campaigns.mark_unknown(recipient.id, str(exc))
         else:
             # WhatsApp has the message: recording that must survive a cancellation.
-            await asyncio.shield(self._record_sent(campaign, recipient, body, sent))
+            await asyncio.shield(self._record_sent(campaign, recipient, body, sent, file))
         await self._bus.publish(
             MessageSent(
                 campaign.client_id, self.session_id, Origin.CAMPAIGN, outcome is RecipientState.SENT
@@ -285,8 +268,30 @@ class NumberWorker:
         """Wait before asking WhatsApp again (a poke ends the wait early)."""
         await self._clock.sleep_until(self._clock.now() + CHECK_HOLD, self.wake)
 
+    async def _file(self, campaign: Campaign) -> OutgoingMedia | None:
+        """The campaign's file; when it is missing the campaign is paused with a reason saying
+        what to do (nothing was sent, the recipient stays queued)."""
+        assert campaign.media is not None
+        file = await self._files.get(campaign.media)
+        if file is None:
+            logger.error("campaign %s: its file %s is missing", campaign.id, campaign.media.sha256)
+            self._stale = True
+            with contextlib.suppress(NotFound, InvalidInput):  # it moved meanwhile; said so
+                await self._statuses.change(
+                    campaign.id,
+                    CampaignStatus.PAUSED,
+                    MEDIA_MISSING,
+                    expect=[CampaignStatus.RUNNING],
+                )
+        return file
+
     async def _record_sent(
-        self, campaign: Campaign, recipient: Recipient, body: str, sent: SentMessage
+        self,
+        campaign: Campaign,
+        recipient: Recipient,
+        body: str,
+        sent: SentMessage,
+        file: OutgoingMedia | None = None,
     ) -> None:
         assert self._pacer is not None
         at = self._clock.now()
@@ -302,8 +307,10 @@ class NumberWorker:
                 at,
                 session_id=self.session_id,
                 wa_message_id=sent.id,
+                type="chat" if file is None else file.kind,
                 status=MessageStatus.SENT,
                 campaign_id=campaign.id,
+                media=None if file is None else sent_info(file),
             ),
         )
 

@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from engine.ia.budget import check_budget, estimate_prompt_tokens
 from engine.ia.llm import AIError, ChatTurn, LLMClient
+from engine.ia.prompts import without_marker
 from engine.ia.text import normalize, phrase_starts, words
 
 logger = logging.getLogger(__name__)
@@ -145,7 +146,9 @@ def _is_question(text: str, text_words: list[str]) -> bool:
 
 
 def classify_by_rules(text: str, *, opt_out_keywords: Sequence[str] = ()) -> Intent:
-    """Rule-based intent; cheap and always available."""
+    """Rule-based intent; cheap and always available. A leading media marker ("[nota de voz]
+    Baja.", engine.ia.prompts.media_text) is not read: the rules see the contact's words."""
+    text = without_marker(text)
     if is_opt_out(text, opt_out_keywords):
         return Intent.OPT_OUT
     text_words = words(text)

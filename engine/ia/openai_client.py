@@ -1,27 +1,40 @@
-"""`LLMClient` on the official openai SDK (chat completions), for any OpenAI-compatible server.
+"""`LLMClient` and `Transcriber` on the official openai SDK, for any OpenAI-compatible server.
 
 The only module that imports `openai`. Every SDK exception becomes `AIUnavailable` or
 `AIRefused`; the SDK's own retries are bounded and the whole call, retries and their
 back-off included, runs under one deadline so a large `Retry-After` cannot hold a reply hostage.
+
+Images go in user turns as content parts, the image as a base64 data URL (openai SDK 3.57.0
+`types/chat/chat_completion_content_part_image_param.py` l.10-19: "Either a URL of the image or
+the base64 encoded image data"). Audio goes to `audio.transcriptions.create` as a
+`(filename, bytes, content type)` tuple (`_types.py` FileTypes), because the server identifies
+the format by "an extension-bearing filename and an appropriate content type"
+(`resources/audio/transcriptions.py` l.214-217); bare bytes would be named "upload".
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections.abc import Sequence
 from typing import Literal
 
 import openai
+from openai.types.audio import Transcription
 from openai.types.chat import (
     ChatCompletion,
     ChatCompletionAssistantMessageParam,
+    ChatCompletionContentPartImageParam,
+    ChatCompletionContentPartParam,
+    ChatCompletionContentPartTextParam,
     ChatCompletionMessageParam,
     ChatCompletionSystemMessageParam,
     ChatCompletionUserMessageParam,
 )
 
-from engine.ia.llm import AIRefused, AIUnavailable, ChatTurn, Completion
+from engine.ia.budget import IMAGE_TOKENS_ESTIMATE, tokens_for_audio_seconds
+from engine.ia.llm import AIRefused, AIUnavailable, ChatTurn, Completion, ImagePart, Transcript
 from engine.lifecycle import TwoPhase
 
 logger = logging.getLogger(__name__)
@@ -30,11 +43,33 @@ TokenParam = Literal["max_tokens", "max_completion_tokens"]
 _REFUSAL_CODES = frozenset({"content_filter", "content_policy_violation"})
 
 
+def data_url(image: ImagePart) -> str:
+    """The image as a `data:<mime>;base64,...` URL, the inline form the API takes."""
+    return f"data:{image.mimetype};base64,{base64.b64encode(image.data).decode('ascii')}"
+
+
+def _user_content(turn: ChatTurn) -> str | list[ChatCompletionContentPartParam]:
+    """Plain text, or the text part then one image_url part per image
+    (`chat_completion_content_part_param.py` l.60-64 is the union of parts)."""
+    if not turn.images:
+        return turn.content
+    parts: list[ChatCompletionContentPartParam] = []
+    if turn.content:
+        parts.append(ChatCompletionContentPartTextParam(type="text", text=turn.content))
+    for image in turn.images:
+        parts.append(
+            ChatCompletionContentPartImageParam(
+                type="image_url", image_url={"url": data_url(image)}
+            )
+        )
+    return parts
+
+
 def _to_param(turn: ChatTurn) -> ChatCompletionMessageParam:
     if turn.role == "system":
         return ChatCompletionSystemMessageParam(role="system", content=turn.content)
     if turn.role == "user":
-        return ChatCompletionUserMessageParam(role="user", content=turn.content)
+        return ChatCompletionUserMessageParam(role="user", content=_user_content(turn))
     return ChatCompletionAssistantMessageParam(role="assistant", content=turn.content)
 
 
@@ -43,13 +78,35 @@ def _estimate_tokens(text: str) -> int:
     return max(1, len(text) // 4) if text else 0
 
 
+def _estimate_turn(turn: ChatTurn) -> int:
+    return _estimate_tokens(turn.content) + IMAGE_TOKENS_ESTIMATE * len(turn.images)
+
+
+def _to_transcript(response: Transcription) -> Transcript:
+    """Text and what to charge: the tokens the server billed, or its seconds converted.
+
+    `usage` is `UsageTokens` (gpt-4o transcribe models) or `UsageDuration` (whisper-1), a union
+    on `type` (`types/audio/transcription.py` l.34-63). Tokens are charged as they are;
+    seconds become tokens by `budget.tokens_for_audio_seconds` plus the transcript's text;
+    with no usage at all only the transcript's text is counted.
+    """
+    text = response.text.strip()
+    usage = response.usage
+    if usage is None:
+        return Transcript(text, _estimate_tokens(text))
+    if usage.type == "tokens":
+        return Transcript(text, usage.total_tokens)
+    seconds = float(usage.seconds)
+    return Transcript(text, tokens_for_audio_seconds(seconds) + _estimate_tokens(text), seconds)
+
+
 def _to_completion(response: ChatCompletion, turns: Sequence[ChatTurn]) -> Completion:
     """Turn a response into a `Completion`, or raise `AIRefused` if it carries no answer."""
     usage = response.usage
     if usage is not None:
         prompt_tokens, completion_tokens = usage.prompt_tokens, usage.completion_tokens
     else:
-        prompt_tokens = sum(_estimate_tokens(turn.content) for turn in turns)
+        prompt_tokens = sum(_estimate_turn(turn) for turn in turns)
         completion_tokens = 0
     if not response.choices:
         raise AIRefused("the model returned no choices", tokens_used=prompt_tokens)
@@ -158,6 +215,50 @@ class OpenAIClient(TwoPhase):
             raise AIUnavailable("the model server sent a malformed answer") from exc
         logger.debug("model %s: %d tokens", model, completion.total_tokens)
         return completion
+
+    async def transcribe(
+        self,
+        data: bytes,
+        *,
+        filename: str,
+        mimetype: str,
+        model: str,
+        timeout_s: float,
+        language: str | None = None,
+    ) -> Transcript:
+        """Transcribe `data` once (plus the SDK's bounded retries); raise only `AIError`s.
+
+        The default `json` response format is the only one the gpt-4o transcribe models take
+        (`resources/audio/transcriptions.py` l.273-277), so none is sent.
+        """
+        deadline_s = timeout_s * (self._max_retries + 1) + self._retry_slack_s
+        try:
+            async with asyncio.timeout(deadline_s):
+                response = await self._sdk.audio.transcriptions.create(
+                    model=model,
+                    file=(filename, data, mimetype),
+                    language=language if language else openai.omit,
+                    timeout=timeout_s,
+                )
+        except TimeoutError as exc:
+            logger.warning(
+                "transcription %s: no answer within %.1f s (retries included)", model, deadline_s
+            )
+            raise AIUnavailable("the transcription model did not answer in time") from exc
+        except openai.OpenAIError as exc:
+            mapped = _map_error(exc)
+            logger.warning("transcription %s: %s (%s)", model, mapped, type(exc).__name__)
+            raise mapped from exc
+        try:
+            # As for chat: the SDK does not validate bodies.
+            if not isinstance(response, Transcription) or not isinstance(response.text, str):
+                raise TypeError(f"got {type(response).__name__}")
+            transcript = _to_transcript(response)
+        except (AttributeError, TypeError, ValueError) as exc:
+            logger.warning("transcription %s: malformed answer (%s)", model, exc)
+            raise AIUnavailable("the transcription server sent a malformed answer") from exc
+        logger.debug("transcription %s: %d tokens", model, transcript.tokens)
+        return transcript
 
     async def aclose(self) -> None:
         """Close the HTTP connection pool."""

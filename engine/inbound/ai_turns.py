@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,7 @@ from engine.clock import Clock
 from engine.events import AIFailed, EventBus, SessionRef
 from engine.ia.llm import LLMClient
 from engine.ia.prompts import typing_delay_ms
-from engine.ia.responder import Failure, Responder
+from engine.ia.responder import Failure, MediaReader, Responder
 from engine.inbound.outbound import Outbound, ReplyTo
 from engine.tasks import TaskOwner
 from storage.db import Database
@@ -54,7 +55,14 @@ class AIReplies:
         typing_scale: float,
         timeout_s: float,
         clock: Clock,
+        *,
+        media: MediaReader | None = None,
+        accepts_images: Callable[[str], bool] | None = None,
     ) -> None:
+        """`media` (the media store) and `accepts_images` (settings' vision model check)
+        together let the newest photos reach a model that takes images."""
+        self._media = media
+        self._accepts_images = accepts_images
         self._bus = bus
         self._outbound = outbound
         self._llm = llm
@@ -135,7 +143,11 @@ class AIReplies:
         others = [c for c in await self._clients.list() if c.id != client.id]
         forbidden = [fragment for c in others for fragment in (c.slug, c.name)]
         decision = await Responder(
-            self._llm, default_model=self._default_model, timeout_s=self._timeout_s
+            self._llm,
+            default_model=self._default_model,
+            timeout_s=self._timeout_s,
+            media=self._media,
+            accepts_images=self._accepts_images,
         ).reply(
             settings,
             history=list(reversed(contact_history)),

@@ -1,5 +1,5 @@
-"""Services the chat commands call for conversations and AI: read, reply, take over, release,
-forget, and switch or shape a client's AI."""
+"""Services the chat commands call for conversations and AI: read, reply (with text or a file),
+fetch a chat's files, take over, release, forget, and switch or shape a client's AI."""
 
 from __future__ import annotations
 
@@ -11,13 +11,17 @@ from engine.clock import Clock, SystemClock
 from engine.errors import InvalidInput
 from engine.events import ChatPaused, ContactForgotten, EventBus
 from engine.inbound.outbound import MessageSender, Outbound, ReplyTo
+from engine.media import check_outgoing, kind_for, normalise_mimetype
+from engine.media_store import MediaMissing, MediaStore
 from engine.phones import InvalidPhone, parse_phone
+from engine.whatsapp.types import OutgoingMedia
 from storage.db import Database
 from storage.records import (
     AISettings,
     Client,
     Contact,
     ConversationSummary,
+    MediaState,
     Message,
     MessageStatus,
     Origin,
@@ -52,7 +56,11 @@ class Conversations:
         sender: MessageSender,
         bus: EventBus,
         clock: Clock | None = None,
+        media: MediaStore | None = None,
+        media_timeout_s: float = 120.0,
     ) -> None:
+        self._media = media
+        self._media_timeout_s = media_timeout_s
         self._clients = ClientRepo(db)
         self._contacts = ContactRepo(db)
         self._messages = MessageRepo(db)
@@ -90,13 +98,55 @@ class Conversations:
         session_id = await self._session_for(client, contact)
         await self.take_over(client_slug, phone)
         to = ReplyTo(client.id, session_id, contact.id, contact.chat_id)
-        message = await self._outbound.reply(to, text, Origin.OPERATOR)
-        assert message is not None
-        if message.status is MessageStatus.FAILED:
-            raise InvalidInput("outgoing.not_taken")
-        if message.status is MessageStatus.PENDING:
-            raise InvalidInput("outgoing.unconfirmed")
-        return message
+        return _taken(await self._outbound.reply(to, text, Origin.OPERATOR))
+
+    async def reply_media(
+        self,
+        client_slug: str,
+        phone: str,
+        data: bytes,
+        filename: str | None,
+        mimetype: str,
+        text: str = "",
+    ) -> Message:
+        """Send an operator's file (an image, video or document, with `text` as its caption)
+        from the client's number; WhatsApp's limits are checked first (`MediaRejected` says
+        what is wrong), the file is kept in the media store, AI is paused in that chat."""
+        mimetype = normalise_mimetype(mimetype, filename)
+        kind = kind_for(mimetype, filename)
+        check_outgoing(kind, mimetype, len(data))
+        if self._media is None:
+            raise InvalidInput("attach.no_store")
+        client, contact = await self.contact(client_slug, phone)
+        session_id = await self._session_for(client, contact)
+        put = await self._media.put(data, max_bytes=len(data))
+        await self.take_over(client_slug, phone)
+        to = ReplyTo(client.id, session_id, contact.id, contact.chat_id)
+        file = OutgoingMedia(kind, mimetype, filename, data, put.sha256)
+        message = await self._outbound.reply_media(
+            to, file, text.strip(), Origin.OPERATOR, timeout_s=self._media_timeout_s
+        )
+        return _taken(message)
+
+    async def media_of(
+        self, client_slug: str, phone: str, count: int = 1
+    ) -> list[tuple[Message, bytes | None]]:
+        """The chat's newest `count` messages with a file, newest first, each with its bytes
+        (None when the file was never kept: failed, too large, expired, or gone)."""
+        client, contact = await self.contact(client_slug, phone)
+        found = await self._messages.media_messages(client.id, contact.id, limit=max(1, count))
+        return [(message, await self._bytes_of(message)) for message in found]
+
+    async def _bytes_of(self, message: Message) -> bytes | None:
+        media = message.media
+        if self._media is None or media is None or media.sha256 is None:
+            return None
+        if media.state is not MediaState.STORED:
+            return None
+        try:
+            return await self._media.read(media.sha256)
+        except MediaMissing:
+            return None
 
     async def take_over(
         self, client_slug: str, phone: str, length: timedelta = TAKEOVER
@@ -132,6 +182,16 @@ class Conversations:
         if not connected:
             raise InvalidInput("outgoing.no_session", client=client.slug)
         return connected[0].id
+
+
+def _taken(message: Message | None) -> Message:
+    """The stored operator message, or the error saying WhatsApp did not (surely) take it."""
+    assert message is not None
+    if message.status is MessageStatus.FAILED:
+        raise InvalidInput("outgoing.not_taken")
+    if message.status is MessageStatus.PENDING:
+        raise InvalidInput("outgoing.unconfirmed")
+    return message
 
 
 async def lookup_contact(contacts: ContactRepo, client: Client, text: str) -> Contact:

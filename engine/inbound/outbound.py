@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from engine.clock import utcnow
 from engine.events import EventBus, MessageSent
 from engine.whatsapp.errors import SendUnknown, SessionLost, WhatsAppError
-from engine.whatsapp.types import SentMessage
+from engine.whatsapp.types import OutgoingMedia, SentMessage
 from storage.db import Database
-from storage.records import Direction, Message, MessageStatus, NewMessage, Origin
+from storage.records import (
+    Direction,
+    MediaInfo,
+    MediaState,
+    Message,
+    MessageStatus,
+    NewMessage,
+    Origin,
+)
 from storage.repos import MessageRepo
 
 logger = logging.getLogger(__name__)
@@ -23,6 +32,22 @@ class MessageSender(Protocol):
 
     async def send_text(
         self, session_id: int, chat_id: str, text: str, *, typing_ms: int = 0
+    ) -> SentMessage: ...
+
+
+@runtime_checkable
+class MediaSender(Protocol):
+    """What can also send a file through a session (the SessionManager in production)."""
+
+    async def send_media(
+        self,
+        session_id: int,
+        chat_id: str,
+        media: OutgoingMedia,
+        *,
+        caption: str,
+        typing_ms: int = 0,
+        timeout_s: float = 120.0,
     ) -> SentMessage: ...
 
 
@@ -51,11 +76,61 @@ class Outbound:
         """Send `text` to the chat `to`; the stored row says `sent`, `pending` (handed to
         WhatsApp, outcome not known) or `failed`. Raises nothing for WhatsApp trouble (it is
         logged and stored); returns the stored message."""
-        status, wa_id = MessageStatus.FAILED, None
-        try:
-            sent = await self._sender.send_text(
+
+        async def send() -> SentMessage:
+            return await self._sender.send_text(
                 to.session_id, to.chat_id, text, typing_ms=typing_ms
             )
+
+        return await self._send(to, text, origin, send, None)
+
+    async def reply_media(
+        self,
+        to: ReplyTo,
+        media: OutgoingMedia,
+        caption: str,
+        origin: Origin,
+        *,
+        typing_ms: int = 0,
+        timeout_s: float = 120.0,
+    ) -> Message | None:
+        """Send a file with `caption` to the chat `to`, stored as `reply` stores a text (the
+        row carries the file's facts, its bytes already in the media store by `sha256`)."""
+        sender = self._sender
+        if not isinstance(sender, MediaSender):
+            raise TypeError(f"{type(sender).__name__} cannot send files")
+
+        async def send() -> SentMessage:
+            return await sender.send_media(
+                to.session_id,
+                to.chat_id,
+                media,
+                caption=caption,
+                typing_ms=typing_ms,
+                timeout_s=timeout_s,
+            )
+
+        info = MediaInfo(
+            kind=media.kind,
+            mimetype=media.mimetype,
+            size_bytes=len(media.data),
+            filename=media.filename,
+            sha256=media.sha256,
+            state=MediaState.STORED,
+        )
+        return await self._send(to, caption, origin, send, info)
+
+    async def _send(
+        self,
+        to: ReplyTo,
+        text: str,
+        origin: Origin,
+        send: Callable[[], Awaitable[SentMessage]],
+        media: MediaInfo | None,
+    ) -> Message | None:
+        status, wa_id = MessageStatus.FAILED, None
+        try:
+            sent = await send()
             status, wa_id = MessageStatus.SENT, sent.id
         except (SendUnknown, SessionLost) as exc:
             if isinstance(exc, SendUnknown) or exc.maybe_sent:
@@ -73,7 +148,9 @@ class Outbound:
             utcnow(),
             session_id=to.session_id,
             wa_message_id=wa_id,
+            type="chat" if media is None else media.kind,
             status=status,
+            media=media,
         )
         # Once WhatsApp took the message, recording it must not be lost to a cancellation.
         stored = await asyncio.shield(self._messages.add(record))

@@ -4,13 +4,20 @@ hand off, and (for clients with AI on) classify it with the model and start an A
 Two stages, so that nothing a contact asks for waits on a model: `store` (the message, its
 contact and the rule-based decisions, opt-outs first) and `understand` (the model's intent and
 what follows from it), which the listener runs in a lane of its own per chat.
+
+Media (when a `MediaIntake` is given): the message is stored with its media fields first; its
+file is downloaded at the start of `understand`, so a slow download holds only that chat's
+model lane, never the storing of later messages. A voice note's rules wait for its transcript
+("BAJA" said aloud opts out): its decisions move from `store` to `understand`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from engine.clock import Clock
 from engine.events import (
@@ -24,9 +31,11 @@ from engine.events import (
 )
 from engine.ia.analyzer import Intent, ModelAnalyzer, classify_by_rules
 from engine.ia.llm import LLMClient
+from engine.ia.prompts import media_text
 from engine.ia.rules import parse_rules
 from engine.ia.spending import tokens_left_today
 from engine.inbound.ai_turns import AIReplies, ChatKey
+from engine.inbound.media import AUDIO_KINDS, MediaIntake
 from engine.inbound.outbound import Outbound, ReplyTo
 from engine.phones import InvalidPhone, phone_from_wid
 from engine.whatsapp.types import CONVERSATION_TYPES, InboundMessage
@@ -37,6 +46,8 @@ from storage.records import (
     Client,
     Contact,
     Direction,
+    MediaInfo,
+    MediaState,
     MessageStatus,
     NewMessage,
     Origin,
@@ -52,6 +63,11 @@ DEFAULT_OPT_OUT_REPLY = {
 }
 HANDOFF_PAUSE = timedelta(hours=24)
 
+# What `understand` still has to do once the file (if any) is in: ask the model ("model"), take
+# the rule-based decisions first (a voice note, whose words were unknown at `store`: "decide"),
+# or nothing more ("done": a file sent from the business phone, an opted-out contact).
+Stage = Literal["model", "decide", "done"]
+
 
 @dataclass(frozen=True)
 class Stored:
@@ -64,6 +80,14 @@ class Stored:
     message_id: int
     message: InboundMessage
     intent: Intent
+    media_pending: bool = False
+    stage: Stage = "model"
+    transcript: str | None = None
+
+    @property
+    def text(self) -> str:
+        """What rules and the model read: the transcript of a voice note, else the body."""
+        return self.transcript if self.transcript is not None else self.message.body
 
     @property
     def reply_to(self) -> ReplyTo:
@@ -86,8 +110,10 @@ class InboundSteps:
         language: str,
         classify_timeout_s: float,
         clock: Clock,
+        media: MediaIntake | None = None,
     ) -> None:
         self._bus = bus
+        self._media = media
         self._outbound = outbound
         self._ai = ai
         self._llm = llm
@@ -119,9 +145,13 @@ class InboundSteps:
             identity_of(message, client.region),
             name=None if message.from_me or message.is_group else message.notify_name,
         )
+        media = self._media_info(message)
+        pending = media is not None and media.state is MediaState.PENDING
+        # A voice note's words are known only after its transcript: its rules wait for it.
+        deferred = pending and message.type in AUDIO_KINDS and not message.from_me
         intent = (
             None
-            if message.from_me
+            if message.from_me or deferred
             else classify_by_rules(message.body, opt_out_keywords=settings.opt_out_keywords)
         )
         stored = await self._messages.add(
@@ -137,41 +167,109 @@ class InboundSteps:
                 type=message.type,
                 status=MessageStatus.SENT if message.from_me else MessageStatus.RECEIVED,
                 intent=intent.value if intent else None,
+                media=media,
             )
         )
         if stored is None:
             logger.debug("message %s of %s seen before; ignored", message.id, ref)
             return None
         await self._bus.publish(MessageStored(ref, stored))
+        later = Stored(
+            ref,
+            client,
+            settings,
+            contact.id,
+            stored.id,
+            message,
+            intent or Intent.OTHER,
+            media_pending=pending,
+            stage="decide" if deferred else "model",
+        )
         if message.from_me:
             pause = timedelta(seconds=settings.pause_s)
             await self._pause(ref, client.id, contact.id, pause, "the business phone wrote")
-            return None
+            return dataclasses.replace(later, stage="done") if pending else None
+        if deferred:
+            # An opted-out contact's voice note is kept, but not transcribed (no tokens on it).
+            return (
+                later if contact.opted_out_at is None else dataclasses.replace(later, stage="done")
+            )
+        after = await self._decide(later, contact)
+        if after is None and pending:
+            return dataclasses.replace(later, stage="done")
+        return after
+
+    async def _decide(self, later: Stored, contact: Contact) -> Stored | None:
+        """The rule-based decisions on a stored message; the `Stored` the model should still
+        see, or None when the rules settled it."""
+        message, intent = later.message, later.intent
         if contact.opted_out_at is not None:
             return None
-        assert intent is not None
-        later = Stored(ref, client, settings, contact.id, stored.id, message, intent)
         if not message.may_answer:
             # Caught up from the page long after it was written (engine/session/catch_up.py): an
             # opt-out still counts, but nothing is sent back.
             if intent is Intent.OPT_OUT:
                 await self._opt_out(later, contact, reply=False)
             return None
-        if intent is Intent.OPT_OUT or not self._wants_model(settings, message):
+        if intent is Intent.OPT_OUT or not self._wants_model(later.settings, later.text):
             await self._act(later, contact)
             return None
         return later
 
+    async def _take_media(self, stored: Stored) -> Stored:
+        """Download and store the file; a voice note's transcript comes back in `transcript`
+        and its rules run now (the stage moves on from "decide" to the model or "done")."""
+        assert self._media is not None
+        taken = await self._media.take(stored.ref.session_id, stored.message_id, stored.message)
+        stored = dataclasses.replace(stored, media_pending=False)
+        if stored.stage != "decide":
+            return stored
+        transcript = None
+        if taken.data is not None:
+            transcript = await self._media.transcript(
+                stored.client.id, stored.contact_id, stored.message_id, stored.message, taken.data
+            )
+        text = transcript if transcript is not None else stored.message.body
+        intent = classify_by_rules(text, opt_out_keywords=stored.settings.opt_out_keywords)
+        await self._messages.set_intent(stored.message_id, intent.value)
+        stored = dataclasses.replace(stored, transcript=transcript, intent=intent)
+        contact = await self._contacts.get_by_id(stored.contact_id)
+        after = await self._decide(stored, contact)
+        return dataclasses.replace(after or stored, stage="model" if after else "done")
+
+    def _media_info(self, message: InboundMessage) -> MediaInfo | None:
+        """The media fields of the row; without a media intake (no store in this process) the
+        file is never asked for, and the row says so with the state `none`."""
+        if not message.is_media:
+            return None
+        if self._media is not None:
+            return self._media.info(message)
+        return MediaInfo(
+            kind=message.type,
+            mimetype=message.mimetype,
+            size_bytes=message.size_bytes,
+            duration_s=message.duration_s,
+            filename=message.filename,
+            sha256=None,
+            state=MediaState.NONE,
+            transcript=None,
+        )
+
     async def understand(self, stored: Stored) -> None:
         """Ask the model what the message means, then act on it (unless the contact opted out
-        or was paused meanwhile: the opt-out never waited for this)."""
+        or was paused meanwhile: the opt-out never waited for this). A media message's file
+        comes first (and a voice note's rule-based decisions, on its transcript)."""
+        if stored.media_pending:
+            stored = await self._take_media(stored)
+        if stored.stage == "done":
+            return
         settings, intent = stored.settings, stored.intent
         model = settings.model or self._default_model
         assert self._llm is not None
         analysis = await ModelAnalyzer(
             self._llm, model=model, timeout_s=self._classify_timeout_s
         ).classify(
-            stored.message.body,
+            stored.text,
             opt_out_keywords=settings.opt_out_keywords,
             tokens_left=await tokens_left_today(
                 self._ai_calls, stored.client, settings.daily_token_budget, self._clock.now()
@@ -198,8 +296,8 @@ class InboundSteps:
             return
         await self._act(Stored(**{**stored.__dict__, "intent": intent}), contact)
 
-    def _wants_model(self, settings: AISettings, message: InboundMessage) -> bool:
-        return settings.enabled and self._llm is not None and bool(message.body.strip())
+    def _wants_model(self, settings: AISettings, text: str) -> bool:
+        return settings.enabled and self._llm is not None and bool(text.strip())
 
     async def _act(self, stored: Stored, contact: Contact) -> None:
         ref, client, settings, message = stored.ref, stored.client, stored.settings, stored.message
@@ -208,7 +306,7 @@ class InboundSteps:
             await self._opt_out(stored, contact, reply=True)
             return
         rules = parse_rules(settings.rule_replies) if settings.rule_replies else None
-        answer = rules.answer_for(message.body) if rules is not None else None
+        answer = rules.answer_for(stored.text) if rules is not None else None
         if answer is not None:
             await self._outbound.reply(to, answer, Origin.RULE)
             return
@@ -219,16 +317,18 @@ class InboundSteps:
             if settings.handoff_reply:
                 await self._outbound.reply(to, settings.handoff_reply, Origin.RULE)
             await self._bus.publish(
-                HandoffRequested(ref, contact.id, contact.phone, message.body, contact.lid)
+                HandoffRequested(ref, contact.id, contact.phone, stored.text, contact.lid)
             )
             return
         if stored.intent is Intent.HOT_LEAD:
             await self._bus.publish(
-                HotLeadDetected(ref, contact.id, contact.phone, message.body, contact.lid)
+                HotLeadDetected(ref, contact.id, contact.phone, stored.text, contact.lid)
             )
         paused = contact.ai_paused_until is not None and contact.ai_paused_until > self._clock.now()
         if settings.enabled and not paused and self._llm is not None:
-            self._ai.add(chat, ref, client, to, model_text(message), settings.debounce_s)
+            self._ai.add(
+                chat, ref, client, to, model_text(message, stored.transcript), settings.debounce_s
+            )
 
     async def _opt_out(self, stored: Stored, contact: Contact, *, reply: bool) -> None:
         ref = stored.ref
@@ -270,15 +370,21 @@ def identity_of(message: InboundMessage, region: str) -> WaIdentity:
     return WaIdentity(phone=phone, wa_id=phone_wid if phone else None, lid=lid)
 
 
-def model_text(message: InboundMessage) -> str:
-    """What the model reads of a message: its text, or which kind of media came without one
-    (a thumbnail is never text)."""
-    if message.body.strip() or not message.is_media:
+def model_text(message: InboundMessage, transcript: str | None = None) -> str:
+    """What the model reads of a message: its text, or for media the marker the prompts use
+    for stored media (`engine.ia.prompts.media_text`: a voice note's transcript, an image's
+    caption, a document's name), so the burst matches its stored message. A thumbnail is
+    never text."""
+    if not message.is_media:
         return message.body
-    return f"[the contact sent a {_MEDIA_NAMES.get(message.type, message.type)} without text]"
-
-
-_MEDIA_NAMES = {"ptt": "voice note", "audio": "audio", "image": "photo", "sticker": "sticker"}
+    return media_text(
+        message.type,
+        caption=message.body,
+        transcript=transcript,
+        filename=message.filename,
+        size_bytes=message.size_bytes,
+        duration_s=message.duration_s,
+    )
 
 
 def _sent_at(timestamp: int, now: datetime) -> datetime:

@@ -2,6 +2,7 @@
 
 from engine.whatsapp.driver import WhatsAppDriver
 from engine.whatsapp.errors import (
+    MediaUnavailable,
     NotInConflict,
     NotLoggedIn,
     NumberCheckUnavailable,
@@ -29,6 +30,7 @@ from engine.whatsapp.types import (
     MessageReceived,
     NumberInfo,
     OnlineChanged,
+    OutgoingMedia,
     PageCrashed,
     PageReady,
     QrCodeChanged,
@@ -53,12 +55,14 @@ __all__ = [
     "LinkCodeFailed",
     "LinkStatus",
     "LoggedOut",
+    "MediaUnavailable",
     "MessageReceived",
     "NotInConflict",
     "NotLoggedIn",
     "NumberCheckUnavailable",
     "NumberInfo",
     "OnlineChanged",
+    "OutgoingMedia",
     "PageCrashed",
     "PageReady",
     "ProfileInUse",

@@ -25,6 +25,37 @@ export interface BoundedSet {
   has(value: string): boolean;
 }
 
+/** bridge/media.js, called through `window.__waops` (the driver's download and send_media). */
+export interface BridgeMedia {
+  mediaOpen(arg: { id: string; maxBytes: number; deadlineMs: number }): Promise<{
+    handle: string;
+    size: number;
+    mimetype: string | null;
+  }>;
+  mediaRead(arg: { handle: string; offset: number; length: number }): Promise<string>;
+  mediaClose(handle: string): Promise<boolean>;
+  isStaged(sha: string): Promise<boolean>;
+  stage(arg: {
+    sha: string;
+    offset: number;
+    total: number;
+    data: string;
+    mimetype: string;
+  }): Promise<{ complete: boolean }>;
+  sendFile(arg: {
+    chatId: string;
+    sha: string;
+    kind: string;
+    caption: string;
+    filename: string | null;
+    mimetype: string;
+    messageId: string;
+    keyId: string;
+    delay: number;
+    deadlineMs: number;
+  }): Promise<Record<string, unknown>>;
+}
+
 /** The connection as WA-JS reports it (bridge/core.js `connection`). */
 export interface Connection {
   linked: boolean;
@@ -64,6 +95,8 @@ export interface BridgeShared {
     perChat: number;
     deadlineMs: number;
   }): Promise<{ messages: unknown[]; newest: (string | null)[]; complete: boolean }>;
+  /** bridge/media.js: downloads out of the page and files staged into it. */
+  media: BridgeMedia;
   /** bridge/connection.js: the text a QR shows for an AuthCode. */
   qrText(auth: { fullCode?: string } | null | undefined): string | null;
 }

@@ -34,12 +34,17 @@ CHROMIUM_ARGS = [
 STEALTH_ARGS = ["--disable-blink-features=AutomationControlled"]
 IGNORED_DEFAULT_ARGS = ["--enable-automation"]
 
-# Media, avatars, fonts and pictures the session never looks at. Blocked through CDP rather than
-# a Playwright route: routing disables the HTTP cache and round-trips every request via Python.
+# Avatars, fonts and pictures the session never looks at. Blocked through CDP rather than a
+# Playwright route: routing disables the HTTP cache and round-trips every request via Python.
+# WhatsApp's media hosts are NOT blocked: WPP.chat.downloadMedia fetches the encrypted file
+# through msg.downloadMedia (WA-JS 4.6.0 src/chat/functions/downloadMedia.ts l.93-97) and
+# sendFileMessage uploads one, and Baileys downloads from https://mmg.whatsapp.net<directPath>
+# (src/Utils/messages-media.ts DEF_HOST; docs/plans/issue-15-media.md 1.1), so blocking
+# mmg.whatsapp.net / media*.whatsapp.net would break every download. pps.whatsapp.net serves
+# profile pictures only. Not verified on a real session: which hosts WhatsApp Web uploads to, and
+# that no media URL ends in one of the extensions below (WhatsApp's media paths end in ".enc").
 HEAVY_URL_PATTERNS = [
-    "*://mmg.whatsapp.net/*",
     "*://pps.whatsapp.net/*",
-    "*://media*.whatsapp.net/*",
     *(f"*.{ext}" for ext in ("png", "jpg", "jpeg", "gif", "webp", "ico", "mp4", "webm", "ogg")),
     *(f"*.{ext}" for ext in ("mp3", "woff", "woff2", "ttf", "otf")),
 ]

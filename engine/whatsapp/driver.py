@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from engine.whatsapp.types import Backlog, EventSink, LinkStatus, NumberInfo, SentMessage
+from engine.whatsapp.types import (
+    Backlog,
+    EventSink,
+    LinkStatus,
+    NumberInfo,
+    OutgoingMedia,
+    SentMessage,
+)
 
 
 class WhatsAppDriver(Protocol):
@@ -57,6 +64,27 @@ class WhatsAppDriver(Protocol):
         ``SendFailed``: certainly not sent. ``SendUnknown`` or ``SessionLost(maybe_sent=True)``:
         it may have gone out. ``NotLoggedIn`` / ``SessionLost(maybe_sent=False)``: not tried.
         """
+        ...
+
+    async def send_media(
+        self,
+        chat_id: str,
+        media: OutgoingMedia,
+        *,
+        caption: str,
+        typing_ms: int = 0,
+        timeout_s: float = 120.0,
+    ) -> SentMessage:
+        """Send a file (``WPP.chat.sendFileMessage``) with ``caption``; the same outcomes as
+        ``send_text``. A file the page would not take (staging) is ``SendFailed``: nothing was
+        queued. ``timeout_s`` bounds the upload and WhatsApp's answer; past it the send is
+        ``SendUnknown``."""
+        ...
+
+    async def download_media(self, message_id: str, *, max_bytes: int) -> bytes:
+        """The file of an inbound media message, at most ``max_bytes`` (checked before any byte
+        is read). Raises only ``MediaUnavailable``; ``.code`` says why and ``.retryable``
+        whether asking again may help."""
         ...
 
     async def check_number(self, digits: str) -> NumberInfo | None:

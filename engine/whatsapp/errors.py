@@ -59,3 +59,25 @@ class NumberCheckUnavailable(WhatsAppError):
 
 class NotInConflict(WhatsAppError):
     """``take_over`` was asked for a session that is not open elsewhere."""
+
+
+class MediaUnavailable(WhatsAppError):
+    """A message's file could not be read out of the page; ``code`` says why.
+
+    WA-JS 4.6.0 ``src/chat/functions/downloadMedia.ts``: ``msg_not_found`` (getMessageById.ts,
+    the page no longer holds the message), ``message_not_contains_media`` (l.41-49, no
+    ``mediaData``), ``media_not_found`` (l.113-119, WhatsApp's servers gave nothing: expired or a
+    network failure; a plain object, not a WPPError). Ours: ``too_large`` (the Blob is larger than
+    the caller's cap; nothing was read), ``timeout`` (no Blob within the page deadline),
+    ``not_connected`` (it failed while the stream was not MAIN and online: try again later),
+    ``session_lost`` (the page broke or reloaded mid-read) and ``error`` (anything else).
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{message} ({code})")
+        self.code = code
+
+    @property
+    def retryable(self) -> bool:
+        """Whether asking again later may succeed (the message and its media exist)."""
+        return self.code in {"media_not_found", "timeout", "not_connected", "session_lost"}

@@ -35,7 +35,7 @@ BINDING_NAME = "__waopsEmit"
 # The bridge's parts, in injection order: core.js creates what the later ones share.
 BRIDGE_JS_PATHS = tuple(
     Path(__file__).with_name("bridge") / name
-    for name in ("core.js", "inbound.js", "connection.js", "commands.js")
+    for name in ("core.js", "inbound.js", "connection.js", "media.js", "commands.js")
 )
 
 
@@ -79,6 +79,8 @@ def inbound_message(data: dict[str, Any]) -> InboundMessage:
         filename=_opt_str(data.get("filename")),
         size_bytes=_opt_int(data.get("size")),
         duration_s=_opt_int(data.get("duration")),
+        filehash=_opt_str(data.get("filehash")),
+        is_view_once=bool(data.get("is_view_once")),
     )
 
 

@@ -26,6 +26,7 @@ from engine.whatsapp.errors import (
     WAJSNotReady,
     WhatsAppError,
 )
+from engine.whatsapp.media_io import MediaCalls
 from engine.whatsapp.page_events import (
     BINDING_NAME,
     BRIDGE_JS_PATHS,
@@ -72,8 +73,8 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-class PlaywrightDriver:
-    """``WhatsAppDriver`` for real WhatsApp Web and for the simulator (same code path)."""
+class PlaywrightDriver(MediaCalls):
+    """``WhatsAppDriver`` for WhatsApp Web and the simulator alike (media calls: media_io.py)."""
 
     def __init__(
         self, config: DriverConfig, *, number_recheck_delay_s: float = NUMBER_RECHECK_DELAY_S

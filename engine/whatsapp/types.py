@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from pathlib import Path
 
@@ -168,11 +168,29 @@ class InboundMessage:
     size_bytes: int | None = None
     duration_s: int | None = None
     may_answer: bool = True
+    # MsgModel.ts ``filehash`` (l.80): WhatsApp's base64 SHA-256 of the plain file, the same for
+    # the same file however often it is forwarded; ``isViewOnce`` (l.90).
+    filehash: str | None = None
+    is_view_once: bool = False
 
     @property
     def is_media(self) -> bool:
         """An image, video, voice note, audio, document or sticker."""
         return self.type in MEDIA_TYPES
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMedia:
+    """A file to send with ``send_media``: ``kind`` is the ``type`` option of WA-JS's
+    ``sendFileMessage`` (``image``, ``video``, ``document``, ``audio`` or ``sticker``;
+    src/chat/functions/sendFileMessage.ts l.97-154) and ``sha256`` the hex SHA-256 of ``data``
+    (the page keeps staged files by it)."""
+
+    kind: str
+    mimetype: str
+    filename: str | None
+    data: bytes = field(repr=False)
+    sha256: str
 
 
 @dataclass(frozen=True, slots=True)

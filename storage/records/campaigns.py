@@ -39,6 +39,17 @@ class SkipReason(StrEnum):
 
 
 @dataclass(frozen=True)
+class CampaignMedia:
+    """A campaign's one attachment: its bytes are in the media store under `sha256`."""
+
+    sha256: str
+    kind: str
+    mimetype: str
+    filename: str | None
+    size: int
+
+
+@dataclass(frozen=True)
 class Campaign:
     id: int
     client_id: int
@@ -54,6 +65,8 @@ class Campaign:
     finished_at: datetime | None
     created_by: str | None
     created_at: datetime
+    media: CampaignMedia | None = None
+    """The image, video or document sent with the rendered template as its caption."""
 
 
 @dataclass(frozen=True)

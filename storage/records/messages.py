@@ -34,6 +34,46 @@ class MessageStatus(StrEnum):
     FAILED = "failed"
 
 
+MEDIA_KINDS = frozenset({"ptt", "audio", "image", "video", "document", "sticker"})
+"""Message types that carry a file: WA-JS's MsgModel ``type`` values (v4.6.0
+src/whatsapp/enums/MSG_TYPE.ts l.43-48); engine/whatsapp/types.py MEDIA_TYPES is the same set."""
+
+
+class MediaState(StrEnum):
+    """How far keeping a message's file got.
+
+    NONE: no file was ever kept (a text message, or media stored before waops downloaded
+    media). PENDING: stored, the download has not finished. STORED: the bytes are in the media
+    store under `MediaInfo.sha256`. FAILED: every download attempt failed. TOO_LARGE: over
+    WAOPS_MEDIA_MAX_BYTES, never downloaded. EXPIRED: kept past the retention and deleted.
+    """
+
+    NONE = "none"
+    PENDING = "pending"
+    STORED = "stored"
+    FAILED = "failed"
+    TOO_LARGE = "too_large"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """A message's file as WhatsApp described it, and where waops keeps its bytes.
+
+    `kind` is the message type (ptt, audio, image, video, document, sticker); the caption is
+    the message's `body`. `transcript` is what a voice note or audio said, when transcribed.
+    """
+
+    kind: str
+    mimetype: str | None = None
+    size_bytes: int | None = None
+    duration_s: int | None = None
+    filename: str | None = None
+    sha256: str | None = None
+    state: MediaState = MediaState.PENDING
+    transcript: str | None = None
+
+
 @dataclass(frozen=True)
 class Contact:
     """A person a client talks to: by phone (E.164 digits) and, once WhatsApp tells it, by LID.
@@ -128,6 +168,8 @@ class Message:
     sent_at: datetime
     campaign_id: int | None
     intent: str | None = None
+    media: MediaInfo | None = None
+    """None for a text message; `type` is then not one of MEDIA_KINDS."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +188,8 @@ class NewMessage:
     status: MessageStatus = MessageStatus.RECEIVED
     campaign_id: int | None = None
     intent: str | None = None
+    media: MediaInfo | None = None
+    """The file's facts for a media message; its `kind` is stored as the message type."""
 
     @property
     def wa_key_id(self) -> str | None:

@@ -8,12 +8,25 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database, NotFound
 from storage.models import CampaignRow, WaSessionRow, utcnow
-from storage.records import Campaign, CampaignStatus
+from storage.records import Campaign, CampaignMedia, CampaignStatus
 from storage.repos.recipients import RecipientRepo
 from storage.texts import phrase
+
+
+def _media_of(row: CampaignRow) -> CampaignMedia | None:
+    if row.media_sha256 is None or row.media_kind is None:
+        return None
+    return CampaignMedia(
+        sha256=row.media_sha256,
+        kind=row.media_kind,
+        mimetype=row.media_mimetype or "application/octet-stream",
+        filename=row.media_filename,
+        size=int(row.media_size or 0),
+    )
 
 
 def _to_campaign(row: CampaignRow) -> Campaign:
@@ -32,7 +45,23 @@ def _to_campaign(row: CampaignRow) -> Campaign:
         finished_at=row.finished_at,
         created_by=row.created_by,
         created_at=row.created_at,
+        media=_media_of(row),
     )
+
+
+async def _locked(
+    session: AsyncSession, campaign_id: int, expect: Sequence[CampaignStatus] | None
+) -> CampaignRow:
+    """The campaign's row, locked; NotFound when missing or (with `expect`) in another state."""
+    row = await session.get(CampaignRow, campaign_id, with_for_update=True)
+    if row is None:
+        raise NotFound(phrase("record.no_campaign", id=campaign_id))
+    if expect is not None and CampaignStatus(row.status) not in expect:
+        expected = "/".join(s.value for s in expect)
+        raise NotFound(
+            phrase("record.campaign_not_in", id=campaign_id, status=row.status, expected=expected)
+        )
+    return row
 
 
 class CampaignRepo:
@@ -120,19 +149,7 @@ class CampaignRepo:
         """Move a campaign to `status`; with `expect`, only from one of those (else NotFound)."""
         now = utcnow()
         async with self._db.session() as session:
-            row = await session.get(CampaignRow, campaign_id, with_for_update=True)
-            if row is None:
-                raise NotFound(phrase("record.no_campaign", id=campaign_id))
-            if expect is not None and CampaignStatus(row.status) not in expect:
-                expected = "/".join(s.value for s in expect)
-                raise NotFound(
-                    phrase(
-                        "record.campaign_not_in",
-                        id=campaign_id,
-                        status=row.status,
-                        expected=expected,
-                    )
-                )
+            row = await _locked(session, campaign_id, expect)
             row.status, row.status_reason = status.value, reason
             if status is CampaignStatus.SCHEDULED:
                 row.scheduled_at = scheduled_at
@@ -140,6 +157,25 @@ class CampaignRepo:
                 row.started_at = now
             if status in (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED):
                 row.finished_at = now
+            return _to_campaign(row)
+
+    async def attach_media(
+        self,
+        campaign_id: int,
+        media: CampaignMedia | None,
+        *,
+        expect: Sequence[CampaignStatus] | None = None,
+    ) -> Campaign:
+        """Set (or, with None, remove) the campaign's attachment. With `expect`, only while
+        the campaign is in one of those states, checked under the row lock (else NotFound),
+        so a launch racing the attach cannot send half the recipients without it."""
+        async with self._db.session() as session:
+            row = await _locked(session, campaign_id, expect)
+            row.media_sha256 = None if media is None else media.sha256
+            row.media_kind = None if media is None else media.kind
+            row.media_mimetype = None if media is None else media.mimetype
+            row.media_filename = None if media is None else media.filename
+            row.media_size = None if media is None else media.size
             return _to_campaign(row)
 
     async def paired_at(self, session_id: int) -> datetime | None:

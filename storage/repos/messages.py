@@ -9,10 +9,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
-from storage.models import ContactRow, MessageRow
+from storage.models import CampaignRow, ContactRow, MessageRow
 from storage.records import (
+    MEDIA_KINDS,
+    CampaignStatus,
     ConversationSummary,
     Direction,
+    MediaInfo,
+    MediaState,
     Message,
     MessageStatus,
     NewMessage,
@@ -32,6 +36,32 @@ _STATUS_RANK = {
 }
 
 
+# Campaigns that may still send their attachment: its file must outlive any retention.
+_LIVE_CAMPAIGNS = (
+    CampaignStatus.DRAFT.value,
+    CampaignStatus.SCHEDULED.value,
+    CampaignStatus.RUNNING.value,
+    CampaignStatus.PAUSED.value,
+)
+
+
+def _media_of(row: MessageRow) -> MediaInfo | None:
+    """The row's media, or None for text: a media type, or any media state but 'none'."""
+    state = MediaState(row.media_state or MediaState.NONE.value)
+    if row.type not in MEDIA_KINDS and state is MediaState.NONE:
+        return None
+    return MediaInfo(
+        kind=row.type,
+        mimetype=row.mimetype,
+        size_bytes=row.size_bytes,
+        duration_s=row.duration_s,
+        filename=row.filename,
+        sha256=row.media_sha256,
+        state=state,
+        transcript=row.transcript,
+    )
+
+
 def to_message(row: MessageRow) -> Message:
     return Message(
         id=row.id,
@@ -47,11 +77,21 @@ def to_message(row: MessageRow) -> Message:
         sent_at=row.sent_at,
         campaign_id=row.campaign_id,
         intent=row.intent,
+        media=_media_of(row),
     )
 
 
 def message_row(new: NewMessage) -> MessageRow:
+    """The row for `new`; a media message's kind is its type, whatever `new.type` says."""
+    media = new.media
     return MessageRow(
+        mimetype=None if media is None else media.mimetype,
+        size_bytes=None if media is None else media.size_bytes,
+        duration_s=None if media is None else media.duration_s,
+        filename=None if media is None else media.filename,
+        media_sha256=None if media is None else media.sha256,
+        media_state=(MediaState.NONE if media is None else media.state).value,
+        transcript=None if media is None else media.transcript,
         client_id=new.client_id,
         session_id=new.session_id,
         contact_id=new.contact_id,
@@ -60,7 +100,7 @@ def message_row(new: NewMessage) -> MessageRow:
         wa_message_id=new.wa_message_id,
         wa_key_id=new.wa_key_id,
         body=new.body,
-        type=new.type,
+        type=new.type if media is None else media.kind,
         status=new.status.value,
         campaign_id=new.campaign_id,
         intent=new.intent,
@@ -244,3 +284,94 @@ class MessageRepo:
         )
         async with self._db.session() as session:
             return await session.scalar(query)
+
+    async def set_media_state(
+        self,
+        message_id: int,
+        state: MediaState,
+        *,
+        sha256: str | None = None,
+        size_bytes: int | None = None,
+    ) -> None:
+        """Record how fetching a message's file ended; `sha256`/`size_bytes` when given (the
+        stored file's), else what the row had."""
+        values: dict[str, object] = {"media_state": state.value}
+        if sha256 is not None:
+            values["media_sha256"] = sha256
+        if size_bytes is not None:
+            values["size_bytes"] = size_bytes
+        async with self._db.session() as session:
+            await session.execute(
+                update(MessageRow).where(MessageRow.id == message_id).values(**values)
+            )
+
+    async def set_transcript(self, message_id: int, text: str) -> None:
+        """What a voice note or audio said; kept apart from `body`, which is the caption."""
+        async with self._db.session() as session:
+            await session.execute(
+                update(MessageRow).where(MessageRow.id == message_id).values(transcript=text)
+            )
+
+    async def media_messages(self, client_id: int, contact_id: int, *, limit: int) -> list[Message]:
+        """The contact's last `limit` media messages (any state), newest first."""
+        query = (
+            select(MessageRow)
+            .where(
+                MessageRow.client_id == client_id,
+                MessageRow.contact_id == contact_id,
+                MessageRow.type.in_(sorted(MEDIA_KINDS)),
+            )
+            .order_by(MessageRow.sent_at.desc(), MessageRow.id.desc())
+            .limit(limit)
+        )
+        async with self._db.session() as session:
+            return [to_message(row) for row in await session.scalars(query)]
+
+    async def media_in_use(self) -> set[str]:
+        """Every sha256 something still needs: a message whose file is not expired, or a
+        campaign that may still send its attachment. The sweep keeps these files."""
+        messages = select(MessageRow.media_sha256).where(
+            MessageRow.media_sha256.is_not(None),
+            MessageRow.media_state != MediaState.EXPIRED.value,
+        )
+        campaigns = select(CampaignRow.media_sha256).where(
+            CampaignRow.media_sha256.is_not(None), CampaignRow.status.in_(_LIVE_CAMPAIGNS)
+        )
+        async with self._db.session() as session:
+            found = set(await session.scalars(messages.distinct()))
+            found.update(await session.scalars(campaigns.distinct()))
+        return {sha for sha in found if sha is not None}
+
+    async def expire_media(self, older_than: datetime) -> list[str]:
+        """Mark the files stored before `older_than` expired; the sha256s nothing needs any
+        more (see `media_in_use`), which the caller deletes from the media store.
+
+        Counted from `stored_at` (when waops got the message), not `sent_at`: a message caught
+        up days late still gets the whole retention.
+        """
+        stale = select(MessageRow.id, MessageRow.media_sha256).where(
+            MessageRow.media_state == MediaState.STORED.value,
+            MessageRow.stored_at < older_than,
+        )
+        async with self._db.session() as session:
+            rows = (await session.execute(stale)).all()
+            ids = [row_id for row_id, _sha in rows]
+            for start in range(0, len(ids), _IN_CHUNK):
+                await session.execute(
+                    update(MessageRow)
+                    .where(MessageRow.id.in_(ids[start : start + _IN_CHUNK]))
+                    .values(media_state=MediaState.EXPIRED.value)
+                )
+        candidates = {sha for _id, sha in rows if sha is not None}
+        if not candidates:
+            return []
+        return sorted(candidates - await self.media_in_use())
+
+    async def contact_media(self, contact_id: int) -> set[str]:
+        """The sha256s of a contact's files (any state): what `/forget` deletes, once
+        `media_in_use` no longer names them (another contact may have sent the same file)."""
+        query = select(MessageRow.media_sha256).where(
+            MessageRow.contact_id == contact_id, MessageRow.media_sha256.is_not(None)
+        )
+        async with self._db.session() as session:
+            return {sha for sha in await session.scalars(query.distinct()) if sha is not None}

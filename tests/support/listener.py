@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from engine.clock import Clock, SystemClock
 from engine.events import EventBus
 from engine.ia.llm import LLMClient
+from engine.ia.responder import MediaReader
 from engine.inbound.ai_turns import AIReplies
+from engine.inbound.media import MediaIntake
 from engine.inbound.outbound import MessageSender, Outbound
 from engine.inbound.spool import InboundSpool
 from engine.inbound.steps import InboundSteps
@@ -23,6 +27,9 @@ def make_listener(
     spool: InboundSpool,
     policy: ListenerPolicy | None = None,
     clock: Clock | None = None,
+    media: MediaIntake | None = None,
+    images: MediaReader | None = None,
+    accepts_images: Callable[[str], bool] | None = None,
 ) -> Listener:
     """One `Outbound` on `sender` for the steps and the AI turns, as in the composition root."""
     policy = policy or ListenerPolicy()
@@ -37,6 +44,8 @@ def make_listener(
         policy.typing_scale,
         policy.reply_timeout_s,
         clock,
+        media=images,
+        accepts_images=accepts_images,
     )
     steps = InboundSteps(
         db,
@@ -48,5 +57,6 @@ def make_listener(
         language=policy.language,
         classify_timeout_s=policy.classify_timeout_s,
         clock=clock,
+        media=media,
     )
     return Listener(bus, steps, ai, spool=spool, policy=policy)

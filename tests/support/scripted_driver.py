@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from engine.whatsapp.errors import (
+    MediaUnavailable,
     NotInConflict,
     NotLoggedIn,
     SessionLost,
@@ -34,6 +35,7 @@ from engine.whatsapp.types import (
     LoggedOut,
     MessageReceived,
     NumberInfo,
+    OutgoingMedia,
     PageReady,
     QrCodeChanged,
     QrIdle,
@@ -60,6 +62,14 @@ class FakeAccount:
     drivers: list[ScriptedDriver] = field(default_factory=list)
     # WhatsApp Web's MsgStore, persisted in the profile's IndexedDB: it survives every page.
     store: list[Message] = field(default_factory=list)
+    # WhatsApp's media servers: the file of each media message by its id (``download_media``),
+    # and codes the next downloads fail with, first one first (``media_not_found``, ...).
+    files: dict[str, bytes] = field(default_factory=dict)
+    download_failures: list[str] = field(default_factory=list)
+    downloads: list[str] = field(default_factory=list)  # ids asked for, in order
+    # What send_media sent (chat, media, caption), and errors the next sends raise instead.
+    sent_media: list[tuple[str, OutgoingMedia, str]] = field(default_factory=list)
+    send_media_errors: list[WhatsAppError] = field(default_factory=list)
     _refs: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def driver(self) -> ScriptedDriver:
@@ -192,6 +202,40 @@ class ScriptedDriver:
         self._answering()
         if not self.account.linked or self._mode() is not StreamMode.MAIN:
             raise NotLoggedIn("session is not linked and connected")
+        return SentMessage(f"true_{chat_id}_3EB0{len(self.calls):08X}", 1, chat_id, time.time())
+
+    async def download_media(self, message_id: str, *, max_bytes: int) -> bytes:
+        # downloadMedia.ts: msg_not_found, message_not_contains_media, media_not_found; the size
+        # is checked before a byte is read (bridge/media.js mediaOpen).
+        self._answering()
+        self.account.downloads.append(message_id)
+        if self.account.download_failures:
+            code = self.account.download_failures.pop(0)
+            raise MediaUnavailable(code, f"download of {message_id} failed (scripted)")
+        if message_id not in self.account.files:
+            raise MediaUnavailable("msg_not_found", f"Message {message_id} not found")
+        data = self.account.files[message_id]
+        if len(data) > max_bytes:
+            raise MediaUnavailable("too_large", f"{len(data)} bytes, more than {max_bytes}")
+        return data
+
+    async def send_media(
+        self,
+        chat_id: str,
+        media: OutgoingMedia,
+        *,
+        caption: str,
+        typing_ms: int = 0,
+        timeout_s: float = 120.0,
+    ) -> SentMessage:
+        # The same outcomes as send_text (engine/whatsapp/media_io.py MediaCalls.send_media); a
+        # scripted error (SendFailed, SendUnknown, SessionLost...) is raised as it is.
+        self._answering()
+        if not self.account.linked or self._mode() is not StreamMode.MAIN:
+            raise NotLoggedIn("session is not linked and connected")
+        if self.account.send_media_errors:
+            raise self.account.send_media_errors.pop(0)
+        self.account.sent_media.append((chat_id, media, caption))
         return SentMessage(f"true_{chat_id}_3EB0{len(self.calls):08X}", 1, chat_id, time.time())
 
     async def check_number(self, digits: str) -> NumberInfo | None:

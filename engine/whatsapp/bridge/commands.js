@@ -105,6 +105,13 @@
         return { chat: chat.id.toString(), key: key.toString(), keyId: key.id };
       }),
     sendText,
+    // bridge/media.js: downloads and staged files.
+    mediaOpen: (arg) => guard(() => bridge.media.mediaOpen(arg)),
+    mediaRead: (arg) => guard(() => bridge.media.mediaRead(arg)),
+    mediaClose: (handle) => guard(() => bridge.media.mediaClose(handle)),
+    isStaged: (sha) => guard(() => bridge.media.isStaged(sha)),
+    stage: (arg) => guard(() => bridge.media.stage(arg)),
+    sendFile: (arg) => bridge.media.sendFile(arg),
     catchUp: (arg) => guard(() => catchUp(arg)),
     // src/contact/functions/queryWidExists.ts: null also on a server or network error (and that
     // miss is cached 15 s), so the driver trusts a null only while connected.

@@ -93,6 +93,9 @@
       filename: isMedia ? stringOrNull(m.filename) : null,
       size: isMedia ? numberOrNull(m.size) : null,
       duration: isMedia ? numberOrNull(m.duration) : null,
+      // MsgModel.ts l.80 filehash (base64 SHA-256 of the plain file), l.90 isViewOnce.
+      filehash: isMedia ? stringOrNull(m.filehash) : null,
+      is_view_once: isMedia && !!m.isViewOnce,
     };
   };
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import json
 import logging
 from typing import Any
 
@@ -45,7 +48,11 @@ class SimulatorClient(TwoPhase):
         """One call; refusals raise ``SimulatorControlError`` with the simulator's message."""
         if self._http is None:
             self._http = aiohttp.ClientSession(timeout=self._timeout)
-        async with self._http.request(method, self.base_url + path, json=body) as response:
+        # A BytesIO body: aiohttp warns that large raw bodies (inbound media) block the loop.
+        payload = None if body is None else io.BytesIO(json.dumps(body).encode("utf-8"))
+        headers = {} if body is None else {"Content-Type": "application/json"}
+        url = self.base_url + path
+        async with self._http.request(method, url, data=payload, headers=headers) as response:
             data = await response.json()
             if response.status >= 400:
                 raise SimulatorControlError(response.status, str(data.get("error")))
@@ -86,6 +93,32 @@ class SimulatorClient(TwoPhase):
         payload.update(fields)
         data = await self.request("POST", f"/control/sessions/{session}/inbound", payload)
         return str(data["id"])
+
+    async def inbound_media(
+        self,
+        session: str,
+        sender: str,
+        kind: str,
+        data: bytes,
+        *,
+        caption: str | None = None,
+        mimetype: str | None = None,
+        filename: str | None = None,
+        duration: int | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """A contact sends a file; returns ``{id, chat, from, filehash, size}``."""
+        media: dict[str, Any] = {"kind": kind, "data": base64.b64encode(data).decode("ascii")}
+        extra = {"mimetype": mimetype, "filename": filename, "duration": duration}
+        media.update({k: v for k, v in extra.items() if v is not None})
+        payload: dict[str, Any] = {"from": sender, "media": media, "caption": caption, **fields}
+        data_out = await self.request("POST", f"/control/sessions/{session}/inbound", payload)
+        return dict(data_out)
+
+    async def media_failures(self, session: str, count: int) -> None:
+        """The next ``count`` downloads of ``session`` find nothing (``media_not_found``)."""
+        path = f"/control/sessions/{session}/media-failures"
+        await self.request("POST", path, {"count": count})
 
     async def phone_message(
         self, session: str, to: str, body: str, *, lid: bool | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from aiohttp import web
@@ -12,8 +14,13 @@ from engine.whatsapp.simulator.messages import Content
 from engine.whatsapp.simulator.phone import SimulatorError
 from engine.whatsapp.simulator.state import SimulatorState
 
+MEDIA_KEYS = frozenset({"kind", "mimetype", "data", "filename", "duration"})
+
 
 def _content(body: dict[str, Any]) -> Content:
+    media = field(body, "media", dict, required=False)
+    if media is not None:
+        return _media_content(body, media)
     return Content(
         type=field(body, "type", str, required=False) or "chat",
         body=field(body, "body", str, required=False),
@@ -21,6 +28,41 @@ def _content(body: dict[str, Any]) -> Content:
         mimetype=field(body, "mimetype", str, required=False),
         filename=field(body, "filename", str, required=False),
         subtype=field(body, "subtype", str, required=False),
+    )
+
+
+def _media_content(body: dict[str, Any], media: dict[str, Any]) -> Content:
+    """``"media": {kind, mimetype?, data, filename?, duration?}`` plus ``"caption"``: a file a
+    contact sends; its size and filehash come from ``data``."""
+    unknown = set(media) - MEDIA_KEYS
+    if unknown:
+        raise SimulatorError(
+            400, f'unknown "media" fields {sorted(unknown)}; use {sorted(MEDIA_KEYS)}'
+        )
+    kind = field(media, "kind", str)
+    if kind not in messages.MEDIA:
+        kinds = ", ".join(sorted(messages.MEDIA))
+        raise SimulatorError(400, f'"media.kind" must be one of {kinds}, got {kind!r}')
+    given = field(body, "type", str, required=False)
+    if given is not None and given != kind:
+        raise SimulatorError(400, f'"type" {given!r} contradicts "media.kind" {kind!r}: drop one')
+    for key in ("mimetype", "filename", "body"):
+        if body.get(key) is not None:
+            raise SimulatorError(400, f'with "media", put "{key}" inside it (or leave it out)')
+    try:
+        data = base64.b64decode(field(media, "data", str), validate=True)
+    except binascii.Error as exc:
+        raise SimulatorError(400, f'"media.data" is not valid base64: {exc}') from exc
+    duration = field(media, "duration", int, required=False)
+    if duration is not None and duration < 0:
+        raise SimulatorError(400, f'"media.duration" must be seconds >= 0, got {duration}')
+    return Content(
+        type=kind,
+        caption=field(body, "caption", str, required=False),
+        mimetype=field(media, "mimetype", str, required=False),
+        filename=field(media, "filename", str, required=False),
+        data=data,
+        duration=duration,
     )
 
 
@@ -89,9 +131,14 @@ async def inbound(request: web.Request) -> web.Response:
         phone.account.chats.add(remote)
     if name and not group and not status:
         phone.account.contacts[sender] = name
+    if content.type in messages.MEDIA:
+        state.media[msg["filehash"]] = content.file()  # on WhatsApp's media servers
     await phone.deliver({"type": "message", "msg": msg})
     key = ids.serialized_key(False, remote, msg["id"], participant)
-    return web.json_response({"id": key, "chat": remote, "from": sender})
+    answer = {"id": key, "chat": remote, "from": sender}
+    if content.type in messages.MEDIA:
+        answer.update(filehash=msg["filehash"], size=msg["size"])
+    return web.json_response(answer)
 
 
 async def phone_message(request: web.Request) -> web.Response:

@@ -5,8 +5,10 @@ The page (static/wpp-fake/) turns these into MsgModel-like objects for ``chat.ne
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.whatsapp.simulator import ids
@@ -45,6 +47,22 @@ MEDIA: dict[str, Json] = {
 }
 # WhatsApp lets people caption images, videos and documents; stickers and audio have none.
 CAPTIONED = frozenset({"image", "video", "document"})
+# Kinds with a play time (MsgModel.ts l.79 ``duration``).
+TIMED = frozenset({"ptt", "audio", "video"})
+
+
+def filehash_of(data: bytes) -> str:
+    """MsgModel ``filehash`` (MsgModel.ts l.80): the base64 SHA-256 of the plain file."""
+    return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
+
+
+def stand_in_file(kind: str) -> bytes:
+    """The file of a media message sent with only its ``type``: deterministic bytes of the
+    kind's typical size, so that every media message can be downloaded."""
+    size = int(MEDIA[kind]["size"])
+    seed = hashlib.sha256(f"waops-simulator-{kind}".encode()).digest()
+    return (seed * (size // len(seed) + 1))[:size]
+
 
 # Notification kinds (isNotification true) with a typical subtype of each.
 NOTIFICATIONS: dict[str, str] = {
@@ -71,6 +89,13 @@ class Content:
     mimetype: str | None = None
     filename: str | None = None
     subtype: str | None = None
+    # The file itself (``"media": {"data": ...}``); ``None`` for the ``type`` shortcut.
+    data: bytes | None = field(default=None, repr=False)
+    duration: int | None = None
+
+    def file(self) -> bytes:
+        """The bytes a download of this media message gives."""
+        return self.data if self.data is not None else stand_in_file(self.type)
 
     def fields(self) -> Json:
         """The MsgModel fields of this content; refuses combinations WhatsApp has not."""
@@ -91,7 +116,16 @@ class Content:
                 raise BadMessage(f"WhatsApp has no caption for {self.type} messages")
             if self.filename is not None and self.type != "document":
                 raise BadMessage('"filename" is only for document messages')
+            if self.duration is not None and self.type not in TIMED:
+                raise BadMessage(f'a {self.type} has no "duration"')
+            if self.data is not None and not self.data:
+                raise BadMessage('"data" is empty: WhatsApp sends no empty files')
             media = dict(MEDIA[self.type])
+            data = self.file()
+            media["size"] = len(data)
+            media["filehash"] = filehash_of(data)
+            if self.duration is not None:
+                media["duration"] = self.duration
             if self.mimetype:
                 media["mimetype"] = self.mimetype
             if self.filename:

@@ -6,6 +6,7 @@ and receives what the servers push (messages, receipts, stream changes).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from typing import Any
@@ -58,8 +59,26 @@ async def _send(state: SimulatorState, phone: Phone, args: dict[str, Any]) -> Js
     record = SentRecord(
         to=to or chat, chat=chat, body=str(args["body"]), id=key, time=0.0, result=result
     )
+    if args.get("media") is not None:
+        record.media = _sent_media(state, dict(args["media"]))
+        record.type = str(record.media["kind"])
     await phone.send(record)
     return {"result": result, "t": int(record.time)}
+
+
+def _sent_media(state: SimulatorState, media: dict[str, Any]) -> Json:
+    """The ``/sent`` fields of a file the page uploaded before sending (``POST .../upload``)."""
+    data = state.media.get(str(media["filehash"]))
+    if data is None:
+        raise SimulatorError(400, f"no uploaded file has the filehash {media['filehash']!r}")
+    return {
+        "kind": str(media["kind"]),
+        "mimetype": str(media["mimetype"]),
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "caption": media.get("caption"),
+        "filename": media.get("filename"),
+    }
 
 
 def _exists(state: SimulatorState, phone: Phone, number: str) -> Json | None:

@@ -52,7 +52,7 @@ def _flowing() -> asyncio.Event:
 
 @dataclass(slots=True)
 class SentRecord:
-    """A message the session sent through ``sendTextMessage``."""
+    """A message the session sent through ``sendTextMessage`` or ``sendFileMessage``."""
 
     to: str  # the contact's phone id when known, else the chat id
     chat: str  # the chat the send resolved (may be @lid)
@@ -61,10 +61,11 @@ class SentRecord:
     time: float
     result: str  # messageSendResult
     type: str = "chat"
+    media: Json | None = None  # kind, mimetype, size, sha256, caption, filename of a file
 
     def as_json(self) -> Json:
-        """The ``/sent`` entry."""
-        return {
+        """The ``/sent`` entry; a file's adds its ``media`` fields (text rows are unchanged)."""
+        row = {
             "to": self.to,
             "chat": self.chat,
             "body": self.body,
@@ -73,6 +74,9 @@ class SentRecord:
             "result": self.result,
             "type": self.type,
         }
+        if self.media is not None:
+            row.update(self.media)
+        return row
 
 
 @dataclass(slots=True)
@@ -115,6 +119,8 @@ class Phone:
     account: Account = field(default_factory=Account)
     ready_after_s: float = 0.0
     sent: list[SentRecord] = field(default_factory=list)
+    # How many of the next downloads find nothing on the servers (``media-failures``).
+    media_failures: int = 0
     _sends_flow: asyncio.Event = field(default_factory=_flowing)
     _connected: asyncio.Event = field(default_factory=asyncio.Event)
     _outbox: dict[int, _Pending] = field(default_factory=dict)

@@ -9,7 +9,7 @@ import signal
 from aiohttp import web
 
 from engine.lifecycle import TwoPhase
-from engine.whatsapp.simulator import control, page, page_socket
+from engine.whatsapp.simulator import control, media, page, page_socket
 from engine.whatsapp.simulator.bundle import fake_bundle_path
 from engine.whatsapp.simulator.state import STATE, PageConfig, SimulatorState
 
@@ -18,7 +18,10 @@ logger = logging.getLogger(__name__)
 
 def create_app(state: SimulatorState) -> web.Application:
     """The aiohttp application: simulated pages, their sockets and the control API."""
-    app = web.Application(middlewares=[control.json_errors])
+    # aiohttp takes 1 MiB bodies by default; inbound media and uploads are larger.
+    app = web.Application(
+        middlewares=[control.json_errors], client_max_size=media.MAX_REQUEST_BYTES
+    )
     app[STATE] = state
     app.router.add_get("/s/{name}", page.page)
     app.router.add_get("/s/{name}/view", page.view)
@@ -26,6 +29,7 @@ def create_app(state: SimulatorState) -> web.Application:
     app.router.add_get("/static/wpp-fake.js", page.fake_bundle)
     app.router.add_get("/static/logo.png", page.logo)
     control.add_routes(app)
+    media.add_routes(app)
     return app
 
 
@@ -43,9 +47,11 @@ class Simulator(TwoPhase):
         exists_hit_ttl_s: float = 300.0,
         exists_miss_ttl_s: float = 15.0,
         decrypt_delay_s: float = 0.05,
+        upload_limits: dict[str, int] | None = None,
     ) -> None:
         """``qr_idle_after``: unscanned rotations before the QR goes idle (``None``: never).
-        The other timings default to WA-JS 4.6.0's own (see ``PageConfig``)."""
+        The other timings default to WA-JS 4.6.0's own (see ``PageConfig``); ``upload_limits``
+        overrides getUploadLimit's bytes per media type."""
         self.host = host
         self.port = port
         page_config = PageConfig(
@@ -53,6 +59,7 @@ class Simulator(TwoPhase):
             exists_hit_ttl_s=exists_hit_ttl_s,
             exists_miss_ttl_s=exists_miss_ttl_s,
             decrypt_delay_s=decrypt_delay_s,
+            **({} if upload_limits is None else {"upload_limits": upload_limits}),
         )
         self.state = SimulatorState(
             qr_rotate_s=qr_rotate_s, qr_idle_after=qr_idle_after, page=page_config

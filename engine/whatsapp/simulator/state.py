@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -17,6 +17,14 @@ SEND_RESULTS = frozenset(
     {"OK", "ERROR_NETWORK", "ERROR_EXPIRED", "ERROR_CANCELLED", "ERROR_UPLOAD", "ERROR_UNKNOWN"}
 )
 
+DEFAULT_UPLOAD_LIMITS = {
+    "image": 16 * 1024 * 1024,
+    "video": 16 * 1024 * 1024,
+    "audio": 16 * 1024 * 1024,
+    "sticker": 16 * 1024 * 1024,
+    "document": 100 * 1024 * 1024,
+}
+
 
 @dataclass(frozen=True, slots=True)
 class PageConfig:
@@ -29,6 +37,13 @@ class PageConfig:
     exists_miss_ttl_s: float = 15.0
     # How long a ciphertext message stays undecrypted before its real type arrives.
     decrypt_delay_s: float = 0.05
+    # MediaGatingUtils.getUploadLimit(mediaType) per type, in bytes (src/whatsapp/misc/
+    # MediaGatingUtils.ts l.22-35; sendFileMessage.ts l.302-317 refuses larger files). WhatsApp
+    # sets the real values from its server props; the source has none. These defaults are WA-JS's
+    # own figures: setLimit('maxMediaSize', 16777216) (src/conn/functions/setLimit.ts l.90) for
+    # media and ServerPropsConstants' 100 MiB fallback for documents (ServerPropsConstants.ts
+    # l.40-49). Not verified against a live session.
+    upload_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_UPLOAD_LIMITS))
 
     def as_json(self) -> Json:
         """What the page receives in its ``init`` push."""
@@ -37,6 +52,7 @@ class PageConfig:
             "exists_hit_ttl_s": self.exists_hit_ttl_s,
             "exists_miss_ttl_s": self.exists_miss_ttl_s,
             "decrypt_delay_s": self.decrypt_delay_s,
+            "upload_limits": dict(self.upload_limits),
         }
 
 
@@ -61,6 +77,8 @@ class SimulatorState:
         # Canonical phone digits -> the messageSendResult of sends to them.
         self.send_results: dict[str, str] = {}
         self.heavy_requests = 0
+        # WhatsApp's media servers: files by filehash (base64 SHA-256), inbound and uploaded.
+        self.media: dict[str, bytes] = {}
         for name in phones:
             self.open(name)
 

@@ -40,6 +40,8 @@ SENDS = {
     "image",
     "file",
     "send_long",
+    "send_media",
+    "send_file",
     "_send",
     "respond",
     "post",

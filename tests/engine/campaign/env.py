@@ -16,6 +16,7 @@ from engine.campaign.service import CampaignService
 from engine.campaigns import CampaignEngine
 from engine.clock import VirtualClock
 from engine.events import CampaignProgress, EventBus
+from engine.media_store import MediaStore
 from engine.retry import Backoff
 from storage.db import Database
 from storage.records import ContactInput
@@ -69,7 +70,9 @@ async def campaign_env(db: Database) -> AsyncIterator[Env]:
 
 
 @contextlib.asynccontextmanager
-async def make_env(db: Database, clock: VirtualClock) -> AsyncIterator[Env]:
+async def make_env(
+    db: Database, clock: VirtualClock, media: MediaStore | None = None
+) -> AsyncIterator[Env]:
     """The world on `clock`: a `VirtualClock` jumps over every wait, a `ManualClock` (for a
     schedule's timer) waits until the test moves it."""
     client = await ClientRepo(db).add("haby", "Haby", "AR", "America/Argentina/Buenos_Aires")
@@ -77,9 +80,16 @@ async def make_env(db: Database, clock: VirtualClock) -> AsyncIterator[Env]:
     bus = EventBus()
     numbers = FakeNumbers(clock)
     engine = CampaignEngine(
-        db, bus, numbers, UNPACED, clock=clock, rng=random.Random(7), backoff=Backoff(0.05, 0.2)
+        db,
+        bus,
+        numbers,
+        UNPACED,
+        clock=clock,
+        rng=random.Random(7),
+        backoff=Backoff(0.05, 0.2),
+        media=media,
     )
-    service = CampaignService(db, engine, UNPACED, random.Random(7))
+    service = CampaignService(db, engine, UNPACED, random.Random(7), media=media)
     progress: list[CampaignProgress] = []
 
     async def record(event: CampaignProgress) -> None:

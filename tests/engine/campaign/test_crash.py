@@ -1,7 +1,9 @@
-"""A campaign process killed with SIGKILL mid-send: after a restart nobody gets it twice."""
+"""A campaign process killed with SIGKILL mid-send: after a restart nobody gets it twice,
+whether the campaign sends text or an image with the text as its caption."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 from collections.abc import Awaitable, Callable
@@ -10,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from bot.app import App
+from engine.media_store import MediaStore
 from engine.settings import load_settings
-from storage.records import CampaignStatus, ContactInput, RecipientState
+from storage.records import CampaignMedia, CampaignStatus, ContactInput, RecipientState
 from storage.repos import CampaignRepo, ContactRepo
 from tests.support.poll import poll_until
 from tests.support.sim_world import POLICY, World
@@ -21,10 +24,12 @@ pytestmark = pytest.mark.browser
 
 PHONES = [f"54911600000{i:02d}" for i in range(1, 7)]
 PACING = {"gap_s": "0.3", "long_pause_every": 0, "warmup": [], "window": "always"}
+FLYER = b"\xff\xd8\xff\xe0\x00\x10JFIF" + bytes(range(256)) * 40
 
 
+@pytest.mark.parametrize("with_image", [False, True], ids=["text", "image"])
 async def test_sigkill_mid_send_leaves_one_unknown_and_no_duplicate(
-    world: World, tmp_path: Path
+    world: World, tmp_path: Path, with_image: bool
 ) -> None:
     manager = world.manager()
     session = await manager.add("haby", "main")
@@ -39,6 +44,10 @@ async def test_sigkill_mid_send_leaves_one_unknown_and_no_duplicate(
     campaign = await repo.create(
         session.client_id, session.id, "feria", "Hola {name}", {"tag": "feria"}, pacing=PACING
     )
+    if with_image:
+        stored = await MediaStore(world.data_dir / "media").put(FLYER, max_bytes=len(FLYER))
+        media = CampaignMedia(stored.sha256, "image", "image/jpeg", "flyer.jpg", stored.size)
+        await repo.attach_media(campaign.id, media)
     await repo.materialize(campaign)
     await repo.set_status(campaign.id, CampaignStatus.RUNNING)
 
@@ -99,8 +108,15 @@ async def test_sigkill_mid_send_leaves_one_unknown_and_no_duplicate(
 
         await poll_until(finished, "the campaign to finish after the restart", 60)
 
-    recipients = [to for to in (s["to"] for s in await world.sim.sent("haby-main"))]
+    sent = await world.sim.sent("haby-main")
+    recipients = [row["to"] for row in sent]
     assert sorted(recipients) == sorted(f"{p}@c.us" for p in PHONES), "everyone exactly once"
+    if with_image:
+        assert {row.get("kind") for row in sent} == {"image"}, "every send carried the flyer"
+        assert {row.get("sha256") for row in sent} == {hashlib.sha256(FLYER).hexdigest()}
+        assert sorted(row.get("caption") for row in sent) == sorted(
+            f"Hola C{p[-2:]}" for p in PHONES
+        ), "each prospect's own caption"
     states = {r.phone: r.state async for r in repo.recipients(campaign.id)}
     interrupted = in_flight.split("@")[0]
     assert states.pop(interrupted) is RecipientState.UNKNOWN

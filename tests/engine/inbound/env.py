@@ -3,10 +3,11 @@ recording sender, and a helper to publish built inbound messages."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from engine.events import (
     SessionRef,
 )
 from engine.ia.openai_client import OpenAIClient
+from engine.inbound.media import MediaIntake
 from engine.inbound.spool import InboundSpool
 from engine.listener import Listener, ListenerPolicy
 from engine.retry import Backoff
@@ -64,6 +66,7 @@ class Env:
         peer_phone: str | None = None,
         peer_lid: str | None = None,
         kind: str = "chat",
+        **media: Any,
     ) -> str:
         """Publish a message as the driver hands it over (see engine/whatsapp/types.py)."""
         chat = chat or ("120363000000000001@g.us" if group else f"{sender}@c.us")
@@ -82,6 +85,7 @@ class Env:
             peer_phone=peer_phone,
             peer_lid=peer_lid,
             key_id=msg_id.split("_")[2],
+            **media,
         )
         await self.bus.publish(InboundReceived(ref or self.haby, message))
         return msg_id
@@ -108,6 +112,15 @@ async def _ref(db: Database, slug: str, name: str) -> SessionRef:
 
 @pytest.fixture
 async def env(db: Database, tmp_path: Path) -> AsyncIterator[Env]:
+    async with make_env(db, tmp_path) as built:
+        yield built
+
+
+@contextlib.asynccontextmanager
+async def make_env(
+    db: Database, tmp_path: Path, media: Callable[[Database], MediaIntake] | None = None
+) -> AsyncIterator[Env]:
+    """The world; `media` builds the listener's media intake (None: no files downloaded)."""
     haby = await _ref(db, "haby", "Haby Hogar")
     marketing = await _ref(db, "marketing", "Marketing Sur")
     await AISettingsRepo(db).update(
@@ -151,6 +164,7 @@ async def env(db: Database, tmp_path: Path) -> AsyncIterator[Env]:
                 reply_timeout_s=0.5,
                 classify_timeout_s=0.5,
             ),
+            media=None if media is None else media(db),
         )
         await listener.start()
         yield Env(db, bus, sender, fake, listener, haby, marketing, events, spool_path)

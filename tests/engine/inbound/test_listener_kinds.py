@@ -72,7 +72,8 @@ async def test_a_voice_note_without_text_is_named_to_the_model_never_as_its_thum
     await env.inbound("", kind="ptt")
     await env.listener.run_until_idle()
     prompt = env.fake.messages[-1][-1]["content"]
-    assert "voice note" in prompt
+    # The prompts' marker for media (engine/ia/prompts.py media_text) is Spanish.
+    assert "nota de voz" in prompt
 
 
 async def test_notifications_get_no_reply_and_are_not_stored(env: Env) -> None:

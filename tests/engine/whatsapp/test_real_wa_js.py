@@ -48,6 +48,7 @@ def test_the_bridge_uses_what_this_test_expects_to_find() -> None:
     for name in ("chat.find", "chat.generateMessageID", "chat.sendTextMessage", "on"):
         assert name in USED
     assert "whatsapp.Socket.takeover" in USED and "contact.getPnLidEntry" in USED
+    assert {"chat.downloadMedia", "chat.sendFileMessage"} <= set(USED)  # bridge/media.js
     assert {"chat.new_message", "conn.link_code_expired", "conn.qrcode_idle"} <= set(EVENTS)
     assert len(EVENTS) == BRIDGE.count("WPP.on(")
 

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from engine.clock import VirtualClock
 from engine.whatsapp.errors import SessionLost
-from engine.whatsapp.types import NumberInfo, SentMessage
+from engine.whatsapp.types import NumberInfo, OutgoingMedia, SentMessage
 from storage.records import SessionState
 
 
@@ -19,6 +19,7 @@ class RecordingSender:
 
     def __init__(self) -> None:
         self.sent: list[tuple[int, str, str, int]] = []
+        self.files: list[tuple[str, OutgoingMedia]] = []
         self.broken = False
         self._ids = itertools.count(1)
 
@@ -34,6 +35,21 @@ class RecordingSender:
     def texts(self) -> list[str]:
         return [text for _s, _c, text, _t in self.sent]
 
+    async def send_media(
+        self,
+        session_id: int,
+        chat_id: str,
+        media: OutgoingMedia,
+        *,
+        caption: str,
+        typing_ms: int = 0,
+        timeout_s: float = 120.0,
+    ) -> SentMessage:
+        """Like `send_text`; `sent` gets the caption, `files` the file."""
+        sent = await self.send_text(session_id, chat_id, caption, typing_ms=typing_ms)
+        self.files.append((chat_id, media))
+        return sent
+
 
 @dataclass
 class FakeNumbers:
@@ -47,6 +63,7 @@ class FakeNumbers:
     checks: list[str] = field(default_factory=list)
     check_failures: deque[Exception] = field(default_factory=deque)
     lids: dict[str, str] = field(default_factory=dict)
+    files: list[tuple[str, OutgoingMedia]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def state(self, session_id: int) -> SessionState | None:
@@ -59,6 +76,21 @@ class FakeNumbers:
             raise self.failures.popleft()
         self.sent.append((self.clock.now(), chat_id, text))
         return SentMessage(f"true_{chat_id}_C{next(self._ids)}", 1, chat_id, 0.0)
+
+    async def send_media(
+        self,
+        session_id: int,
+        chat_id: str,
+        media: OutgoingMedia,
+        *,
+        caption: str,
+        typing_ms: int = 0,
+        timeout_s: float = 120.0,
+    ) -> SentMessage:
+        """Like `send_text` (the same failures); `sent` gets the caption, `files` the file."""
+        sent = await self.send_text(session_id, chat_id, caption, typing_ms=typing_ms)
+        self.files.append((chat_id, media))
+        return sent
 
     async def check_number(self, session_id: int, digits: str) -> NumberInfo | None:
         self.checks.append(digits)

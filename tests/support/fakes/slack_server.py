@@ -202,15 +202,16 @@ class FakeSlack(FakeServer):
         """The next calls to `method` fail like this, in order; then it works again."""
         self._failures[method].extend(failures)
 
-    def share_file(self, name: str, data: bytes) -> dict[str, Any]:
-        """Someone shares a file with the bot: the `files` entry of its message event."""
+    def share_file(self, name: str, data: bytes, mimetype: str = "text/csv") -> dict[str, Any]:
+        """Someone shares a file with the bot: the `files` entry of its message event (the
+        file object's `name`, `size`, `mimetype`: docs.slack.dev/reference/objects/file-object)."""
         file_id = self.workspace.file_id()
         self.workspace.shared_files[file_id] = data
         return {
             "id": file_id,
             "name": name,
             "size": len(data),
-            "mimetype": "text/csv",
+            "mimetype": mimetype,
             "url_private_download": f"{self.base_url}/files-pri/T0FAKE-{file_id}/download/{name}",
         }
 

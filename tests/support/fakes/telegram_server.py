@@ -22,6 +22,11 @@ edit of it with 400 "Bad Request: message to edit not found" (TelegramBotAPI/err
 get this error when editing a message that has already been deleted"). `photo_of()` is the
 picture a message shows now, after its edits.
 
+Files follow the Bot API too (tests/support/fakes/telegram/records.py): uploads over 50 MB are
+answered 413, photos over 10 MB refused, captions over 1024 UTF-16 units refused, sendVoice,
+sendAudio and sendVideo take only the formats their method pages name, and getFile refuses a
+file over 20 MiB. Users send documents, photos, videos, audios and voice notes (`upload`).
+
 `allowed_updates` is recorded but not applied, so tests can check that the adapter ignores
 updates it did not ask for.
 """
@@ -150,18 +155,36 @@ class FakeTelegram(FakeServer):
         caption: str | None = None,
         mime_type: str = "text/csv",
         language: str | None = "en",
+        kind: str = "document",
+        chat_id: int | None = None,
     ) -> int:
-        """`user_id` sends a document; the file is served under base_file_url."""
-        file_id = self._api.add_file(file_name, data)
-        self._reachable.add(user_id)
-        message = self._api.incoming(user_id, None, language)
-        message["document"] = {
-            "file_id": file_id,
-            "file_unique_id": f"u{file_id}",
-            "file_name": file_name,
-            "mime_type": mime_type,
-            "file_size": len(data),
-        }
+        """`user_id` sends a file (in their private chat, or in group `chat_id`); its content
+        is served under base_file_url. `kind` is the Message field it arrives in (Bot API
+        Message): `document`, `photo` (a list of PhotoSize, no name or mime type, the largest
+        last; a smaller thumbnail is served too), `video`, `audio` or `voice`."""
+        if chat_id is None or chat_id == user_id:
+            self._reachable.add(user_id)
+        else:
+            self._groups.add(chat_id)
+        file_id = self._api.add_file(file_name, data, f"{kind}s")
+        message = self._api.incoming(user_id, chat_id, language)
+        medium: dict[str, Any] = {"file_id": file_id, "file_unique_id": f"u{file_id}"}
+        if kind == "photo":
+            thumb = self._api.add_file(f"thumb-{file_name}", data[:64], "photos")
+            small = {"file_id": thumb, "file_unique_id": f"u{thumb}", "width": 90, "height": 67}
+            large = {**medium, "width": 1280, "height": 960}
+            message["photo"] = [
+                {**small, "file_size": len(data[:64])},
+                {**large, "file_size": len(data)},
+            ]
+        else:
+            if kind in ("video", "audio", "voice"):
+                medium["duration"] = 4  # required in Video, Audio and Voice (Bot API)
+            if kind == "video":
+                medium |= {"width": 640, "height": 360}
+            if kind != "voice":
+                medium["file_name"] = file_name
+            message[kind] = {**medium, "mime_type": mime_type, "file_size": len(data)}
         if caption is not None:
             message["caption"] = caption
         return await self.push({"message": message})
@@ -198,9 +221,22 @@ class FakeTelegram(FakeServer):
         """What the bot said in `chat_id`: message texts and captions, in order."""
         out = []
         for call in self.sent(chat_id=chat_id):
-            if call.method in ("sendMessage", "sendPhoto", "sendDocument"):
+            if call.method in SENDING and call.method.startswith("send"):
                 out.append(str(call.params.get("text") or call.params.get("caption") or ""))
         return out
+
+    def user_files(self) -> list[str]:
+        """The file_ids of what users sent (getFile takes them), oldest first."""
+        return list(self._api.files)
+
+    def files_to(self, chat_id: int) -> list[tuple[str, str, bytes, str]]:
+        """Files the bot sent to `chat_id`, in order: (method, file name, bytes, caption)."""
+        return [
+            (call.method, name, data, str(call.params.get("caption") or ""))
+            for call in self.sent(chat_id=chat_id)
+            if call.method.startswith("send")
+            for name, data in call.files.values()
+        ]
 
     def group_sends(self) -> list[str]:
         """Everything the bot showed in groups: texts, captions, file names and file contents."""

@@ -13,7 +13,11 @@ from tests.support.fakes.telegram.records import (
     BOT_ID,
     BOT_USERNAME,
     CHAT_ACTIONS,
+    DOWNLOAD_BYTES,
     EDITABLE_MEDIA,
+    PHOTO_UPLOAD_BYTES,
+    UPLOAD_BYTES,
+    UPLOAD_FIELDS,
     ApiError,
     Sent,
     chat,
@@ -63,10 +67,10 @@ class BotApi:
             "from": user(user_id, language),
         }
 
-    def add_file(self, file_name: str, data: bytes) -> str:
-        """A document a user sent: its file_id, its content served for getFile."""
-        file_id = f"doc-{next(self._file_ids)}"
-        self.files[file_id] = (f"documents/{file_name}", data)
+    def add_file(self, file_name: str, data: bytes, folder: str = "documents") -> str:
+        """A file a user sent: its file_id, its content served for getFile."""
+        file_id = f"{folder[:3]}-{next(self._file_ids)}"
+        self.files[file_id] = (f"{folder}/{file_name}", data)
         return file_id
 
     async def answer(self, method: str, params: dict[str, Any], files: Files) -> Any:
@@ -125,18 +129,41 @@ class BotApi:
         return self._store(params, {"text": text})
 
     async def _m_sendPhoto(self, params: dict[str, Any], files: Files) -> dict[str, Any]:
-        if "photo" not in files:
-            raise ApiError(400, "Bad Request: there is no photo in the request")
-        self._check_caption(params)
-        return self._store(params, {"photo": self._photo()}, files["photo"][1])
+        data = self._upload("sendPhoto", params, files)
+        if len(data) > PHOTO_UPLOAD_BYTES:
+            raise ApiError(400, "Bad Request: PHOTO_SAVE_FILE_INVALID")
+        return self._store(params, {"photo": self._photo()}, data)
 
     async def _m_sendDocument(self, params: dict[str, Any], files: Files) -> dict[str, Any]:
-        if "document" not in files:
-            raise ApiError(400, "Bad Request: there is no document in the request")
-        self._check_caption(params)
-        name, data = files["document"]
+        data = self._upload("sendDocument", params, files)
+        name = files["document"][0]
         document = {"file_id": "d1", "file_unique_id": "ud1", "file_name": name}
         return self._store(params, {"document": {**document, "file_size": len(data)}}, data)
+
+    async def _m_sendVoice(self, params: dict[str, Any], files: Files) -> dict[str, Any]:
+        """Bot API sendVoice: "an .OGG file encoded with OPUS, or in .MP3 format, or in .M4A
+        format"; the fake checks the upload's name says so (it cannot decode audio)."""
+        data = self._upload("sendVoice", params, files)
+        name = files["voice"][0].lower()
+        if not name.endswith((".ogg", ".oga", ".opus", ".mp3", ".m4a")):
+            self.unexpected.append(f"sendVoice with {name!r}: not OGG/Opus, MP3 or M4A")
+        return self._store(params, {"voice": self._medium("v", data, params)}, data)
+
+    async def _m_sendAudio(self, params: dict[str, Any], files: Files) -> dict[str, Any]:
+        """Bot API sendAudio: "Your audio must be in the .MP3 or .M4A format"."""
+        data = self._upload("sendAudio", params, files)
+        name = files["audio"][0].lower()
+        if not name.endswith((".mp3", ".m4a")):
+            self.unexpected.append(f"sendAudio with {name!r}: not MP3 or M4A")
+        return self._store(params, {"audio": self._medium("a", data, params)}, data)
+
+    async def _m_sendVideo(self, params: dict[str, Any], files: Files) -> dict[str, Any]:
+        """Bot API sendVideo: "Telegram clients support MPEG4 videos (other formats may be sent
+        as Document)"."""
+        data = self._upload("sendVideo", params, files)
+        if not files["video"][0].lower().endswith(".mp4"):
+            self.unexpected.append(f"sendVideo with {files['video'][0]!r}: not MPEG4")
+        return self._store(params, {"video": self._medium("vi", data, params)}, data)
 
     async def _m_editMessageText(self, params: dict[str, Any], files: Files) -> dict[str, Any]:
         sent = self._find(params)
@@ -208,6 +235,8 @@ class BotApi:
         if file_id not in self.files:
             raise ApiError(400, "Bad Request: invalid file_id")
         path, data = self.files[file_id]
+        if len(data) > DOWNLOAD_BYTES:
+            raise ApiError(400, "Bad Request: file is too big")
         return {
             "file_id": file_id,
             "file_unique_id": f"u{file_id}",
@@ -216,6 +245,27 @@ class BotApi:
         }
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _upload(self, method: str, params: dict[str, Any], files: Files) -> bytes:
+        """The uploaded file of a send method, checked as the Bot API checks uploads."""
+        field = UPLOAD_FIELDS[method]
+        if field not in files:
+            raise ApiError(400, f"Bad Request: there is no {field} in the request")
+        self._check_caption(params)
+        data = files[field][1]
+        if len(data) > UPLOAD_BYTES:
+            raise ApiError(413, "Request Entity Too Large")
+        return data
+
+    def _medium(self, prefix: str, data: bytes, params: dict[str, Any]) -> dict[str, Any]:
+        """The Voice/Audio/Video object of a new upload (Bot API: `duration` is required in all
+        three, `width` and `height` too in a Video)."""
+        file_id = f"{prefix}{next(self._file_ids)}"
+        medium: dict[str, Any] = {"file_id": file_id, "file_unique_id": f"u{file_id}"}
+        medium["duration"] = int(params.get("duration") or 0)
+        if prefix == "vi":
+            medium |= {"width": 640, "height": 360}
+        return {**medium, "file_size": len(data)}
 
     def _check_caption(self, params: dict[str, Any]) -> None:
         if utf16(str(params.get("caption") or "")) > 1024:

@@ -28,6 +28,9 @@ SENDING = frozenset(
         "sendMessage",
         "sendPhoto",
         "sendDocument",
+        "sendVoice",
+        "sendAudio",
+        "sendVideo",
         "editMessageText",
         "editMessageReplyMarkup",
         "editMessageMedia",
@@ -43,6 +46,24 @@ IMPLEMENTED = SENDING | {
     "getFile",
     "close",
     "logOut",
+}
+# Bot API, "Sending files": "Post the file using multipart/form-data ... 10 MB max size for
+# photos, 50 MB for other files" (PTB constants FileSizeLimit: PHOTOSIZE_UPLOAD = int(10e6),
+# FILESIZE_UPLOAD = int(50e6), decimal). Over 50 MB the Bot API answers 413 "Request Entity Too
+# Large" (telegraf/telegraf#774); the exact answer for a photo over 10 MB is not verified.
+UPLOAD_BYTES = 50_000_000
+PHOTO_UPLOAD_BYTES = 10_000_000
+# Bot API, getFile: "bots can download files of up to 20MB in size"; the server's cap is
+# MAX_DOWNLOAD_FILE_SIZE = 20 << 20 (telegram-bot-api Client.h), and over it getFile answers
+# 400 "Bad Request: file is too big" (irazasyed/telegram-bot-sdk#1129).
+DOWNLOAD_BYTES = 20 << 20
+# Bot API, the file field of each send method: sendVoice `voice`, sendAudio `audio`, ...
+UPLOAD_FIELDS = {
+    "sendPhoto": "photo",
+    "sendDocument": "document",
+    "sendVoice": "voice",
+    "sendAudio": "audio",
+    "sendVideo": "video",
 }
 # Bot API, InputMedia: the kinds editMessageMedia takes; the fake implements these two.
 EDITABLE_MEDIA = frozenset({"photo", "document"})

@@ -58,6 +58,7 @@
     'id', 'body', 'type', 'subtype', 't', 'notifyName', 'from', 'to', 'author', 'self', 'ack',
     'isNewMsg', 'local', 'caption', 'mimetype', 'duration', 'size', 'filename', 'pageCount',
     'width', 'height', 'isViewOnce', 'quotedStanzaID', 'quotedParticipant', 'quotedRemoteJid',
+    'filehash', 'isCaptionByUser',
   ]; // prettier-ignore
   const MEDIA_TYPES = ['image', 'video', 'audio', 'ptt', 'document', 'sticker'];
   const NOTIFICATION_TYPES = [

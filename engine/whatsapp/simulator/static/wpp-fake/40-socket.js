@@ -34,7 +34,9 @@
   };
   const meIn = (chat) => (chat.endsWith('@lid') || chat.endsWith('@g.us') ? me.lid : me.wid);
   const wid = (s) => (s ? new Wid(s) : undefined);
-  const MEDIA_FIELDS = ['caption', 'mimetype', 'duration', 'size', 'filename', 'pageCount'];
+  // MsgModel.ts l.77-90: filehash is the base64 SHA-256 downloadMedia looks the file up by.
+  const MEDIA_FIELDS = ['caption', 'mimetype', 'duration', 'size', 'filename', 'pageCount',
+    'filehash', 'isViewOnce']; // prettier-ignore
   const messageAttrs = (m) => {
     const attrs = {
       id: new MsgKey({ fromMe: m.fromMe, remote: new Wid(m.remote), id: m.id,

@@ -98,6 +98,7 @@
   };
   WPP.whatsapp = {
     Socket,
+    MediaGatingUtils, // 65-media.js
     MsgKey,
     ChatModel,
     MsgModel,
