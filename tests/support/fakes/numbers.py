@@ -14,7 +14,33 @@ from engine.whatsapp.types import NumberInfo, OutgoingMedia, SentMessage
 from storage.records import SessionState
 
 
-class RecordingSender:
+class _FilesAsText:
+    """`send_media` for the fakes: sent as `send_text` with the caption (the same failures and
+    records), and the file kept in `files`."""
+
+    files: list[tuple[str, OutgoingMedia]]
+
+    async def send_text(
+        self, session_id: int, chat_id: str, text: str, *, typing_ms: int = 0
+    ) -> SentMessage:
+        raise NotImplementedError
+
+    async def send_media(
+        self,
+        session_id: int,
+        chat_id: str,
+        media: OutgoingMedia,
+        *,
+        caption: str,
+        typing_ms: int = 0,
+        timeout_s: float = 120.0,
+    ) -> SentMessage:
+        sent = await self.send_text(session_id, chat_id, caption, typing_ms=typing_ms)
+        self.files.append((chat_id, media))
+        return sent
+
+
+class RecordingSender(_FilesAsText):
     """The WhatsApp side of a session: records what would be sent."""
 
     def __init__(self) -> None:
@@ -35,24 +61,9 @@ class RecordingSender:
     def texts(self) -> list[str]:
         return [text for _s, _c, text, _t in self.sent]
 
-    async def send_media(
-        self,
-        session_id: int,
-        chat_id: str,
-        media: OutgoingMedia,
-        *,
-        caption: str,
-        typing_ms: int = 0,
-        timeout_s: float = 120.0,
-    ) -> SentMessage:
-        """Like `send_text`; `sent` gets the caption, `files` the file."""
-        sent = await self.send_text(session_id, chat_id, caption, typing_ms=typing_ms)
-        self.files.append((chat_id, media))
-        return sent
-
 
 @dataclass
-class FakeNumbers:
+class FakeNumbers(_FilesAsText):
     """The WhatsApp side of the sessions: records sends at the virtual time."""
 
     clock: VirtualClock
@@ -76,21 +87,6 @@ class FakeNumbers:
             raise self.failures.popleft()
         self.sent.append((self.clock.now(), chat_id, text))
         return SentMessage(f"true_{chat_id}_C{next(self._ids)}", 1, chat_id, 0.0)
-
-    async def send_media(
-        self,
-        session_id: int,
-        chat_id: str,
-        media: OutgoingMedia,
-        *,
-        caption: str,
-        typing_ms: int = 0,
-        timeout_s: float = 120.0,
-    ) -> SentMessage:
-        """Like `send_text` (the same failures); `sent` gets the caption, `files` the file."""
-        sent = await self.send_text(session_id, chat_id, caption, typing_ms=typing_ms)
-        self.files.append((chat_id, media))
-        return sent
 
     async def check_number(self, session_id: int, digits: str) -> NumberInfo | None:
         self.checks.append(digits)
