@@ -52,6 +52,7 @@ from engine.inbound.steps import InboundSteps
 from engine.lifecycle import TwoPhase
 from engine.listener import Listener, ListenerPolicy
 from engine.media_store import MediaStore
+from engine.media_sweep import MediaSweeps
 from engine.private_files import keep_private, private_dir, private_sqlite
 from engine.session.runner import SessionPolicy
 from engine.sessions import DriverFactory, SessionManager, playwright_factory
@@ -89,6 +90,9 @@ class App(TwoPhase):
 
         # The engine. One content-addressed store holds every media file, in and out.
         self.media = MediaStore(settings.data_dir / "media")
+        self.media_sweeps = MediaSweeps(
+            self.db, self.media, self.clock, days=settings.media_retention_days
+        )
         self.sessions = SessionManager(
             self.db,
             self.bus,
@@ -284,6 +288,8 @@ class App(TwoPhase):
         self._stack.push_async_callback(self.campaign_engine.stop)
         await self.digests.start()
         self._stack.push_async_callback(self.digests.stop)
+        await self.media_sweeps.start()
+        self._stack.push_async_callback(self.media_sweeps.stop)
         for session in await self.sessions.list():
             self.metrics.session_states.setdefault(session.id, session.state)
         await self._start_channels()

@@ -24,6 +24,7 @@ from engine.events import (
     InboundReceived,
     InboundSpoolFailed,
     SessionRef,
+    SessionStateChanged,
 )
 from engine.inbound.ai_turns import AIReplies
 from engine.inbound.lanes import Lanes
@@ -32,7 +33,8 @@ from engine.inbound.steps import InboundSteps, Stored
 from engine.retry import Backoff
 from engine.tasks import TaskOwner
 from engine.whatsapp.types import InboundMessage
-from storage.db import StorageUnavailable
+from storage.db import StorageError, StorageUnavailable
+from storage.records import SessionState
 
 logger = logging.getLogger(__name__)
 
@@ -79,14 +81,18 @@ class Listener:
         self._models = Lanes(self._tasks, "inbound-model")
         self.ai = ai  # the AI turns are the listener's: they stop with its lanes
         self._steps = steps
+        self._before_start = 0  # message ids up to this one were stored by an earlier run
+        self._resumed: set[int] = set()
 
     async def start(self) -> None:
+        self._before_start = await self._steps.newest_message_id()
         for key, entry in self._spool.open():
             self._busy += 1
             ref = SessionRef(**entry["session"])
             self._submit(key, ref, InboundMessage(**entry["message"]), spooled=True)
         self._bus.subscribe(InboundReceived, self.on_inbound)
         self._bus.subscribe(ContactForgotten, self.on_forgotten)
+        self._bus.subscribe(SessionStateChanged, self.on_state)
         self._started = True
 
     async def stop(self) -> None:
@@ -95,6 +101,7 @@ class Listener:
         self._started = False
         self._bus.unsubscribe(InboundReceived, self.on_inbound)
         self._bus.unsubscribe(ContactForgotten, self.on_forgotten)
+        self._bus.unsubscribe(SessionStateChanged, self.on_state)
         await self._tasks.shutdown(grace_s=0)
         await self.ai.stop()
         self._spool.close()
@@ -123,6 +130,30 @@ class Listener:
     async def on_forgotten(self, event: ContactForgotten) -> None:
         """A forgotten contact's bodies must not linger in the spool: keep only what is open."""
         await asyncio.to_thread(self._spool.compact)
+
+    async def on_state(self, event: SessionStateChanged) -> None:
+        """Once a session is connected, fetch the files an earlier run stored the message of
+        but never downloaded (it stopped in between; this run's downloads all end in a state).
+        Each goes to its chat's model lane like a new one; a session that reconnects later
+        finds those still pending again, except the ones already under way."""
+        if event.new is not SessionState.CONNECTED or not self._before_start:
+            return
+        try:
+            stranded = await self._steps.stranded(event.session, up_to_id=self._before_start)
+        except StorageError as exc:
+            logger.warning(
+                "files left pending on %s wait for its next connection: %s", event.session, exc
+            )
+            return
+        for stored in stranded:
+            if stored.message_id in self._resumed:
+                continue
+            self._resumed.add(stored.message_id)
+            logger.info(
+                "fetching the file of %s, left pending by an earlier run", stored.message.id
+            )
+            lane = (stored.ref.session_id, stored.message.chat_id)
+            self._models.submit(lane, partial(self._understand, stored))
 
     async def _spool_failed(self, message: InboundMessage, exc: Exception) -> None:
         """Go on from memory (a crash now would lose the message) and tell operators once."""

@@ -19,12 +19,62 @@ from datetime import timedelta
 
 from engine.clock import Clock
 from engine.media_store import MediaStore
+from engine.timers import Timers
+from storage.db import Database, StorageError
 from storage.repos import MessageRepo
 
 logger = logging.getLogger(__name__)
 
 SWEEP_INTERVAL_S = 24 * 3600.0
-"""How often the app runs `sweep_media` (the lead wires the timer in bot/app.py)."""
+"""How often `MediaSweeps` runs `sweep_media`."""
+FIRST_SWEEP_S = 60.0
+"""The first sweep after a start, once the sessions had their minute to come up: what a stopped
+process left past its retention goes the same day, not a day later."""
+_TIMER = "media-sweep"
+
+
+class MediaSweeps:
+    """Runs `sweep_media` `first_s` after `start()` and then every `interval_s`, on the one timer
+    mechanism (engine/timers.py), so tests move a virtual clock. A sweep that fails (the
+    database or the disk unavailable) is logged and the next one is still armed."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: MediaStore,
+        clock: Clock,
+        *,
+        days: int,
+        first_s: float = FIRST_SWEEP_S,
+        interval_s: float = SWEEP_INTERVAL_S,
+    ) -> None:
+        self._repo = MessageRepo(db)
+        self._store = store
+        self._clock = clock
+        self._days = days
+        self._first_s = first_s
+        self._interval_s = interval_s
+        self._timers = Timers(clock)
+        self.runs = 0
+
+    async def start(self) -> None:
+        self._timers.start(_TIMER, self._first_s, self._sweep)
+
+    async def stop(self) -> None:
+        await self._timers.shutdown()
+
+    async def run_until_idle(self) -> None:
+        """For tests: until a sweep that is due has finished and the next one is armed."""
+        await self._timers.run_until_idle()
+
+    async def _sweep(self) -> None:
+        try:
+            await sweep_media(self._repo, self._store, self._clock, self._days)
+        except (StorageError, OSError) as exc:
+            logger.warning("media sweep skipped this time: %s", exc)
+        finally:
+            self.runs += 1
+            self._timers.start(_TIMER, self._interval_s, self._sweep)
 
 
 async def sweep_media(repo: MessageRepo, store: MediaStore, clock: Clock, days: int) -> int:

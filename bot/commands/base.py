@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
 from bot.push.channel import MAX_MESSAGES, split_text
@@ -29,10 +29,11 @@ class CommandRequest:
     `arg_offsets[i]` is where `args[i]` starts in `raw_text`, so free text keeps its spacing.
     `args_pending` is true while only the command word has been read (`parse_request`): the
     dispatcher reads the rest once it knows the sender. A file sent with the command is
-    `fetch_attachment` until the dispatcher has authorised a command that `takes_file`, and
-    then `attachment`. `attachment_mimetype` is what the platform says the file is (Telegram's
-    `mime_type`, Slack's `mimetype`; `image/jpeg` for a Telegram photo), None when it says
-    nothing.
+    `fetch_attachment` until the handler of a command that `takes_file` asks for it
+    (`CommandContext.file()`), and then `attachment`; a platform that has the bytes at once
+    (the console, tests) gives `attachment` directly. `attachment_mimetype` is what the
+    platform says the file is (Telegram's `mime_type`, Slack's `mimetype`; `image/jpeg` for a
+    Telegram photo), None when it says nothing.
     """
 
     name: str
@@ -191,10 +192,23 @@ class CommandContext:
     operator: Operator
     reply: Reply
     lang: Language
+    file_limit_bytes: int = 50 * 1024 * 1024
+    """The largest file `file()` fetches (the dispatcher's `max_attachment_bytes`)."""
 
     @property
     def args(self) -> tuple[str, ...]:
         return self.request.args
+
+    async def file(self) -> bytes | None:
+        """The file sent with the command, None when none was. It is fetched from its platform
+        the first time a handler asks, so a handler checks what it can first (the campaign
+        `/campaign attach` names must be the operator's) and a refused file is never read.
+        The dispatcher leaves a fetch only to commands that `takes_file`."""
+        request = self.request
+        if request.attachment is None and request.fetch_attachment is not None:
+            data = await request.fetch_attachment(self.file_limit_bytes)
+            self.request = replace(request, attachment=data, fetch_attachment=None)
+        return self.request.attachment
 
     def t(self, key: str, **params: object) -> str:
         return t(self.lang, key, **params)

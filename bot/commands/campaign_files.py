@@ -39,8 +39,8 @@ class CampaignFileCommands:
         ]
 
     async def attach(self, ctx: CommandContext) -> Proposal | None:
-        campaign = await self._lookup(ctx)
-        data = ctx.request.attachment
+        campaign = await self._lookup(ctx)  # the operator's campaign, before the file is read
+        data = await ctx.file()
         if data is None:
             command = ctx.command_text(f"campaign attach {campaign.id}")
             raise CommandError("campaign.attach_needs_file", command=command)

@@ -94,7 +94,7 @@ class ConversationCommands:
 
     async def reply(self, ctx: CommandContext) -> Proposal | None:
         client, phone, text = ctx.args[0].lower(), ctx.args[1], ctx.request.rest(2)
-        data = ctx.request.attachment
+        data = await ctx.file()
         if data is None:
             if not text.strip():
                 usage = f"{ctx.command_text('reply')} {client} {phone}"

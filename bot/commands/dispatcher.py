@@ -102,7 +102,8 @@ class Dispatcher:
         """Identify the actor, then authorise and run the command; answers through `reply`.
 
         A stranger is refused before anything past the command word is read, and a file sent
-        with the command is fetched only for a command that takes one, once authorised.
+        with the command is fetched only by the handler of a command that takes one, once
+        authorised (`CommandContext.file()`).
         """
         operator = await self._identify(request, reply, request.name)
         if operator is None:
@@ -123,10 +124,9 @@ class Dispatcher:
             if not command.accepts(len(args)):
                 raise CommandError("error.usage", usage=self._usage(command, ctx))
             ctx.reply = await self._route(command, ctx)
-            fetch = ctx.request.fetch_attachment
-            if command.takes_file and fetch is not None:
-                data = await fetch(self.max_attachment_bytes)
-                ctx.request = replace(ctx.request, attachment=data, fetch_attachment=None)
+            if not command.takes_file:
+                ctx.request = replace(ctx.request, fetch_attachment=None)
+            ctx.file_limit_bytes = self.max_attachment_bytes
             proposal = await command.handler(ctx)
             if proposal is None:
                 if command.destructive:

@@ -57,7 +57,7 @@ class ProspectCommands:
         return None
 
     async def import_file(self, ctx: CommandContext) -> Proposal | None:
-        data, name = ctx.request.attachment, ctx.request.attachment_name or "prospects.csv"
+        data, name = await ctx.file(), ctx.request.attachment_name or "prospects.csv"
         if data is None:
             raise CommandError(
                 "import.needs_file", command=ctx.command_text(f"import {ctx.args[0]}")

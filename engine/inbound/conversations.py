@@ -3,6 +3,7 @@ fetch a chat's files, take over, release, forget, and switch or shape a client's
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -13,6 +14,7 @@ from engine.events import ChatPaused, ContactForgotten, EventBus
 from engine.inbound.outbound import MessageSender, Outbound, ReplyTo
 from engine.media import check_outgoing, kind_for, normalise_mimetype
 from engine.media_store import MediaMissing, MediaStore
+from engine.media_sweep import forget_media
 from engine.phones import InvalidPhone, parse_phone
 from engine.whatsapp.types import OutgoingMedia
 from storage.db import Database
@@ -35,6 +37,8 @@ from storage.repos import (
     MessageRepo,
     SessionRepo,
 )
+
+logger = logging.getLogger(__name__)
 
 ChatFilter = Literal["recent", "unanswered", "hot"]
 TAKEOVER = timedelta(hours=24)
@@ -167,10 +171,18 @@ class Conversations:
         await self._bus.publish(ChatPaused(None, client.id, contact.id, None, "released"))
 
     async def forget(self, client_slug: str, phone: str) -> None:
-        """Delete the contact, its messages and data."""
+        """Delete the contact, its messages and data, and its files in the media store that
+        nothing else needs (another contact may have sent the same file). A file that cannot
+        be deleted now is an orphan the retention sweep deletes later (engine/media_sweep.py)."""
         client, contact = await self.contact(client_slug, phone)
+        files = await self._messages.contact_media(contact.id)
         await self._contacts.forget_by_id(contact.id)
         await self._bus.publish(ContactForgotten(client.id, contact.id))
+        if self._media is not None and files:
+            try:
+                await forget_media(self._messages, self._media, files)
+            except OSError as exc:
+                logger.warning("the files of a forgotten contact stay until the sweep: %s", exc)
 
     async def _session_for(self, client: Client, contact: Contact) -> int:
         last = await self._messages.last_session_of(contact.id)

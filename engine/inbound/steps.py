@@ -48,6 +48,7 @@ from storage.records import (
     Direction,
     MediaInfo,
     MediaState,
+    Message,
     MessageStatus,
     NewMessage,
     Origin,
@@ -211,7 +212,7 @@ class InboundSteps:
             if intent is Intent.OPT_OUT:
                 await self._opt_out(later, contact, reply=False)
             return None
-        if intent is Intent.OPT_OUT or not self._wants_model(later.settings, later.text):
+        if intent is Intent.OPT_OUT or not self._wants_model(later.settings, later.text, message):
             await self._act(later, contact)
             return None
         return later
@@ -236,6 +237,52 @@ class InboundSteps:
         contact = await self._contacts.get_by_id(stored.contact_id)
         after = await self._decide(stored, contact)
         return dataclasses.replace(after or stored, stage="model" if after else "done")
+
+    async def newest_message_id(self) -> int:
+        """Where this run begins: every message up to this id was stored by an earlier one."""
+        return await self._messages.newest_id()
+
+    async def stranded(self, ref: SessionRef, *, up_to_id: int) -> list[Stored]:
+        """The session's media messages up to `up_to_id` whose file an earlier run never
+        fetched (it stopped between storing the row and the download): the `Stored` that
+        fetches each now, for `understand`.
+
+        Like a message caught up late (`may_answer` false), nothing is sent back: a voice
+        note whose rules never ran gets them on its transcript now, so "BAJA" said in it still
+        opts out, but no model is asked and no rule answers. Any other file is only fetched:
+        its rules ran when it was stored.
+        """
+        if self._media is None:
+            return []
+        rows = await self._messages.stranded_media(ref.session_id, up_to_id=up_to_id)
+        if not rows:
+            return []
+        client = await self._clients.get_by_id(ref.client_id)
+        settings = await self._ai_settings.get(client.id)
+        found = []
+        for row in rows:
+            if row.media is None or row.wa_message_id is None:
+                continue
+            contact = await self._contacts.get_by_id(row.contact_id)
+            inbound = row.direction is Direction.IN
+            # The rules of a voice note wait for its transcript, and its intent stays unset
+            # until they run (`store`): unset, they never did.
+            undecided = row.media.kind in AUDIO_KINDS and inbound and row.intent is None
+            decide = undecided and contact.opted_out_at is None
+            found.append(
+                Stored(
+                    ref,
+                    client,
+                    settings,
+                    contact.id,
+                    row.id,
+                    _message_of(row, row.media, row.wa_message_id, contact),
+                    Intent.OTHER,
+                    media_pending=True,
+                    stage="decide" if decide else "done",
+                )
+            )
+        return found
 
     def _media_info(self, message: InboundMessage) -> MediaInfo | None:
         """The media fields of the row; without a media intake (no store in this process) the
@@ -296,8 +343,12 @@ class InboundSteps:
             return
         await self._act(Stored(**{**stored.__dict__, "intent": intent}), contact)
 
-    def _wants_model(self, settings: AISettings, text: str) -> bool:
-        return settings.enabled and self._llm is not None and bool(text.strip())
+    def _wants_model(self, settings: AISettings, text: str, message: InboundMessage) -> bool:
+        """Whether the model's stage should see the message. A file without a caption goes
+        there too: the AI turn starts after the download, so the model gets the image itself
+        (or the transcript), not a placeholder written before the file was in."""
+        has_words = bool(text.strip()) or message.is_media
+        return settings.enabled and self._llm is not None and has_words
 
     async def _act(self, stored: Stored, contact: Contact) -> None:
         ref, client, settings, message = stored.ref, stored.client, stored.settings, stored.message
@@ -384,6 +435,29 @@ def model_text(message: InboundMessage, transcript: str | None = None) -> str:
         filename=message.filename,
         size_bytes=message.size_bytes,
         duration_s=message.duration_s,
+    )
+
+
+def _message_of(row: Message, media: MediaInfo, wa_id: str, contact: Contact) -> InboundMessage:
+    """A stored media message as the page would hand it over again, for a resumed download;
+    never answered (`may_answer` false), so its chat is only named."""
+    chat = contact.wa_id or contact.lid or f"{contact.phone}@c.us"
+    return InboundMessage(
+        id=wa_id,
+        chat_id=chat,
+        sender_id=chat,
+        from_me=row.direction is Direction.OUT,
+        body=row.body,
+        type=media.kind,
+        timestamp=int(row.sent_at.timestamp()),
+        notify_name=None,
+        is_group=False,
+        quoted_id=None,
+        mimetype=media.mimetype,
+        filename=media.filename,
+        size_bytes=media.size_bytes,
+        duration_s=media.duration_s,
+        may_answer=False,
     )
 
 

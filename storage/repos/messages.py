@@ -305,6 +305,26 @@ class MessageRepo:
                 update(MessageRow).where(MessageRow.id == message_id).values(**values)
             )
 
+    async def newest_id(self) -> int:
+        """The highest message id so far, 0 with none: every row up to it is stored already."""
+        async with self._db.session() as session:
+            return await session.scalar(select(func.max(MessageRow.id))) or 0
+
+    async def stranded_media(self, session_id: int, *, up_to_id: int) -> list[Message]:
+        """The session's messages up to `up_to_id` whose file is still `pending`: stored by a
+        run that stopped before their download ended (engine/listener.py resumes them)."""
+        query = (
+            select(MessageRow)
+            .where(
+                MessageRow.session_id == session_id,
+                MessageRow.media_state == MediaState.PENDING.value,
+                MessageRow.id <= up_to_id,
+            )
+            .order_by(MessageRow.id)
+        )
+        async with self._db.session() as session:
+            return [to_message(row) for row in await session.scalars(query)]
+
     async def set_transcript(self, message_id: int, text: str) -> None:
         """What a voice note or audio said; kept apart from `body`, which is the caption."""
         async with self._db.session() as session:

@@ -203,9 +203,11 @@ async def test_campaign_attach_answers_whatsapps_limits_as_they_are(
                      caption=f"/campaign attach {cid}")  # fmt: skip
     assert "The file is over 20 MB" in fake.texts(OPERATOR)[-1]
     assert len(fake.sent("getFile")) == fetched
+    fetched = len(fake.sent("getFile"))
     await _send_file(tg, OTHER, "f.pdf", PDF, mime_type="application/pdf",
                      caption=f"/campaign attach {cid}")  # fmt: skip
     assert "belongs to a client you cannot see" in fake.texts(OTHER)[-1]
+    assert len(fake.sent("getFile")) == fetched, "another client's operator's file is not read"
     assert (await CampaignRepo(world.db).get(cid)).media is None
 
 

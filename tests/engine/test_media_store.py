@@ -17,10 +17,11 @@ from sqlalchemy import text
 
 from engine.clock import VirtualClock
 from engine.media_store import TEMP_DIR, MediaMissing, MediaStore, MediaTooLarge, StoredMedia
-from engine.media_sweep import forget_media, sweep_media
+from engine.media_sweep import MediaSweeps, forget_media, sweep_media
 from storage.db import Database
 from storage.records import CampaignMedia, Direction, MediaInfo, MediaState, NewMessage, Origin
 from storage.repos import CampaignRepo, ClientRepo, ContactRepo, MessageRepo, SessionRepo
+from tests.support.clocks import ManualClock
 
 NOTE = b"OggS" + bytes(range(256)) * 40
 NOTE_SHA = hashlib.sha256(NOTE).hexdigest()
@@ -194,3 +195,49 @@ async def test_the_sweep_deletes_what_nothing_needs_past_the_retention(
     await repo.set_media_state(message_ids[1], MediaState.EXPIRED)
     assert await forget_media(repo, store, {recent, flyer}) == 1
     assert not store.exists(recent) and store.exists(flyer)
+
+
+async def test_the_sweep_runs_soon_after_start_and_then_every_day(
+    db: Database, tmp_path: Path
+) -> None:
+    store, clock = MediaStore(tmp_path / "media"), ManualClock(T0)
+    sweeps = MediaSweeps(db, store, clock, days=30, first_s=60.0, interval_s=86400.0)
+    orphan = await _file(store, b"\x01" * 100, 40)
+    await sweeps.start()
+    try:
+        await sweeps.run_until_idle()
+        assert sweeps.runs == 0 and store.exists(orphan), "nothing before its minute"
+        clock.advance(60)
+        await sweeps.run_until_idle()
+        assert sweeps.runs == 1 and not store.exists(orphan), "the first sweep, a minute in"
+
+        later = await _file(store, b"\x02" * 100, 40)
+        clock.advance(86400 - 1)
+        await sweeps.run_until_idle()
+        assert sweeps.runs == 1 and store.exists(later)
+        clock.advance(1)
+        await sweeps.run_until_idle()
+        assert sweeps.runs == 2 and not store.exists(later), "and again a day later"
+    finally:
+        await sweeps.stop()
+
+
+async def test_a_sweep_that_fails_still_arms_the_next(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, clock = MediaStore(tmp_path / "media"), ManualClock(T0)
+    sweeps = MediaSweeps(db, store, clock, days=30, first_s=1.0, interval_s=10.0)
+
+    async def disk_gone() -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(store, "clear_temporaries", disk_gone)
+    await sweeps.start()
+    try:
+        clock.advance(1)
+        await sweeps.run_until_idle()
+        clock.advance(10)
+        await sweeps.run_until_idle()
+        assert sweeps.runs == 2, "the failed sweep re-armed its timer"
+    finally:
+        await sweeps.stop()

@@ -70,3 +70,26 @@ async def test_a_reply_file_is_checked_and_a_failed_send_says_so(env: Env, tmp_p
     with pytest.raises(InvalidInput) as off:
         await without_store.reply_media("haby", f"+{CONTACT}", PDF, "p.pdf", "application/pdf")
     assert off.value.text.key == "attach.no_store"
+
+
+async def test_forget_deletes_the_contacts_files_but_not_one_another_contact_has(
+    env: Env, tmp_path: Path
+) -> None:
+    store = MediaStore(tmp_path / "media")
+    conversations = Conversations(env.db, env.sender, env.bus, media=store)
+    other = "5491155550001"
+    flyer = b"\xff\xd8\xff\xe0 el flyer de la feria"
+    for phone in (CONTACT, other):
+        await env.inbound("hola", sender=phone)
+    await env.listener.run_until_idle()
+    await conversations.reply_media("haby", f"+{CONTACT}", PDF, "precios.pdf", "application/pdf")
+    for phone in (CONTACT, other):
+        await conversations.reply_media("haby", f"+{phone}", flyer, "feria.jpg", "image/jpeg")
+    pdf_sha, flyer_sha = hashlib.sha256(PDF).hexdigest(), hashlib.sha256(flyer).hexdigest()
+    assert store.exists(pdf_sha) and store.exists(flyer_sha)
+
+    await conversations.forget("haby", f"+{CONTACT}")
+    assert not store.exists(pdf_sha), "the forgotten contact's file went with it"
+    assert store.exists(flyer_sha), "the other contact's copy of the flyer stays"
+    [(_message, data)] = await conversations.media_of("haby", f"+{other}")
+    assert data == flyer

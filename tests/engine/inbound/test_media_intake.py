@@ -7,18 +7,19 @@ import asyncio
 import hashlib
 from collections import deque
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from engine.events import ContactOptedOut
+from engine.events import ContactOptedOut, SessionStateChanged
 from engine.inbound.media import MediaIntake, MediaPolicy
 from engine.media_store import MediaStore
 from engine.retry import Backoff
 from engine.whatsapp.errors import MediaUnavailable, NotLoggedIn
 from storage.db import Database
-from storage.records import MediaState, Message
+from storage.records import MediaState, Message, SessionState
 from storage.repos import ContactRepo, MessageRepo
 from tests.engine.inbound.env import CONTACT, Env, make_env
 from tests.support.fakes.openai_server import Reply
@@ -36,9 +37,11 @@ class Source:
         self.failures: deque[Exception] = deque()
         self.calls: list[str] = []
         self.hang = False
+        self.called = asyncio.Event()
 
     async def download_media(self, session_id: int, message_id: str, *, max_bytes: int) -> bytes:
         self.calls.append(message_id)
+        self.called.set()
         if self.hang:
             await asyncio.sleep(3600)
         if self.failures:
@@ -214,3 +217,66 @@ async def test_a_file_from_the_business_phone_is_kept_without_a_reply(world: Wor
     [photo] = await world.messages()
     assert photo.media is not None and photo.media.state is MediaState.STORED
     assert world.env.fake.requests == [] and world.env.sender.sent == []
+
+
+async def test_files_an_earlier_run_left_pending_are_fetched_once_connected(world: World) -> None:
+    """A run stops between storing two media messages and downloading their files; the next
+    one fetches both once the session is connected, opts out on the voice note's "baja", and
+    sends nothing back (like a message caught up late)."""
+    env, source = world.env, world.source
+    world.heard.texts[VOICE] = "baja"
+    source.hang = True
+    for kind, data, mimetype in (("image", PHOTO, "image/jpeg"), ("ptt", VOICE, "audio/ogg")):
+        msg_id = f"false_{CONTACT}@c.us_LEFT{kind}"
+        source.files[msg_id] = data
+        await env.inbound("", kind=kind, msg_id=msg_id, mimetype=mimetype, size_bytes=len(data))
+    async with asyncio.timeout(5):
+        while len(source.calls) < 2:
+            source.called.clear()
+            await source.called.wait()
+    await env.listener.stop()  # the run ends with both downloads under way
+    assert [m.media and m.media.state for m in await world.messages()] == [MediaState.PENDING] * 2
+    assert env.sender.sent == [], "no answer started before the files were in"
+
+    source.hang, source.calls = False, []
+    await env.listener.start()
+    connected = SessionStateChanged(
+        env.haby, SessionState.STARTING, SessionState.CONNECTED, None, datetime.now(UTC)
+    )
+    await env.bus.publish(connected)
+    await env.bus.publish(connected)  # a reconnect while they are under way fetches no twice
+    await env.listener.run_until_idle()
+
+    photo, note = await world.messages()
+    assert (photo.media and photo.media.state, note.media and note.media.state) == (
+        MediaState.STORED,
+        MediaState.STORED,
+    )
+    assert sorted(source.calls) == sorted(source.files), "each file fetched once"
+    assert await world.store.read(hashlib.sha256(VOICE).hexdigest()) == VOICE
+    assert note.media is not None and note.media.transcript == "baja"
+    contact = await ContactRepo(env.db).get(env.haby.client_id, CONTACT)
+    assert contact.opted_out_at is not None and note.intent == "opt_out"
+    assert env.sender.sent == [] and env.fake.requests == [], "nothing sent back, no model"
+
+    source.calls = []
+    await env.bus.publish(connected)
+    await env.listener.run_until_idle()
+    assert source.calls == [], "nothing is left pending"
+
+
+async def test_a_photo_without_a_caption_is_answered_after_its_download(world: World) -> None:
+    """The AI turn of a caption-less photo starts once the file is in (the model can then see
+    it), not at once from a placeholder."""
+    world.source.hang = True
+    world.env.fake.script(Reply("¿Qué te gustaría saber de la foto?"))
+    msg_id = f"false_{CONTACT}@c.us_BARE1"
+    world.source.files[msg_id] = PHOTO
+    await world.env.inbound("", kind="image", msg_id=msg_id, mimetype="image/jpeg")
+    await asyncio.sleep(0.3)  # the AI turn's debounce is 0.05 s; each attempt waits 0.5 s
+    assert world.env.fake.requests == [], "no model call while the file is being fetched"
+    world.source.hang = False
+    await world.env.listener.run_until_idle()
+    [photo, reply] = await world.messages()
+    assert photo.media is not None and photo.media.state is MediaState.STORED
+    assert reply.body == "¿Qué te gustaría saber de la foto?"
