@@ -28,6 +28,7 @@ from engine.texts import phrase
 from engine.whatsapp.driver import WhatsAppDriver
 from engine.whatsapp.errors import NotInConflict, NotLoggedIn
 from engine.whatsapp.playwright_driver import PlaywrightDriver
+from engine.whatsapp.playwright_host import PlaywrightHost
 from engine.whatsapp.types import DriverConfig, NumberInfo, OutgoingMedia, SentMessage
 from storage.db import Database, NotFound
 from storage.records import SessionState, WaSession
@@ -40,7 +41,12 @@ _NOT_STARTED = (SessionState.BANNED, SessionState.LOGGED_OUT, SessionState.CONFL
 
 
 def playwright_factory(settings: Settings) -> DriverFactory:
-    """Drivers on real Chromium, pointed at WhatsApp Web or the simulator by the settings."""
+    """Drivers on real Chromium, pointed at WhatsApp Web or the simulator by the settings.
+
+    Each session gets its own browser and profile; all the drivers of one factory (one
+    `SessionManager`) share one Playwright driver process, which runs while any of them does.
+    """
+    host = PlaywrightHost()
 
     def make(session: WaSession) -> WhatsAppDriver:
         return PlaywrightDriver(
@@ -51,7 +57,8 @@ def playwright_factory(settings: Settings) -> DriverFactory:
                 wa_js_path=settings.wa_js_path,
                 profile_dir=profile_dir(settings.data_dir, session.client_slug, session.name),
                 device_name=f"waops {session.key}",
-            )
+            ),
+            host=host,
         )
 
     return make

@@ -18,6 +18,9 @@ import logging
 from pathlib import Path
 
 from playwright.async_api import BrowserContext, Playwright
+from playwright.async_api import Error as PlaywrightError
+
+from engine.whatsapp.errors import ProfileInUse, SessionLost
 
 logger = logging.getLogger(__name__)
 
@@ -99,15 +102,26 @@ async def launch_session_browser(
     timeout_s: float,
 ) -> BrowserContext:
     """A persistent Chromium for one session whose every target (pages, workers, WhatsApp's
-    service worker) reports the non-headless user agent and no ``navigator.webdriver``."""
-    user_agent = await user_agent_for(
-        playwright, executable, headless=headless, timeout_s=timeout_s
-    )
-    return await playwright.chromium.launch_persistent_context(
-        user_data_dir=profile_dir,
-        executable_path=executable,
-        headless=headless,
-        args=launch_args(user_agent),
-        ignore_default_args=IGNORED_DEFAULT_ARGS,
-        timeout=timeout_s * 1000,
-    )
+    service worker) reports the non-headless user agent and no ``navigator.webdriver``.
+
+    ``ProfileInUse`` when another Chromium has the profile open, ``SessionLost`` for any other
+    failure to launch.
+    """
+    try:
+        user_agent = await user_agent_for(
+            playwright, executable, headless=headless, timeout_s=timeout_s
+        )
+        return await playwright.chromium.launch_persistent_context(
+            user_data_dir=profile_dir,
+            executable_path=executable,
+            headless=headless,
+            args=launch_args(user_agent),
+            ignore_default_args=IGNORED_DEFAULT_ARGS,
+            timeout=timeout_s * 1000,
+        )
+    except OSError as exc:
+        raise SessionLost(f"could not launch {executable}: {exc}") from exc
+    except PlaywrightError as exc:
+        if "ProcessSingleton" in exc.message or "in use" in exc.message:
+            raise ProfileInUse(f"Chromium says {profile_dir} is in use") from exc
+        raise SessionLost(f"could not launch {executable}: {exc.message}") from exc

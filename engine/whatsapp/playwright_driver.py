@@ -1,7 +1,9 @@
 """The WhatsApp driver on Playwright: one persistent headless Chromium per session plus WA-JS.
 
-The page side is bridge/*.js; every WA-JS behaviour relied on here is cited there or beside the
-call by its file in the WA-JS 4.6.0 source.
+Every session has its own browser and profile; the Playwright (Node.js) process that drives them
+is shared through a ``PlaywrightHost`` (playwright_host.py). The page side is bridge/*.js; every
+WA-JS behaviour relied on here is cited there or beside the call by its file in the WA-JS 4.6.0
+source.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import logging
 from typing import Any
 
-from playwright.async_api import BrowserContext, Frame, Page, Playwright, async_playwright
+from playwright.async_api import BrowserContext, Frame, Page
 from playwright.async_api import Error as PlaywrightError
 
 from engine.tasks import TaskOwner
@@ -21,7 +23,6 @@ from engine.whatsapp.errors import (
     NotInConflict,
     NotLoggedIn,
     NumberCheckUnavailable,
-    ProfileInUse,
     SessionLost,
     WAJSNotReady,
     WhatsAppError,
@@ -34,6 +35,7 @@ from engine.whatsapp.page_events import (
     decode,
     decode_backlog,
 )
+from engine.whatsapp.playwright_host import PlaywrightHost, PlaywrightLease
 from engine.whatsapp.profile_lock import ProfileLock
 from engine.whatsapp.sending import OwnKeys, outcome, prepared
 from engine.whatsapp.types import (
@@ -74,15 +76,21 @@ def _opt_str(value: Any) -> str | None:
 
 
 class PlaywrightDriver(MediaCalls):
-    """``WhatsAppDriver`` for WhatsApp Web and the simulator alike (media calls: media_io.py)."""
+    """``WhatsAppDriver`` for WhatsApp Web and the simulator alike (media calls: media_io.py).
+    Drivers given one ``host`` share its Playwright; without one, each has its own."""
 
     def __init__(
-        self, config: DriverConfig, *, number_recheck_delay_s: float = NUMBER_RECHECK_DELAY_S
+        self,
+        config: DriverConfig,
+        *,
+        host: PlaywrightHost | None = None,
+        number_recheck_delay_s: float = NUMBER_RECHECK_DELAY_S,
     ) -> None:
         self.config = config
         self._number_recheck_delay_s = number_recheck_delay_s
         self._lock = ProfileLock(config.profile_dir)
-        self._playwright: Playwright | None = None
+        self._host = host or PlaywrightHost()
+        self._lease: PlaywrightLease | None = None
         self._context: BrowserContext | None = None
         self._page: Page | None = None
         self._queue: asyncio.Queue[DriverEvent | None] = asyncio.Queue()
@@ -97,6 +105,11 @@ class PlaywrightDriver(MediaCalls):
     def browser_pid(self) -> int | None:
         """Pid of the Chromium browser process while running."""
         return self._browser_pid
+
+    @property
+    def node_pid(self) -> int | None:
+        """Pid of the Playwright (Node.js) process driving this browser, while running."""
+        return None if self._lease is None else self._lease.node_pid
 
     def pids(self) -> list[int]:
         """The browser process and its children (renderers, GPU, zygotes) alive now."""
@@ -120,7 +133,7 @@ class PlaywrightDriver(MediaCalls):
             raise
 
     async def stop(self) -> None:
-        """Close the browser, drain the event pump and release the profile (idempotent)."""
+        """Close the browser and the pump, release the Playwright and the profile (idempotent)."""
         self._stopping = True
         context, self._context, self._page = self._context, None, None
         if context is not None:
@@ -129,9 +142,9 @@ class PlaywrightDriver(MediaCalls):
                     await context.close()
             except (PlaywrightError, TimeoutError):
                 logger.warning("closing the browser of %s failed", self.config.session_name)
-        if self._playwright is not None:
-            playwright, self._playwright = self._playwright, None
-            await playwright.stop()
+        lease, self._lease = self._lease, None
+        if lease is not None:
+            await lease.release()
         task, self._pump_task = self._pump_task, None
         if task is not None:
             self._queue.put_nowait(None)
@@ -142,22 +155,17 @@ class PlaywrightDriver(MediaCalls):
 
     async def _launch(self) -> BrowserContext:
         cfg = self.config
-        self._playwright = await async_playwright().start()
-        try:
-            context = await launch_session_browser(
-                self._playwright,
-                executable=cfg.chromium_path,
-                profile_dir=cfg.profile_dir,
-                headless=cfg.headless,
-                timeout_s=cfg.call_timeout_s,
-            )
-        except OSError as exc:
-            raise SessionLost(f"could not launch {cfg.chromium_path}: {exc}") from exc
-        except PlaywrightError as exc:
-            if "ProcessSingleton" in exc.message or "in use" in exc.message:
-                raise ProfileInUse(f"Chromium says {cfg.profile_dir} is in use") from exc
-            raise SessionLost(f"could not launch {cfg.chromium_path}: {exc.message}") from exc
+        self._lease = await self._host.acquire(on_lost=self._closed_unexpectedly)
+        context = await launch_session_browser(
+            self._lease.playwright,
+            executable=cfg.chromium_path,
+            profile_dir=cfg.profile_dir,
+            headless=cfg.headless,
+            timeout_s=cfg.call_timeout_s,
+        )
         self._browser_pid = processes.browser_pid(cfg.profile_dir)
+        if self._browser_pid is not None:
+            self._lease.launched(self._browser_pid)
         context.on("close", lambda _: self._closed_unexpectedly())
         # linkPreviewApiServers []: src/util/linkPreview.ts otherwise sends every URL we send to
         # third-party preview servers (`config.linkPreviewApiServers || defaultApiServers`);
@@ -222,6 +230,7 @@ class PlaywrightDriver(MediaCalls):
         self._queue.put_nowait(event)
 
     def _closed_unexpectedly(self) -> None:
+        """The context closed, or Playwright's driver died and took the browser with it."""
         if not self._stopping:
             logger.warning("session %s: browser closed unexpectedly", self.config.session_name)
             self._queue.put_nowait(BrowserClosed())

@@ -1,12 +1,14 @@
-"""Chromium's processes: find a profile's in /proc (crash tests, memory bench), and keep
-them out of the terminal's Ctrl-C."""
+"""Chromium's and Playwright's processes: find them in /proc (crash tests, memory bench), hear
+when one exits, and keep them out of the terminal's Ctrl-C."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shlex
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import playwright
@@ -23,13 +25,70 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def _parent_pid(pid: int) -> int | None:
+def _stat_fields(pid: int) -> list[bytes] | None:
     stat = _read(PROC / str(pid) / "stat")
     if stat is None:
         return None
     # The command name may contain spaces and parentheses: fields start after the last ')'.
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    return int(fields[1])
+    return stat[stat.rfind(b")") + 2 :].split()
+
+
+def parent_pid(pid: int) -> int | None:
+    """The parent of ``pid``, or None when it is gone."""
+    fields = _stat_fields(pid)
+    return None if fields is None else int(fields[1])
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, dead but not yet reaped, is not alive)."""
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] not in (b"Z", b"X")
+
+
+def is_playwright_driver(pid: int) -> bool:
+    """True when ``pid`` is Playwright's Node.js driver (``node .../cli.js run-driver``)."""
+    cmdline = _read(PROC / str(pid) / "cmdline")
+    return cmdline is not None and b"run-driver" in cmdline.split(b"\0")
+
+
+def playwright_drivers(parent: int | None = None) -> list[int]:
+    """The Playwright drivers this process (or ``parent``) started that are alive now."""
+    parent = os.getpid() if parent is None else parent
+    return sorted(
+        int(entry.name)
+        for entry in PROC.iterdir()
+        if entry.name.isdigit()
+        and parent_pid(int(entry.name)) == parent
+        and alive(int(entry.name))
+        and is_playwright_driver(int(entry.name))
+    )
+
+
+def on_exit(pid: int, callback: Callable[[], None]) -> Callable[[], None] | None:
+    """Call ``callback`` once, from the running loop, when ``pid`` exits; returns what cancels
+    the watch. A pidfd becomes readable when its process ends (Linux 5.3+, for any process we
+    can see, not only our children). None, and no watch, without pidfds or when ``pid`` is gone."""
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError) as exc:
+        logger.debug("cannot watch process %s: %s", pid, exc)
+        return None
+    loop = asyncio.get_running_loop()
+    watching = True
+
+    def cancel() -> None:
+        nonlocal watching
+        if watching:
+            watching = False
+            loop.remove_reader(fd)
+            os.close(fd)
+
+    def exited() -> None:
+        cancel()
+        callback()
+
+    loop.add_reader(fd, exited)
+    return cancel
 
 
 def browser_pid(profile_dir: Path) -> int | None:
@@ -43,7 +102,7 @@ def browser_pid(profile_dir: Path) -> int | None:
         if cmdline and wanted in cmdline.split(b"\0") and b"--type=" not in cmdline:
             candidates.append(int(entry.name))
     # The browser process is the one whose parent is not itself a candidate.
-    roots = [pid for pid in candidates if _parent_pid(pid) not in candidates]
+    roots = [pid for pid in candidates if parent_pid(pid) not in candidates]
     return min(roots) if roots else None
 
 
@@ -52,7 +111,7 @@ def process_tree(root: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for entry in PROC.iterdir():
         if entry.name.isdigit():
-            parent = _parent_pid(int(entry.name))
+            parent = parent_pid(int(entry.name))
             if parent is not None:
                 children.setdefault(parent, []).append(int(entry.name))
     tree: list[int] = []
