@@ -2,8 +2,11 @@
 
 A campaign of N recipients (default 10,000) runs with pacing off against an instant fake
 number, so what is measured is waops itself: picking the recipient, the checks at send time,
-the `sending`/`sent` commits and the stored message. The baseline, measured in the same run on
-the same database, is the rate of single-row INSERT transactions.
+the `sending`/`sent` commits and the stored message. It runs twice on the same contacts: first
+to new prospects (each send first asks WhatsApp for the number and keeps its id on the
+contact), then a second campaign to the same people, whose ids are known. The baseline,
+measured on the same database just before each campaign, is the rate of single-row INSERT
+transactions. SQLAlchemy's engine events count the statements and transactions per send.
 
     .venv/bin/python bench/campaign_dispatch.py [--recipients 10000] [--mysql URL]
 """
@@ -16,15 +19,19 @@ import itertools
 import random
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from baseline import fresh_database, raw_insert_rate
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
 
 from engine.campaign.pacing import PacingPolicy
 from engine.campaign.service import CampaignService
 from engine.campaigns import CampaignEngine
 from engine.events import EventBus
-from engine.whatsapp.types import SentMessage
+from engine.whatsapp.types import NumberInfo, SentMessage
 from storage.db import Database
 from storage.records import CampaignStatus, ContactInput, SessionState
 from storage.repos import ClientRepo, ContactRepo, SessionRepo
@@ -44,44 +51,97 @@ class InstantNumber:
     ) -> SentMessage:
         return SentMessage(f"true_{chat_id}_B{next(self._ids)}", 1, chat_id, 0.0)
 
-    async def check_number(self, session_id: int, digits: str) -> str:
-        return f"{digits}@c.us"
+    async def check_number(self, session_id: int, digits: str) -> NumberInfo:
+        return NumberInfo(f"{digits}@c.us")
 
 
-async def dispatch_rate(db: Database, recipients: int) -> float:
-    client = await ClientRepo(db).add("bench", "Bench", "AR", "America/Argentina/Buenos_Aires")
-    await SessionRepo(db).add(client.id, "main")
-    contacts = ContactRepo(db)
-    for start in range(0, recipients, 2000):
-        batch = [
-            ContactInput(f"549115{n:07d}", f"C{n}", ("bench",))
-            for n in range(start, min(start + 2000, recipients))
-        ]
-        await contacts.upsert_many(client.id, batch)
-    policy = PacingPolicy.unpaced()
-    engine = CampaignEngine(db, EventBus(), InstantNumber(), policy, rng=random.Random(1))
-    service = CampaignService(db, engine, policy, random.Random(1))
-    await engine.start()
-    draft = await service.create_draft(
-        "bench", "main", "bench", "{Hola|Buenas} {name}, te escribimos de Bench"
-    )
-    campaign = draft.campaign
-    begin = time.perf_counter()
-    await service.launch(campaign.id)
-    await engine.run_until_idle()
-    elapsed = time.perf_counter() - begin
-    await engine.stop()
-    done = await service.get(campaign.id)
-    assert done.status is CampaignStatus.COMPLETED, done
-    return recipients / elapsed
+class Statements:
+    """Counts what the engine asks of the database: statements sent and transactions begun."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.statements = 0
+        self.transactions = 0
+        event.listen(db.engine.sync_engine, "before_cursor_execute", self._on_statement)
+        event.listen(db.engine.sync_engine, "begin", self._on_begin)
+
+    def _on_statement(self, _connection: Connection, *_args: Any) -> None:
+        self.statements += 1
+
+    def _on_begin(self, _connection: Connection) -> None:
+        self.transactions += 1
+
+    def remove(self) -> None:
+        event.remove(self.db.engine.sync_engine, "before_cursor_execute", self._on_statement)
+        event.remove(self.db.engine.sync_engine, "begin", self._on_begin)
 
 
-async def measure(url: str, recipients: int) -> tuple[float, float]:
+@dataclass(frozen=True)
+class Result:
+    label: str
+    baseline: float  # raw single-row INSERT transactions per second, just before
+    sends: float  # campaign sends per second
+    statements: float  # per send, from the launch to the campaign's end
+    transactions: float  # per send, likewise
+
+
+class Bench:
+    """One client and number with N prospects, and the engine that sends to them."""
+
+    def __init__(self, db: Database, recipients: int) -> None:
+        self.db = db
+        self.recipients = recipients
+        policy = PacingPolicy.unpaced()
+        self.engine = CampaignEngine(db, EventBus(), InstantNumber(), policy, rng=random.Random(1))
+        self.service = CampaignService(db, self.engine, policy, random.Random(1))
+
+    async def setup(self) -> None:
+        client = await ClientRepo(self.db).add(
+            "bench", "Bench", "AR", "America/Argentina/Buenos_Aires"
+        )
+        await SessionRepo(self.db).add(client.id, "main")
+        contacts = ContactRepo(self.db)
+        for start in range(0, self.recipients, 2000):
+            batch = [
+                ContactInput(f"549115{n:07d}", f"C{n}", ("bench",))
+                for n in range(start, min(start + 2000, self.recipients))
+            ]
+            await contacts.upsert_many(client.id, batch)
+        await self.engine.start()
+
+    async def campaign(self, label: str) -> Result:
+        """Launch a campaign to every prospect and time it until the last send."""
+        baseline = await raw_insert_rate(self.db, min(self.recipients, 5000))
+        draft = await self.service.create_draft(
+            "bench", "main", "bench", "{Hola|Buenas} {name}, te escribimos de Bench"
+        )
+        campaign = draft.campaign
+        counted = Statements(self.db)
+        begin = time.perf_counter()
+        await self.service.launch(campaign.id)
+        await self.engine.run_until_idle()
+        elapsed = time.perf_counter() - begin
+        counted.remove()
+        done = await self.service.get(campaign.id)
+        assert done.status is CampaignStatus.COMPLETED, done
+        n = self.recipients
+        return Result(
+            label, baseline, n / elapsed, counted.statements / n, counted.transactions / n
+        )
+
+
+async def measure(url: str, recipients: int) -> list[Result]:
     async with Database(url) as db:
         await fresh_database(db)
-        baseline = await raw_insert_rate(db, min(recipients, 5000))
-        sends = await dispatch_rate(db, recipients)
-    return baseline, sends
+        bench = Bench(db, recipients)
+        await bench.setup()
+        try:
+            return [
+                await bench.campaign("new contacts"),
+                await bench.campaign("known contacts"),
+            ]
+        finally:
+            await bench.engine.stop()
 
 
 def main() -> None:
@@ -96,14 +156,18 @@ def main() -> None:
         if args.mysql:
             targets.append(("MariaDB/MySQL", args.mysql))
         print(f"campaign of {args.recipients} recipients, pacing off, instant fake number")
-        header = ("database", "raw inserts/s", "sends/s", "ms/send", "inserts per send")
-        print(f"{header[0]:<14} {header[1]:>14} {header[2]:>10} {header[3]:>8} {header[4]:>17}")
+        columns = ("database", "contacts", "raw inserts/s", "sends/s", "ms/send", "x raw")
+        print(
+            f"{columns[0]:<14} {columns[1]:<15} {columns[2]:>13} {columns[3]:>8} {columns[4]:>8}"
+            f" {columns[5]:>6} {'stmt/send':>10} {'tx/send':>8}"
+        )
         for label, url in targets:
-            baseline, sends = asyncio.run(measure(url, args.recipients))
-            ms = 1000 / sends
-            print(
-                f"{label:<14} {baseline:>14.0f} {sends:>10.1f} {ms:>8.2f} {baseline / sends:>17.1f}"
-            )
+            for r in asyncio.run(measure(url, args.recipients)):
+                print(
+                    f"{label:<14} {r.label:<15} {r.baseline:>13.0f} {r.sends:>8.1f}"
+                    f" {1000 / r.sends:>8.2f} {r.sends / r.baseline:>6.2f}"
+                    f" {r.statements:>10.2f} {r.transactions:>8.2f}"
+                )
 
 
 if __name__ == "__main__":

@@ -117,6 +117,7 @@ class Run:
     stored_s: float
     answered_s: float | None
     transactions: int
+    statements: int
 
     def line(self, label: str, baseline: float) -> str:
         done_s = self.stored_s if self.answered_s is None else self.answered_s
@@ -124,8 +125,9 @@ class Run:
         return (
             f"{label:<24} {self.messages / self.post_s:>9.0f}"
             f" {self.messages / self.stored_s:>9.1f} {answered:>10}"
-            f" {1000 * done_s / self.messages:>8.1f} {self.transactions / self.messages:>9.1f}"
-            f" {baseline * done_s / self.messages:>10.1f}"
+            f" {1000 * done_s / self.messages:>8.1f} {self.transactions / self.messages:>7.1f}"
+            f" {self.statements / self.messages:>8.1f} {baseline * done_s / self.messages:>10.1f}"
+            f" {self.messages / done_s / baseline:>8.3f}"
         )
 
 
@@ -155,10 +157,15 @@ class Bench:
         self.progress = Progress(app.bus)
         self._phones = (f"54911{n:08d}" for n in itertools.count(1))
         self.transactions = 0
+        self.statements = 0
         event.listen(app.db.engine.sync_engine, "begin", self._on_begin)
+        event.listen(app.db.engine.sync_engine, "before_cursor_execute", self._on_statement)
 
     def _on_begin(self, _connection: Connection) -> None:
         self.transactions += 1
+
+    def _on_statement(self, *_args: object) -> None:
+        self.statements += 1
 
     async def run(self, messages: int, *, ai: bool, posters: int) -> Run:
         """Post `messages` from as many new contacts; wait until stored (and answered)."""
@@ -168,7 +175,7 @@ class Bench:
         phones = [next(self._phones) for _ in range(messages)]
         sent_before = len(await self.control.sent(SIM_NAME))
         self.progress.reset()
-        transactions_before = self.transactions
+        transactions_before, statements_before = self.transactions, self.statements
         start = time.perf_counter()
         post_s = await post_all(self.control, phones, posters)
         await self.progress.wait(messages, messages if ai else 0)
@@ -176,13 +183,14 @@ class Bench:
         answered_s = self.progress.last_answered_s - start if ai else None
         await listener.run_until_idle(timeout_s=TIMEOUT_S)
         transactions = self.transactions - transactions_before
+        statements = self.statements - statements_before
         sent = (await self.control.sent(SIM_NAME))[sent_before:]
         replied = {entry["to"].partition("@")[0] for entry in sent if entry["body"] == REPLY}
         expected = set(phones) if ai else set()
         assert replied == expected and len(sent) == len(expected), (
             f"{len(replied)} of {len(expected)} contacts answered, {len(sent)} messages sent"
         )
-        return Run(messages, post_s, stored_s, answered_s, transactions)
+        return Run(messages, post_s, stored_s, answered_s, transactions, statements)
 
 
 async def measure(url: str, messages: int, posters: int, chromium: Path) -> tuple[float, list[Run]]:
@@ -258,7 +266,7 @@ def main() -> None:
         print(f"\n{label}: raw single-row inserts {baseline:.0f}/s")
         print(
             f"{'pass':<24} {'posted/s':>9} {'stored/s':>9} {'answered/s':>10}"
-            f" {'ms/msg':>8} {'tx/msg':>9} {'x insert':>10}"
+            f" {'ms/msg':>8} {'tx/msg':>7} {'stmt/msg':>8} {'x insert':>10} {'of raw':>8}"
         )
         print(stored_only.line("AI off (stored only)", baseline))
         print(with_ai.line("AI on (stored+answered)", baseline))

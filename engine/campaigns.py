@@ -23,7 +23,6 @@ from engine.events import (
     CampaignRecovered,
     CampaignStatusChanged,
     EventBus,
-    MessageStored,
     NumberWorkerFailed,
     SessionStateChanged,
 )
@@ -32,7 +31,7 @@ from engine.retry import Backoff
 from engine.tasks import TaskOwner
 from engine.timers import Timers
 from storage.db import Database, NotFound, StorageUnavailable
-from storage.records import Campaign, CampaignStatus, Direction, SessionState
+from storage.records import Campaign, CampaignStatus, SessionState
 from storage.repos import CampaignRepo, SessionRepo
 
 logger = logging.getLogger(__name__)
@@ -81,7 +80,6 @@ class CampaignEngine:
                 self._arm(campaign.id, campaign.scheduled_at)
             self.poke(campaign.session_id)
         self._bus.subscribe(SessionStateChanged, self.on_session_state)
-        self._bus.subscribe(MessageStored, self.on_message_stored)
         self._started = True
 
     async def stop(self) -> None:
@@ -89,7 +87,6 @@ class CampaignEngine:
             return
         self._started = False
         self._bus.unsubscribe(SessionStateChanged, self.on_session_state)
-        self._bus.unsubscribe(MessageStored, self.on_message_stored)
         await self._timers.shutdown(grace_s=10.0)  # a start already firing gets to finish
         for worker in self._workers.values():
             worker.stopping = True
@@ -240,8 +237,3 @@ class CampaignEngine:
             await self.change(campaign.id, status, reason, expect=expect)
         except InvalidInput as exc:
             logger.info("campaign %s left as it is: %s", campaign.id, exc)
-
-    async def on_message_stored(self, event: MessageStored) -> None:
-        """A recipient's reply counts for the campaign that wrote to them."""
-        if event.message.direction is Direction.IN:
-            await self._repo.link_reply(event.message.contact_id, event.message.sent_at)

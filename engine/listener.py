@@ -81,11 +81,9 @@ class Listener:
         self._models = Lanes(self._tasks, "inbound-model")
         self.ai = ai  # the AI turns are the listener's: they stop with its lanes
         self._steps = steps
-        self._before_start = 0  # message ids up to this one were stored by an earlier run
-        self._resumed: set[int] = set()
+        self._fetching: set[int] = set()  # media messages queued or under way in a model lane
 
     async def start(self) -> None:
-        self._before_start = await self._steps.newest_message_id()
         for key, entry in self._spool.open():
             self._busy += 1
             ref = SessionRef(**entry["session"])
@@ -103,6 +101,7 @@ class Listener:
         self._bus.unsubscribe(ContactForgotten, self.on_forgotten)
         self._bus.unsubscribe(SessionStateChanged, self.on_state)
         await self._tasks.shutdown(grace_s=0)
+        self._fetching.clear()  # what was queued is gone with the lanes: pending again
         await self.ai.stop()
         self._spool.close()
 
@@ -132,28 +131,30 @@ class Listener:
         await asyncio.to_thread(self._spool.compact)
 
     async def on_state(self, event: SessionStateChanged) -> None:
-        """Once a session is connected, fetch the files an earlier run stored the message of
-        but never downloaded (it stopped in between; this run's downloads all end in a state).
-        Each goes to its chat's model lane like a new one; a session that reconnects later
-        finds those still pending again, except the ones already under way."""
-        if event.new is not SessionState.CONNECTED or not self._before_start:
+        """Once a session is connected, fetch the files still `pending` that nothing fetches:
+        stored by an earlier run that stopped before the download, or left when the session
+        dropped during it. Each goes to its chat's model lane like a new message."""
+        if event.new is not SessionState.CONNECTED:
             return
+        busy = set(self._fetching)  # what finishes during the read was listed busy first
         try:
-            stranded = await self._steps.stranded(event.session, up_to_id=self._before_start)
+            stranded = await self._steps.stranded(event.session)
         except StorageError as exc:
             logger.warning(
-                "files left pending on %s wait for its next connection: %s", event.session, exc
+                "pending files of %s wait for its next connection: %s", event.session, exc
             )
             return
+        busy |= self._fetching
         for stored in stranded:
-            if stored.message_id in self._resumed:
-                continue
-            self._resumed.add(stored.message_id)
-            logger.info(
-                "fetching the file of %s, left pending by an earlier run", stored.message.id
-            )
-            lane = (stored.ref.session_id, stored.message.chat_id)
-            self._models.submit(lane, partial(self._understand, stored))
+            if stored.message_id not in busy:
+                logger.info("fetching the file of %s, left pending", stored.message.id)
+                self._submit_model(stored)
+
+    def _submit_model(self, stored: Stored) -> None:
+        lane = (stored.ref.session_id, stored.message.chat_id)
+        if stored.media_pending:
+            self._fetching.add(stored.message_id)
+        self._models.submit(lane, partial(self._understand, stored))
 
     async def _spool_failed(self, message: InboundMessage, exc: Exception) -> None:
         """Go on from memory (a crash now would lose the message) and tell operators once."""
@@ -178,8 +179,7 @@ class Listener:
                     # The message is stored; a lost done mark only means a harmless replay.
                     logger.warning("could not mark %s done in the spool: %s", message.id, exc)
             if stored is not None:
-                lane = (ref.session_id, message.chat_id)
-                self._models.submit(lane, partial(self._understand, stored))
+                self._submit_model(stored)
         finally:
             await self._done_one()
 
@@ -211,6 +211,8 @@ class Listener:
             await self._steps.understand(stored)
         except StorageUnavailable as exc:
             logger.warning("acting on %s skipped: %s", stored.message.id, exc)
+        finally:
+            self._fetching.discard(stored.message_id)
 
     async def _done_one(self) -> None:
         async with self._idle:

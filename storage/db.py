@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.config import ConfigCache
 from storage.lifecycle import TwoPhase
 from storage.texts import Text
 
@@ -47,6 +48,17 @@ class LastOwner(StorageError):
 
 class StorageUnavailable(StorageError):
     """The database could not be reached or answered with an operational error: retry later."""
+
+    @property
+    def deadlock(self) -> bool:
+        """MariaDB/MySQL chose this transaction as a deadlock's victim (error 1213, "try
+        restarting transaction"): it was rolled back whole and may run again at once."""
+        orig = getattr(self.__cause__, "orig", None)
+        args: tuple[object, ...] = tuple(getattr(orig, "args", ()))
+        return len(args) > 0 and args[0] == _MYSQL_DEADLOCK
+
+
+_MYSQL_DEADLOCK = 1213  # ER_LOCK_DEADLOCK, mariadb.com/kb/en/mariadb-error-codes
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -89,6 +101,8 @@ class Database(TwoPhase):
         self.url = url
         self.engine = create_engine_for(url)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Clients and AI settings as this process last read them (storage/config.py).
+        self.config = ConfigCache()
 
     @property
     def dialect(self) -> str:

@@ -55,6 +55,15 @@ class ClientRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ConfigVersionRow(Base):
+    """One row (id 1) whose `version` grows with every write to clients or AI settings, in the
+    writer's transaction: the hot paths cache both and reload when it moved (storage/config.py)."""
+
+    __tablename__ = "config_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class OperatorRow(Base):
     __tablename__ = "operators"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -5,6 +5,11 @@ after it (shielded from cancellation). When the outcome is unknown (a timeout mi
 the row becomes `unknown`, and is never sent again on its own. A campaign with a file sends it
 with the rendered template as its caption, on exactly the same path; the file is read from the
 media store once per campaign, before `sending` is committed, so a missing file sends nothing.
+
+A send is those two commits and nothing else of the database: the first (the claim) reads the
+campaign's status and the recipient as they are now, keeps what WhatsApp said of a new number,
+honours an opt-out and commits `sending`; it also reads the recipient after this one, whom the
+next send plans for (its send window, its number check) and claims only if it is still first.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from engine.whatsapp.errors import (
     SessionLost,
     WhatsAppError,
 )
-from engine.whatsapp.types import OutgoingMedia, SentMessage
+from engine.whatsapp.types import NumberInfo, OutgoingMedia, SentMessage
 from storage.db import Database, NotFound
 from storage.records import (
     Campaign,
@@ -108,6 +113,9 @@ class NumberWorker:
         self._paired_at: datetime | None = None
         self._counts: dict[int, Counter[str]] = {}
         self._estimates: dict[int, tuple[int, datetime | None]] = {}
+        # Per campaign, the recipient the next send plans for (read with the last claim); the
+        # claim reads it again, so a rename, an opt-out or a cancel meanwhile counts.
+        self._next: dict[int, Recipient] = {}
         self.session: WaSession | None = None
 
     def poke(self) -> None:
@@ -147,6 +155,7 @@ class NumberWorker:
             c.id: merged(self._defaults, session_pacing, c.pacing) for c in self._running
         }
         self._paired_at = await self._campaigns.paired_at(self.session_id)
+        self._next.clear()
         self._files.keep({c.media.sha256 for c in self._running if c.media is not None})
 
     async def _pick(self) -> Campaign | None:
@@ -163,10 +172,13 @@ class NumberWorker:
 
     async def _step(self, campaign: Campaign) -> None:
         assert self._pacer is not None and self._client is not None
-        recipient = await self._campaigns.next_queued(campaign.id)
+        recipient = self._next.get(campaign.id)
         if recipient is None:
-            await self._finish(campaign)
-            return
+            recipient = await self._campaigns.next_queued(campaign.id)
+            if recipient is None:
+                await self._finish(campaign)
+                return
+            self._plan_next(campaign.id, recipient)
         policy = self._policies[campaign.id]
         zone = recipient_timezone(recipient.phone, self._client.timezone)
         age_days = self._age_days()
@@ -176,37 +188,78 @@ class NumberWorker:
         if slot > self._clock.now():
             await self._clock.sleep_until(slot, self.wake)
             return  # look again: a pause, a cancel or a disconnect may have come meanwhile
-        fresh = await self._campaigns.get(campaign.id)
-        if fresh.status is not CampaignStatus.RUNNING:
-            self._stale = True
-            return
         self._turn += 1
-        await self._deliver(fresh, recipient, policy, zone, age_days)
+        await self._deliver(campaign, recipient, policy, zone, age_days)
 
     async def _deliver(
         self,
         campaign: Campaign,
-        recipient: Recipient,
+        planned: Recipient,
         policy: PacingPolicy,
         zone: str,
         age_days: int,
     ) -> None:
+        """One send: the number check (first sight), then the claim (the campaign's status,
+        the recipient as it is now, opt-out, `sending`) in one commit, the send, the outcome."""
         assert self._pacer is not None
-        if recipient.opted_out:
-            await self._skip(campaign, recipient, SkipReason.OPTED_OUT)
-            return
-        chat_id = recipient.wa_id or await self._check_number(campaign, recipient)
-        if chat_id is None:
-            return
-        fields = {**recipient.fields, "name": recipient.name or "", "phone": recipient.phone}
-        body = (await self._template(campaign)).render(fields, self._rng)
+        info = None
+        if planned.wa_id is None and not planned.opted_out:  # the claim skips an opt-out
+            info = await self._check_number(campaign, planned)
+            if info is None:
+                return
         file = None
         if campaign.media is not None:
             file = await self._file(campaign)
             if file is None:
                 return  # the campaign is paused; this recipient stays queued
-        if not await self._campaigns.mark_sending(recipient.id, body):
-            return
+        template = await self._template(campaign)
+
+        def render(recipient: Recipient) -> str:
+            fields = {**recipient.fields, "name": recipient.name or "", "phone": recipient.phone}
+            return template.render(fields, self._rng)
+
+        claim = await self._campaigns.claim(
+            campaign.id,
+            planned.id,
+            render,
+            wa_id=None if info is None else info.wid,
+            lid=None if info is None else info.lid,
+        )
+        recipient = claim.recipient
+        self._plan_next(campaign.id, claim.following)
+        if recipient is None:
+            await self._finish(campaign)
+        elif claim.status is not CampaignStatus.RUNNING:
+            self._stale = True
+            self._plan_next(campaign.id, None)
+        elif recipient.state is RecipientState.QUEUED:
+            self._plan_next(campaign.id, recipient)  # not the one planned for: plan again
+        elif recipient.state is RecipientState.SKIPPED:
+            await self._skipped(campaign, SkipReason.OPTED_OUT)
+        else:
+            assert recipient.wa_id is not None, "a claimed recipient has its WhatsApp id"
+            await self._send(campaign, recipient, recipient.wa_id, file, policy, zone, age_days)
+
+    def _plan_next(self, campaign_id: int, recipient: Recipient | None) -> None:
+        """The recipient the campaign's next send plans for; None reads the queue again."""
+        if recipient is None:
+            self._next.pop(campaign_id, None)
+        else:
+            self._next[campaign_id] = recipient
+
+    async def _send(
+        self,
+        campaign: Campaign,
+        recipient: Recipient,
+        chat_id: str,
+        file: OutgoingMedia | None,
+        policy: PacingPolicy,
+        zone: str,
+        age_days: int,
+    ) -> None:
+        """Send a recipient committed as `sending` and record what WhatsApp answered."""
+        assert recipient.body is not None
+        body = recipient.body
         outcome = RecipientState.SENT
         try:
             if file is None:
@@ -224,6 +277,7 @@ class NumberWorker:
                 await self._campaigns.mark_unknown(recipient.id, str(exc))
             else:
                 await self._campaigns.requeue(recipient.id, str(exc))
+                self._plan_next(campaign.id, None)  # queued again, ahead of the one planned
                 return
         except WhatsAppError as exc:
             # SendUnknown (ERROR_NETWORK: WhatsApp Web may still send it) and anything else
@@ -240,10 +294,11 @@ class NumberWorker:
         )
         await self._progress(campaign, outcome.value, policy, zone, age_days)
 
-    async def _check_number(self, campaign: Campaign, recipient: Recipient) -> str | None:
-        """The recipient's WhatsApp id (asked once, then kept with the LID on the contact);
-        None when the recipient was skipped or must wait for an answer WhatsApp cannot give
-        now (offline, a server error), which holds the recipient, never skips it."""
+    async def _check_number(self, campaign: Campaign, recipient: Recipient) -> NumberInfo | None:
+        """What WhatsApp says of the recipient's number (asked once: the claim keeps its ids
+        with the LID on the contact); None when the recipient was skipped or must wait for an
+        answer WhatsApp cannot give now (offline, a server error), which holds the recipient,
+        never skips it."""
         try:
             info = await self._transport.check_number(self.session_id, recipient.phone)
         except (NotLoggedIn, SessionLost, NumberCheckUnavailable) as exc:
@@ -255,14 +310,10 @@ class NumberWorker:
             await self._hold()
             return None
         if info is None:
+            self._plan_next(campaign.id, None)
             await self._skip(campaign, recipient, SkipReason.NOT_ON_WHATSAPP)
             return None
-        contact = await self._contacts.learn_ids(recipient.contact_id, wa_id=info.wid, lid=info.lid)
-        if contact.opted_out_at is not None:
-            # They had written STOP from their LID before WhatsApp told us it was them.
-            await self._skip(campaign, recipient, SkipReason.OPTED_OUT)
-            return None
-        return info.wid
+        return info
 
     async def _hold(self) -> None:
         """Wait before asking WhatsApp again (a poke ends the wait early)."""
@@ -315,7 +366,10 @@ class NumberWorker:
         )
 
     async def _skip(self, campaign: Campaign, recipient: Recipient, reason: SkipReason) -> None:
-        await self._campaigns.skip(recipient.id, reason.value)
+        if await self._campaigns.skip(recipient.id, reason.value):
+            await self._skipped(campaign, reason)
+
+    async def _skipped(self, campaign: Campaign, reason: SkipReason) -> None:
         await self._progress(campaign, RecipientState.SKIPPED.value, None, None, None, reason)
 
     async def _finish(self, campaign: Campaign) -> None:

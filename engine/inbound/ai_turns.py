@@ -22,7 +22,7 @@ from engine.inbound.outbound import Outbound, ReplyTo
 from engine.tasks import TaskOwner
 from storage.db import Database
 from storage.records import AICall, Client, Origin
-from storage.repos import AICallRepo, AISettingsRepo, ClientRepo, ContactRepo, MessageRepo
+from storage.repos import ContactRepo, InboundRepo
 
 logger = logging.getLogger(__name__)
 
@@ -71,11 +71,8 @@ class AIReplies:
         self._timeout_s = timeout_s
         self._clock = clock
         self._tasks = TaskOwner("ai-replies")
-        self._settings = AISettingsRepo(db)
-        self._calls = AICallRepo(db)
-        self._clients = ClientRepo(db)
+        self._inbound = InboundRepo(db)
         self._contacts = ContactRepo(db)
-        self._messages = MessageRepo(db)
         self._bursts: dict[ChatKey, _Burst] = {}
         self._turns: set[asyncio.Task[None]] = set()
 
@@ -132,16 +129,17 @@ class AIReplies:
     async def _turn(self, key: ChatKey, burst: _Burst) -> None:
         assert self._llm is not None
         client = burst.client
-        settings = await self._settings.get(client.id)
-        contact_history = await self._messages.conversation(
-            key.contact_id, settings.history_window + len(burst.texts)
-        )
         tz = ZoneInfo(client.timezone)
         now = self._clock.now()
         day_start = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
-        used = await self._calls.tokens_since(client.id, day_start)
-        others = [c for c in await self._clients.list() if c.id != client.id]
-        forbidden = [fragment for c in others for fragment in (c.slug, c.name)]
+        # One read: settings, the chat's history and today's tokens (the budget's use).
+        context = await self._inbound.turn_context(
+            client.id, key.contact_id, extra=len(burst.texts), since=day_start
+        )
+        settings = context.config.settings_of(client.id)
+        forbidden = [
+            fragment for c in context.config.others(client.id) for fragment in (c.slug, c.name)
+        ]
         decision = await Responder(
             self._llm,
             default_model=self._default_model,
@@ -150,27 +148,28 @@ class AIReplies:
             accepts_images=self._accepts_images,
         ).reply(
             settings,
-            history=list(reversed(contact_history)),
+            history=list(reversed(context.history)),
             burst=burst.texts,
-            used_tokens_today=used,
+            used_tokens_today=context.tokens_today,
             forbidden_fragments=forbidden,
         )
         model = settings.model or self._default_model
+        call = AICall(
+            client.id,
+            key.contact_id,
+            now,
+            "reply",
+            model,
+            decision.failed is None,
+            decision.tokens_used,
+            decision.failed.value if decision.failed else None,
+            decision.detail,
+        )
+        # The call's record and the contact as it is now (paused or opted out meanwhile?).
         if decision.failed is not Failure.BUDGET_EXHAUSTED:
-            await self._calls.record(
-                AICall(
-                    client.id,
-                    key.contact_id,
-                    now,
-                    "reply",
-                    model,
-                    decision.failed is None,
-                    decision.tokens_used,
-                    decision.failed.value if decision.failed else None,
-                    decision.detail,
-                )
-            )
-        contact = await self._contacts.get_by_id(key.contact_id)
+            contact = await self._inbound.record_call(call, key.contact_id)
+        else:
+            contact = await self._contacts.get_by_id(key.contact_id)
         if decision.failed is not None:
             await self._bus.publish(
                 AIFailed(

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from engine.media_store import MediaStore, MediaTooLarge
 from engine.retry import Backoff
-from engine.whatsapp.errors import MediaUnavailable, WhatsAppError
+from engine.whatsapp.errors import MediaUnavailable, NotLoggedIn, SessionLost, WhatsAppError
 from engine.whatsapp.types import InboundMessage
 from storage.db import Database
 from storage.records import MediaInfo, MediaState
@@ -69,6 +69,9 @@ class MediaPolicy:
     attempt_timeout_s: float = 60.0
     transcribe_timeout_s: float = 90.0
     backoff: Backoff = field(default_factory=lambda: Backoff(initial_s=1.0, max_s=10.0))
+    per_session: int = 3
+    """Downloads at once through one session's page: a burst of a hundred voice notes must
+    not starve the page's other calls (the watchdog's liveness check among them)."""
 
 
 @dataclass(frozen=True)
@@ -78,11 +81,19 @@ class Taken:
     state: MediaState
     sha256: str | None = None
     data: bytes | None = None
+    before: bool = False
+    """True when the row was no longer `pending`: fetched (or given up) by another pass."""
 
 
 class MediaIntake:
     """Downloads, stores and (for audio) transcribes one message's content, and records each
-    outcome on the message row."""
+    outcome on the message row.
+
+    A download that fails because the session is not connected (it reconnects, it was logged
+    out) stays `pending`: the listener fetches it again once the session is back
+    (engine/listener.py `on_state`); only WhatsApp saying the file is gone, or every attempt
+    failing on a connected session, makes it `failed`.
+    """
 
     def __init__(
         self,
@@ -98,6 +109,7 @@ class MediaIntake:
         self._store = store
         self.policy = policy or MediaPolicy()
         self._transcriptions = transcriptions
+        self._slots: dict[int, asyncio.Semaphore] = {}
 
     def info(self, message: InboundMessage) -> MediaInfo:
         """The media fields stored with the message, before any download: `too_large` when
@@ -119,7 +131,15 @@ class MediaIntake:
         the outcome. Raises nothing for WhatsApp or disk trouble (a failure is an outcome)."""
         if message.size_bytes is not None and message.size_bytes > self.policy.max_bytes:
             return Taken(MediaState.TOO_LARGE)  # stored so already; nothing is downloaded
-        data = await self._download(session_id, message)
+        now = await self._messages.media_state(message_id)
+        if now is not MediaState.PENDING:
+            # A second pass (a reconnect found it pending while the first was finishing).
+            return Taken(now or MediaState.NONE, before=True)
+        slots = self._slots.setdefault(session_id, asyncio.Semaphore(self.policy.per_session))
+        async with slots:
+            data = await self._download(session_id, message)
+        if data is MediaState.PENDING:
+            return Taken(data)  # the row stays pending until the session is back
         if isinstance(data, MediaState):
             await self._messages.set_media_state(message_id, data)
             return Taken(data)
@@ -167,8 +187,10 @@ class MediaIntake:
         return text.strip()
 
     async def _download(self, session_id: int, message: InboundMessage) -> bytes | MediaState:
-        """The bytes, or the final state when every attempt failed (or one said it is final)."""
+        """The bytes, or the final state when every attempt failed (or one said it is final);
+        `pending` when the last attempt found the session not connected."""
         attempts = max(1, self.policy.attempts)
+        offline = False
         for attempt in range(attempts):
             try:
                 async with asyncio.timeout(self.policy.attempt_timeout_s):
@@ -184,8 +206,10 @@ class MediaIntake:
                     logger.warning("%s has no file to download: %s", message.id, exc)
                     return MediaState.FAILED
                 reason: str = f"{exc.code}: {exc}"
+                offline = False
             except (WhatsAppError, TimeoutError) as exc:
                 reason = str(exc) or type(exc).__name__
+                offline = isinstance(exc, NotLoggedIn | SessionLost)
             if attempt + 1 < attempts:
                 delay_s = self.policy.backoff.delay_s(attempt)
                 logger.info(
@@ -197,6 +221,9 @@ class MediaIntake:
                     delay_s,
                 )
                 await asyncio.sleep(delay_s)
+            elif offline:
+                logger.info("%s waits for its session to connect again: %s", message.id, reason)
+                return MediaState.PENDING
             else:
                 logger.warning("download of %s failed %d times: %s", message.id, attempts, reason)
         return MediaState.FAILED

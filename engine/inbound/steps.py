@@ -17,6 +17,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Literal
 
 from engine.clock import Clock
@@ -39,7 +40,7 @@ from engine.inbound.media import AUDIO_KINDS, MediaIntake
 from engine.inbound.outbound import Outbound, ReplyTo
 from engine.phones import InvalidPhone, phone_from_wid
 from engine.whatsapp.types import CONVERSATION_TYPES, InboundMessage
-from storage.db import Database
+from storage.db import Database, NotFound
 from storage.records import (
     AICall,
     AISettings,
@@ -54,7 +55,16 @@ from storage.records import (
     Origin,
     WaIdentity,
 )
-from storage.repos import AICallRepo, AISettingsRepo, ClientRepo, ContactRepo, MessageRepo
+from storage.repos import (
+    AICallRepo,
+    AISettingsRepo,
+    ClientRepo,
+    ContactRepo,
+    InboundRepo,
+    MessageRepo,
+)
+from storage.repos.inbound import InboundUnit
+from storage.texts import phrase
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +106,19 @@ class Stored:
         return ReplyTo(self.client.id, self.ref.session_id, self.contact_id, self.message.chat_id)
 
 
+@dataclass(frozen=True)
+class _Written:
+    """What the message's transaction stored and read."""
+
+    client: Client
+    settings: AISettings
+    contact: Contact
+    message: Message
+    media: MediaInfo | None
+    intent: Intent | None
+    deferred: bool
+
+
 class InboundSteps:
     """The stages of one message; the listener decides when and in which lane each runs."""
 
@@ -125,6 +148,7 @@ class InboundSteps:
         self._clients = ClientRepo(db)
         self._contacts = ContactRepo(db)
         self._messages = MessageRepo(db)
+        self._inbound = InboundRepo(db)
         self._ai_settings = AISettingsRepo(db)
         self._ai_calls = AICallRepo(db)
 
@@ -136,12 +160,51 @@ class InboundSteps:
             # The page drops these already; a notification must never reach the AI.
             logger.debug("ignoring %s message %s of %s", message.type, message.id, ref)
             return None
-        client = await self._clients.get_by_id(ref.client_id)
-        settings = await self._ai_settings.get(client.id)
-        if message.is_group and not settings.groups_enabled:
-            logger.debug("ignoring group message %s (groups are off for %s)", message.id, ref)
+        written = await self._inbound.run(partial(self._write, ref, message))
+        if isinstance(written, str):
+            logger.debug("%s message %s of %s: %s", message.type, message.id, ref, written)
             return None
-        contact = await self._contacts.resolve(
+        await self._bus.publish(MessageStored(ref, written.message))
+        client, settings, contact = written.client, written.settings, written.contact
+        pending = written.media is not None and written.media.state is MediaState.PENDING
+        later = Stored(
+            ref,
+            client,
+            settings,
+            contact.id,
+            written.message.id,
+            message,
+            written.intent or Intent.OTHER,
+            media_pending=pending,
+            stage="decide" if written.deferred else "model",
+        )
+        if message.from_me:
+            pause = timedelta(seconds=settings.pause_s)
+            await self._pause(ref, client.id, contact.id, pause, "the business phone wrote")
+            return dataclasses.replace(later, stage="done") if pending else None
+        if written.deferred:
+            # An opted-out contact's voice note is kept, but not transcribed (no tokens on it).
+            return (
+                later if contact.opted_out_at is None else dataclasses.replace(later, stage="done")
+            )
+        after = await self._decide(later, contact)
+        if after is None and pending:
+            return dataclasses.replace(later, stage="done")
+        return after
+
+    async def _write(
+        self, ref: SessionRef, message: InboundMessage, unit: InboundUnit
+    ) -> _Written | str:
+        """The message's one transaction: its client and AI settings (cached), the contact,
+        the message with the rules' intent, and the campaign reply link. A reason (a str)
+        instead when nothing was stored: a group with groups off, or a message seen before."""
+        client = unit.config.client(ref.client_id)
+        if client is None:
+            raise NotFound(phrase("record.no_client_id", id=ref.client_id))
+        settings = unit.config.settings_of(client.id)
+        if message.is_group and not settings.groups_enabled:
+            return "ignored (groups are off)"
+        contact = await unit.contact(
             client.id,
             identity_of(message, client.region),
             name=None if message.from_me or message.is_group else message.notify_name,
@@ -155,7 +218,7 @@ class InboundSteps:
             if message.from_me or deferred
             else classify_by_rules(message.body, opt_out_keywords=settings.opt_out_keywords)
         )
-        stored = await self._messages.add(
+        stored = await unit.add(
             NewMessage(
                 client.id,
                 contact.id,
@@ -172,33 +235,8 @@ class InboundSteps:
             )
         )
         if stored is None:
-            logger.debug("message %s of %s seen before; ignored", message.id, ref)
-            return None
-        await self._bus.publish(MessageStored(ref, stored))
-        later = Stored(
-            ref,
-            client,
-            settings,
-            contact.id,
-            stored.id,
-            message,
-            intent or Intent.OTHER,
-            media_pending=pending,
-            stage="decide" if deferred else "model",
-        )
-        if message.from_me:
-            pause = timedelta(seconds=settings.pause_s)
-            await self._pause(ref, client.id, contact.id, pause, "the business phone wrote")
-            return dataclasses.replace(later, stage="done") if pending else None
-        if deferred:
-            # An opted-out contact's voice note is kept, but not transcribed (no tokens on it).
-            return (
-                later if contact.opted_out_at is None else dataclasses.replace(later, stage="done")
-            )
-        after = await self._decide(later, contact)
-        if after is None and pending:
-            return dataclasses.replace(later, stage="done")
-        return after
+            return "seen before; ignored"
+        return _Written(client, settings, contact, stored, media, intent, deferred)
 
     async def _decide(self, later: Stored, contact: Contact) -> Stored | None:
         """The rule-based decisions on a stored message; the `Stored` the model should still
@@ -223,8 +261,14 @@ class InboundSteps:
         assert self._media is not None
         taken = await self._media.take(stored.ref.session_id, stored.message_id, stored.message)
         stored = dataclasses.replace(stored, media_pending=False)
+        if taken.before:
+            return dataclasses.replace(stored, stage="done")  # another pass took care of it
         if stored.stage != "decide":
             return stored
+        if taken.state is MediaState.PENDING:
+            # The session dropped: the note is fetched, and its rules run, once it is back
+            # (`stranded`); its intent stays unset until then.
+            return dataclasses.replace(stored, stage="done")
         transcript = None
         if taken.data is not None:
             transcript = await self._media.transcript(
@@ -238,14 +282,11 @@ class InboundSteps:
         after = await self._decide(stored, contact)
         return dataclasses.replace(after or stored, stage="model" if after else "done")
 
-    async def newest_message_id(self) -> int:
-        """Where this run begins: every message up to this id was stored by an earlier one."""
-        return await self._messages.newest_id()
-
-    async def stranded(self, ref: SessionRef, *, up_to_id: int) -> list[Stored]:
-        """The session's media messages up to `up_to_id` whose file an earlier run never
-        fetched (it stopped between storing the row and the download): the `Stored` that
-        fetches each now, for `understand`.
+    async def stranded(self, ref: SessionRef) -> list[Stored]:
+        """The session's media messages whose file is still `pending` while nothing fetches
+        it: an earlier run stopped between storing the row and the download, or the session
+        dropped during it. The `Stored` that fetches each now, for `understand` (the caller
+        leaves out those it has under way).
 
         Like a message caught up late (`may_answer` false), nothing is sent back: a voice
         note whose rules never ran gets them on its transcript now, so "BAJA" said in it still
@@ -254,7 +295,7 @@ class InboundSteps:
         """
         if self._media is None:
             return []
-        rows = await self._messages.stranded_media(ref.session_id, up_to_id=up_to_id)
+        rows = await self._messages.stranded_media(ref.session_id)
         if not rows:
             return []
         client = await self._clients.get_by_id(ref.client_id)
@@ -322,23 +363,26 @@ class InboundSteps:
                 self._ai_calls, stored.client, settings.daily_token_budget, self._clock.now()
             ),
         )
+        call = None
         if analysis.by_model or analysis.tokens_used:
-            await self._ai_calls.record(
-                AICall(
-                    stored.client.id,
-                    stored.contact_id,
-                    self._clock.now(),
-                    "classify",
-                    model,
-                    analysis.by_model,
-                    analysis.tokens_used,
-                    None if analysis.by_model else "fallback_rules",
-                )
+            call = AICall(
+                stored.client.id,
+                stored.contact_id,
+                self._clock.now(),
+                "classify",
+                model,
+                analysis.by_model,
+                analysis.tokens_used,
+                None if analysis.by_model else "fallback_rules",
             )
-        if analysis.intent is not intent:
-            intent = analysis.intent
-            await self._messages.set_intent(stored.message_id, intent.value)
-        contact = await self._contacts.get_by_id(stored.contact_id)
+        changed = analysis.intent is not intent
+        intent = analysis.intent
+        contact = await self._inbound.classified(
+            stored.message_id,
+            stored.contact_id,
+            call=call,
+            intent=intent.value if changed else None,
+        )
         if contact.opted_out_at is not None:
             return
         await self._act(Stored(**{**stored.__dict__, "intent": intent}), contact)

@@ -5,6 +5,7 @@ from storage.repos.audit import AuditRepo
 from storage.repos.campaigns import CampaignRepo
 from storage.repos.clients import ClientRepo
 from storage.repos.contacts import ContactRepo
+from storage.repos.inbound import InboundRepo
 from storage.repos.messages import MessageRepo
 from storage.repos.operators import OperatorRepo
 from storage.repos.sessions import SessionRepo
@@ -16,6 +17,7 @@ __all__ = [
     "CampaignRepo",
     "ClientRepo",
     "ContactRepo",
+    "InboundRepo",
     "MessageRepo",
     "OperatorRepo",
     "SessionRepo",

@@ -73,6 +73,7 @@ class CampaignRepo:
         recipients = RecipientRepo(db)
         self.materialize = recipients.materialize
         self.next_queued = recipients.next_queued
+        self.claim = recipients.claim
         self.mark_sending = recipients.mark_sending
         self.record_sent = recipients.record_sent
         self.mark_failed = recipients.mark_failed

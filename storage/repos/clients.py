@@ -5,14 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from storage.config import bump, to_client
 from storage.db import AlreadyExists, Database, NotFound
 from storage.models import ClientRow
 from storage.records import Client
 from storage.texts import phrase
-
-
-def to_client(row: ClientRow) -> Client:
-    return Client(row.id, row.slug, row.name, row.region, row.timezone, row.created_at)
 
 
 class ClientRepo:
@@ -25,6 +22,7 @@ class ClientRepo:
             async with self._db.session() as session:
                 session.add(row)
                 await session.flush()
+                await bump(session)
                 return to_client(row)
         except IntegrityError as exc:
             raise AlreadyExists(phrase("record.client_exists", slug=slug)) from exc

@@ -54,6 +54,35 @@ async def _tags_of(session: AsyncSession, contact_ids: Sequence[int]) -> dict[in
     return tags
 
 
+async def contact_by_id_in(session: AsyncSession, contact_id: int) -> Contact:
+    """`ContactRepo.get_by_id` in the caller's transaction."""
+    row = await session.get(ContactRow, contact_id)
+    if row is None:
+        raise NotFound(phrase("record.no_contact_id", id=contact_id))
+    return _to_contact(row, (await _tags_of(session, [row.id]))[row.id])
+
+
+async def resolve_in(
+    session: AsyncSession, client_id: int, who: WaIdentity, *, name: str | None = None
+) -> Contact:
+    """`ContactRepo.resolve` inside the caller's transaction; an `IntegrityError` means another
+    writer created the contact meanwhile (run the transaction again: it finds it)."""
+    if not (who.phone or who.lid):
+        raise ValueError("a contact needs a phone or a lid")
+    row = await attach(session, client_id, who)
+    if row is None:
+        row = ContactRow(
+            client_id=client_id, phone=who.phone, wa_id=who.wa_id, lid=who.lid, name=name, fields={}
+        )
+        session.add(row)
+        await session.flush()
+        return _to_contact(row, ())
+    if name and not row.name:
+        row.name = name
+    tags = await _tags_of(session, [row.id])
+    return _to_contact(row, tags[row.id])
+
+
 def _merge(row: ContactRow, item: ContactInput) -> bool:
     """Apply `item` to an existing row; True when something changed."""
     changed = False
@@ -146,28 +175,10 @@ class ContactRepo:
 
         A LID-only contact is merged into the phone's contact once both ids are known.
         """
-        if not (who.phone or who.lid):
-            raise ValueError("a contact needs a phone or a lid")
         for _attempt in range(2):
             try:
                 async with self._db.session() as session:
-                    row = await attach(session, client_id, who)
-                    if row is None:
-                        row = ContactRow(
-                            client_id=client_id,
-                            phone=who.phone,
-                            wa_id=who.wa_id,
-                            lid=who.lid,
-                            name=name,
-                            fields={},
-                        )
-                        session.add(row)
-                        await session.flush()
-                        return _to_contact(row, ())
-                    if name and not row.name:
-                        row.name = name
-                    tags = await _tags_of(session, [row.id])
-                    return _to_contact(row, tags[row.id])
+                    return await resolve_in(session, client_id, who, name=name)
             except IntegrityError:
                 continue  # created concurrently by another writer: read it on the next pass
         raise NotFound(phrase("record.contact_unreadable", who=contact_label(who.phone, who.lid)))
@@ -206,10 +217,7 @@ class ContactRepo:
 
     async def get_by_id(self, contact_id: int) -> Contact:
         async with self._db.session() as session:
-            row = await session.get(ContactRow, contact_id)
-            if row is None:
-                raise NotFound(phrase("record.no_contact_id", id=contact_id))
-            return _to_contact(row, (await _tags_of(session, [row.id]))[row.id])
+            return await contact_by_id_in(session, contact_id)
 
     async def field_keys(self, client_id: int, *, batch: int = 5000) -> set[str]:
         """Every custom field name the client's contacts have (template placeholders)."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.db import Database
 from storage.models import CampaignRow, ContactRow, MessageRow
@@ -108,24 +110,99 @@ def message_row(new: NewMessage) -> MessageRow:
     )
 
 
+async def insert_message(session: AsyncSession, new: NewMessage) -> Message:
+    """Add the message and move its contact's `last_message_at`/`last_direction` forward, in
+    the caller's transaction. Raises `IntegrityError` (at flush) for a WhatsApp id the session
+    stored already; `stored_message_id` asks first, for a caller that must not fail."""
+    row = message_row(new)
+    session.add(row)
+    await session.flush()
+    contact = await session.get(ContactRow, new.contact_id)
+    if contact is not None and (
+        contact.last_message_at is None or contact.last_message_at <= new.sent_at
+    ):
+        contact.last_message_at = new.sent_at
+        contact.last_direction = new.direction.value
+    return to_message(row)
+
+
+async def stored_message_id(
+    session: AsyncSession, session_id: int, wa_message_id: str
+) -> int | None:
+    """The id of the message this session stored under that WhatsApp id, if any (by its key
+    id, which is what the unique index holds: storage/records `key_id_of`)."""
+    return await session.scalar(
+        select(MessageRow.id).where(
+            MessageRow.session_id == session_id,
+            MessageRow.wa_key_id == key_id_of(wa_message_id),
+        )
+    )
+
+
+async def set_intent_in(session: AsyncSession, message_id: int, intent: str) -> None:
+    """What the rules or the model made of the message, in the caller's transaction."""
+    await session.execute(
+        update(MessageRow)
+        .where(MessageRow.id == message_id)
+        .values(intent=intent)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def conversation_in(session: AsyncSession, contact_id: int, limit: int) -> list[Message]:
+    """`MessageRepo.conversation` in the caller's transaction: newest first."""
+    query = (
+        select(MessageRow)
+        .where(MessageRow.contact_id == contact_id)
+        .order_by(MessageRow.sent_at.desc(), MessageRow.id.desc())
+        .limit(limit)
+    )
+    return [to_message(row) for row in await session.scalars(query)]
+
+
+_MESSAGES = cast(Table, MessageRow.__table__)
+_CONTACTS = cast(Table, ContactRow.__table__)
+# The contact's newest message moves forward only (as in `MessageRepo.add`).
+_LAST_MESSAGE = (
+    update(_CONTACTS)
+    .where(
+        _CONTACTS.c.id == bindparam("contact_id"),
+        or_(
+            _CONTACTS.c.last_message_at.is_(None),
+            _CONTACTS.c.last_message_at <= bindparam("sent_at"),
+        ),
+    )
+    .values(last_message_at=bindparam("sent_at"), last_direction=bindparam("direction"))
+)
+
+
+async def record_message(connection: AsyncConnection, new: NewMessage) -> None:
+    """Store a message inside the caller's transaction, with the contact's last message, in
+    two statements and no read back: for a path that runs it per send (a campaign's `sent`).
+    A WhatsApp id this session stored already raises `IntegrityError`."""
+    row = message_row(new)
+    # The row's own columns as `message_row` set them; None leaves a column to its default.
+    values = {
+        column.key: value
+        for column in _MESSAGES.columns
+        if (value := getattr(row, column.key)) is not None
+    }
+    await connection.execute(insert(_MESSAGES), values)
+    await connection.execute(
+        _LAST_MESSAGE,
+        {"contact_id": new.contact_id, "sent_at": new.sent_at, "direction": new.direction.value},
+    )
+
+
 class MessageRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def add(self, new: NewMessage) -> Message | None:
         """Store a message; None when this session already stored that WhatsApp id."""
-        row = message_row(new)
         try:
             async with self._db.session() as session:
-                session.add(row)
-                await session.flush()
-                contact = await session.get(ContactRow, new.contact_id)
-                if contact is not None and (
-                    contact.last_message_at is None or contact.last_message_at <= new.sent_at
-                ):
-                    contact.last_message_at = new.sent_at
-                    contact.last_direction = new.direction.value
-                return to_message(row)
+                return await insert_message(session, new)
         except IntegrityError:
             if new.wa_message_id is None or new.session_id is None:
                 raise
@@ -157,20 +234,12 @@ class MessageRepo:
 
     async def set_intent(self, message_id: int, intent: str) -> None:
         async with self._db.session() as session:
-            await session.execute(
-                update(MessageRow).where(MessageRow.id == message_id).values(intent=intent)
-            )
+            await set_intent_in(session, message_id, intent)
 
     async def conversation(self, contact_id: int, limit: int = 20) -> list[Message]:
         """The last `limit` messages with a contact, newest first."""
-        query = (
-            select(MessageRow)
-            .where(MessageRow.contact_id == contact_id)
-            .order_by(MessageRow.sent_at.desc(), MessageRow.id.desc())
-            .limit(limit)
-        )
         async with self._db.session() as session:
-            return [to_message(row) for row in await session.scalars(query)]
+            return await conversation_in(session, contact_id, limit)
 
     async def recent_conversations(
         self,
@@ -305,20 +374,22 @@ class MessageRepo:
                 update(MessageRow).where(MessageRow.id == message_id).values(**values)
             )
 
-    async def newest_id(self) -> int:
-        """The highest message id so far, 0 with none: every row up to it is stored already."""
+    async def media_state(self, message_id: int) -> MediaState | None:
+        """Where fetching the message's file stands now; None for a message gone (forgotten)."""
         async with self._db.session() as session:
-            return await session.scalar(select(func.max(MessageRow.id))) or 0
+            state = await session.scalar(
+                select(MessageRow.media_state).where(MessageRow.id == message_id)
+            )
+        return None if state is None else MediaState(state)
 
-    async def stranded_media(self, session_id: int, *, up_to_id: int) -> list[Message]:
-        """The session's messages up to `up_to_id` whose file is still `pending`: stored by a
-        run that stopped before their download ended (engine/listener.py resumes them)."""
+    async def stranded_media(self, session_id: int) -> list[Message]:
+        """The session's messages whose file is still `pending`, oldest first: being fetched,
+        or left so by a run that stopped or a session that dropped (engine/listener.py)."""
         query = (
             select(MessageRow)
             .where(
                 MessageRow.session_id == session_id,
                 MessageRow.media_state == MediaState.PENDING.value,
-                MessageRow.id <= up_to_id,
             )
             .order_by(MessageRow.id)
         )

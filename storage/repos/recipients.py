@@ -2,23 +2,25 @@
 
 The at-most-once protocol lives here as single-row transitions: `queued -> sending` is committed
 before the network call, `sending -> sent` after it; `sending` rows left by a crash become
-`unknown`, never `queued` again.
+`unknown`, never `queued` again. A send is two transactions, `claim` and `record_sent` (their
+statements are in storage/repos/recipient_sends.py).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
 from storage.models import CampaignRecipientRow, CampaignRow, ContactRow, utcnow
 from storage.records import Campaign, NewMessage, Recipient, RecipientState, key_id_of
 from storage.repos.audience import selection_query
-from storage.repos.messages import message_row
+from storage.repos.recipient_sends import Claim, by_queue_index, claim_in, record_sent_in
 
 # Receipts move a recipient forward along this order, never back.
 _FORWARD = {
@@ -46,6 +48,20 @@ def _to_recipient(row: CampaignRecipientRow, contact: ContactRow) -> Recipient:
         sent_at=row.sent_at,
         replied_at=row.replied_at,
         opted_out=contact.opted_out_at is not None,
+    )
+
+
+def _queued(campaign_id: int) -> Any:
+    """The campaign's queued recipients with their contacts, in id order."""
+    return by_queue_index(
+        select(CampaignRecipientRow, ContactRow)
+        .join(ContactRow, ContactRow.id == CampaignRecipientRow.contact_id)
+        .where(
+            CampaignRecipientRow.campaign_id == campaign_id,
+            CampaignRecipientRow.state == RecipientState.QUEUED.value,
+        )
+        .order_by(CampaignRecipientRow.id),
+        CampaignRecipientRow,
     )
 
 
@@ -78,19 +94,22 @@ class RecipientRepo:
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def next_queued(self, campaign_id: int) -> Recipient | None:
-        query = (
-            select(CampaignRecipientRow, ContactRow)
-            .join(ContactRow, ContactRow.id == CampaignRecipientRow.contact_id)
-            .where(
-                CampaignRecipientRow.campaign_id == campaign_id,
-                CampaignRecipientRow.state == "queued",
-            )
-            .order_by(CampaignRecipientRow.id)
-            .limit(1)
-        )
         async with self._db.session() as session:
-            found = (await session.execute(query)).first()
+            found = (await session.execute(_queued(campaign_id).limit(1))).first()
             return None if found is None else _to_recipient(found[0], found[1])
+
+    async def claim(
+        self,
+        campaign_id: int,
+        recipient_id: int,
+        render: Callable[[Recipient], str],
+        *,
+        wa_id: str | None = None,
+        lid: str | None = None,
+    ) -> Claim:
+        """The first commit of a send (storage/repos/recipient_sends.py `claim_in`)."""
+        async with self._db.session() as session:
+            return await claim_in(session, campaign_id, recipient_id, render, wa_id=wa_id, lid=lid)
 
     async def _move(
         self,
@@ -121,32 +140,10 @@ class RecipientRepo:
         )
 
     async def record_sent(self, recipient_id: int, message: NewMessage) -> bool:
-        """`sending -> sent` and the campaign message stored, in one transaction."""
-        assert message.wa_message_id is not None
+        """`sending -> sent` and the campaign message stored (with the contact's last message),
+        in one transaction: the second commit of a send."""
         async with self._db.session() as session:
-            result = await session.execute(
-                update(CampaignRecipientRow)
-                .where(
-                    CampaignRecipientRow.id == recipient_id,
-                    CampaignRecipientRow.state == RecipientState.SENDING.value,
-                )
-                .values(
-                    state=RecipientState.SENT.value,
-                    wa_message_id=message.wa_message_id,
-                    wa_key_id=message.wa_key_id,
-                    sent_at=message.sent_at,
-                    updated_at=utcnow(),
-                )
-            )
-            if not result.rowcount:  # type: ignore[attr-defined]
-                return False
-            session.add(message_row(message))
-            await session.execute(
-                update(ContactRow)
-                .where(ContactRow.id == message.contact_id)
-                .values(last_message_at=message.sent_at, last_direction=message.direction.value)
-            )
-            return True
+            return await record_sent_in(await session.connection(), recipient_id, message)
 
     async def mark_failed(self, recipient_id: int, error: str) -> bool:
         return await self._move(
@@ -304,3 +301,18 @@ class RecipientRepo:
         )
         async with self._db.session() as session:
             return [at for at in await session.scalars(query) if at is not None]
+
+
+async def link_reply_in(session: AsyncSession, contact_id: int, at: datetime) -> None:
+    """`RecipientRepo.link_reply` in the caller's transaction (the inbound message's own)."""
+    await session.execute(
+        update(CampaignRecipientRow)
+        .where(
+            CampaignRecipientRow.contact_id == contact_id,
+            CampaignRecipientRow.replied_at.is_(None),
+            CampaignRecipientRow.sent_at.is_not(None),
+            CampaignRecipientRow.sent_at <= at,
+        )
+        .values(replied_at=at)
+        .execution_options(synchronize_session=False)
+    )

@@ -25,6 +25,7 @@ from storage.records import Direction, MessageStatus, Origin
 from storage.repos import (
     AICallRepo,
     AISettingsRepo,
+    ClientRepo,
     ContactRepo,
     MessageRepo,
 )
@@ -305,3 +306,31 @@ async def test_chat_lists_recent_unanswered_and_hot(env: Env) -> None:
     ]
     assert [c.phone for c in await conversations.chats("haby", "unanswered")] == ["5491155550002"]
     assert [c.phone for c in await conversations.chats("haby", "hot")] == ["5491155550002"]
+
+
+async def test_a_change_made_elsewhere_counts_from_the_very_next_message(env: Env) -> None:
+    """Clients and AI settings are cached (storage/config.py); a change by another process
+    (the CLI, another worker: a second connection here) is what the next message sees."""
+    elsewhere = Database(env.db.url)
+    try:
+        env.fake.script(Reply("¡Hola! Abrimos de 9 a 18."))
+        await env.inbound("hola, qué horario tienen?")
+        await env.listener.run_until_idle()
+        assert env.sender.texts == ["¡Hola! Abrimos de 9 a 18."]
+
+        await AISettingsRepo(elsewhere).update(env.haby.client_id, enabled=False)
+        await env.inbound("y los sábados?")
+        await env.listener.run_until_idle()
+        assert len(env.fake.requests) == 1 and len(env.sender.texts) == 1, "AI off: stored only"
+
+        await AISettingsRepo(elsewhere).update(env.haby.client_id, enabled=True)
+        await ClientRepo(elsewhere).add("nube", "Nube Verde", "AR", "America/Argentina/Salta")
+        env.fake.script(Reply("Los sábados atiende Nube Verde."))
+        await env.inbound("y los sábados?", sender="5491155550009")
+        await env.listener.run_until_idle()
+        assert env.sender.texts[-1] == "En breve te responde alguien del equipo.", (
+            "a client added elsewhere is kept out of replies at once"
+        )
+        assert [e.kind for e in env.of(AIFailed)] == ["unsafe"]
+    finally:
+        await elsewhere.shutdown()

@@ -244,7 +244,7 @@ async def test_files_an_earlier_run_left_pending_are_fetched_once_connected(worl
         env.haby, SessionState.STARTING, SessionState.CONNECTED, None, datetime.now(UTC)
     )
     await env.bus.publish(connected)
-    await env.bus.publish(connected)  # a reconnect while they are under way fetches no twice
+    await env.bus.publish(connected)  # a reconnect while they are under way fetches not twice
     await env.listener.run_until_idle()
 
     photo, note = await world.messages()
@@ -280,3 +280,55 @@ async def test_a_photo_without_a_caption_is_answered_after_its_download(world: W
     [photo, reply] = await world.messages()
     assert photo.media is not None and photo.media.state is MediaState.STORED
     assert reply.body == "¿Qué te gustaría saber de la foto?"
+
+
+async def test_a_download_cut_by_a_reconnect_waits_for_the_session_and_is_not_failed(
+    world: World,
+) -> None:
+    """Every attempt finds the session offline (it is reconnecting): the voice note stays
+    `pending`, not `failed`, and is fetched and heard once the session is connected again."""
+    env, source = world.env, world.source
+    world.heard.texts[VOICE] = "BAJA"
+    source.failures.extend([NotLoggedIn("reconnecting")] * 3)
+    await world.send("ptt", VOICE, mimetype="audio/ogg; codecs=opus")
+    [note] = await world.messages()
+    assert note.media is not None and note.media.state is MediaState.PENDING
+    assert note.intent is None, "its rules wait for its words"
+    assert len(source.calls) == 3
+
+    connected = SessionStateChanged(
+        env.haby, SessionState.RECONNECTING, SessionState.CONNECTED, None, datetime.now(UTC)
+    )
+    await env.bus.publish(connected)
+    await env.listener.run_until_idle()
+    [note] = await world.messages()
+    assert note.media is not None and note.media.state is MediaState.STORED
+    contact = await ContactRepo(env.db).get(env.haby.client_id, CONTACT)
+    assert contact.opted_out_at is not None and note.intent == "opt_out"
+
+
+async def test_downloads_through_one_session_are_few_at_a_time(world: World) -> None:
+    """A burst of files from many chats does not crowd the page: at most `per_session`."""
+    env, source = world.env, world.source
+    running, most = 0, 0
+    plain = source.download_media
+
+    async def counted(session_id: int, message_id: str, *, max_bytes: int) -> bytes:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            await asyncio.sleep(0.02)
+            return await plain(session_id, message_id, max_bytes=max_bytes)
+        finally:
+            running -= 1
+
+    source.download_media = counted  # type: ignore[method-assign]
+    for n in range(10):
+        phone = f"54911666000{n:02d}"
+        msg_id = f"false_{phone}@c.us_MANY{n}"
+        source.files[msg_id] = PHOTO + bytes([n])
+        await env.inbound("", kind="image", msg_id=msg_id, sender=phone, mimetype="image/jpeg")
+    await env.listener.run_until_idle()
+    assert most == MediaPolicy().per_session == 3
+    assert len(source.calls) == 10
