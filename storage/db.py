@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -23,6 +23,7 @@ from storage.lifecycle import TwoPhase
 from storage.texts import Text
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class StorageError(Exception):
@@ -125,6 +126,23 @@ class Database(TwoPhase):
                 yield session
         except (OperationalError, InterfaceError) as exc:
             raise StorageUnavailable(f"database unavailable: {exc.orig or exc}") from exc
+
+    async def run(
+        self, work: Callable[[AsyncSession], Awaitable[T]], *, deadlock_retries: int = 3
+    ) -> T:
+        """`work` in one transaction (`session()`). A deadlock's victim, rolled back whole by
+        MariaDB/MySQL, runs again at once, up to `deadlock_retries` times: `work` must be safe
+        to repeat from the start (it only reads and writes through the session)."""
+        attempt = 0
+        while True:
+            try:
+                async with self.session() as session:
+                    return await work(session)
+            except StorageUnavailable as exc:
+                if not exc.deadlock or attempt >= deadlock_retries:
+                    raise
+                attempt += 1
+                logger.info("a deadlock rolled a transaction back; running it again (%d)", attempt)
 
     async def ping(self) -> None:
         """One round trip to the database; `StorageUnavailable` when it does not answer."""

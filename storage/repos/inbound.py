@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.config import ConfigSnapshot
-from storage.db import Database, StorageUnavailable
+from storage.db import Database
 from storage.records import AICall, Contact, Direction, Message, NewMessage, WaIdentity
 from storage.repos.ai import call_row, tokens_since_in
 from storage.repos.contacts import contact_by_id_in, resolve_in
@@ -32,7 +33,6 @@ from storage.repos.messages import (
 from storage.repos.recipients import link_reply_in
 
 T = TypeVar("T")
-DEADLOCK_RETRIES = 3
 
 
 class InboundUnit:
@@ -87,21 +87,16 @@ class InboundRepo:
         meanwhile (a contact created at the same instant, the same message stored by a replay)
         runs it once more: the second pass finds what the first could not see. So does a
         deadlock MariaDB broke by rolling this transaction back (two new contacts inserted
-        into the same gap of the phone index), up to `DEADLOCK_RETRIES` times."""
-        taken, deadlocks = False, 0
-        while True:
-            try:
-                async with self._db.session() as session:
-                    config = await self._db.config.fresh(session)
-                    return await work(InboundUnit(session, config, again=taken))
-            except IntegrityError:
-                if taken:
-                    raise
-                taken = True
-            except StorageUnavailable as exc:
-                if not exc.deadlock or deadlocks >= DEADLOCK_RETRIES:
-                    raise
-                deadlocks += 1
+        into the same gap of the phone index), a few times (`Database.run`)."""
+
+        async def attempt(session: AsyncSession, *, again: bool) -> T:
+            config = await self._db.config.fresh(session)
+            return await work(InboundUnit(session, config, again=again))
+
+        try:
+            return await self._db.run(partial(attempt, again=False))
+        except IntegrityError:
+            return await self._db.run(partial(attempt, again=True))
 
     async def config(self) -> ConfigSnapshot:
         """The clients and AI settings as committed now (one single-row read when cached)."""

@@ -142,23 +142,26 @@ _SENT = (
 _HeadRow = Row[*tuple[Any, ...]]
 
 
-def _head_of(row: _HeadRow) -> Recipient:
-    """A row of `_HEAD` as the recipient it is."""
+def recipient_of(row: Any, contact: Any) -> Recipient:
+    """The recipient of a `CampaignRecipientRow` and its `ContactRow`, or of one Core row that
+    carries both tables' columns (`_HEAD`: pass it twice)."""
+    # Audiences hold only contacts with a phone (selection_query), and merging keeps phones.
+    assert contact.phone is not None, f"recipient {row.id} has no phone"
     return Recipient(
         id=row.id,
         campaign_id=row.campaign_id,
         contact_id=row.contact_id,
-        phone=row.phone,
-        wa_id=row.wa_id,
-        name=row.name,
-        fields=dict(row.fields or {}),
+        phone=contact.phone,
+        wa_id=contact.wa_id,
+        name=contact.name,
+        fields=dict(contact.fields or {}),
         state=RecipientState(row.state),
         reason=row.reason,
         body=row.body,
         wa_message_id=row.wa_message_id,
         sent_at=row.sent_at,
         replied_at=row.replied_at,
-        opted_out=row.opted_out_at is not None,
+        opted_out=contact.opted_out_at is not None,
     )
 
 
@@ -181,8 +184,8 @@ async def claim_in(
     if not found:
         return Claim(None, None, None)
     status = CampaignStatus(found[0].status)
-    head = _head_of(found[0])
-    following = _head_of(found[1]) if len(found) > 1 else None
+    head = recipient_of(found[0], found[0])
+    following = recipient_of(found[1], found[1]) if len(found) > 1 else None
     if status is not CampaignStatus.RUNNING or head.id != recipient_id:
         return Claim(status, head, following)
     now = utcnow()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, insert, literal, select, update
@@ -20,7 +21,13 @@ from storage.db import Database
 from storage.models import CampaignRecipientRow, CampaignRow, ContactRow, utcnow
 from storage.records import Campaign, NewMessage, Recipient, RecipientState, key_id_of
 from storage.repos.audience import selection_query
-from storage.repos.recipient_sends import Claim, by_queue_index, claim_in, record_sent_in
+from storage.repos.recipient_sends import (
+    Claim,
+    by_queue_index,
+    claim_in,
+    recipient_of,
+    record_sent_in,
+)
 
 # Receipts move a recipient forward along this order, never back.
 _FORWARD = {
@@ -28,27 +35,6 @@ _FORWARD = {
     RecipientState.DELIVERED: (RecipientState.SENT, RecipientState.UNKNOWN),
     RecipientState.READ: (RecipientState.SENT, RecipientState.DELIVERED, RecipientState.UNKNOWN),
 }
-
-
-def _to_recipient(row: CampaignRecipientRow, contact: ContactRow) -> Recipient:
-    # Audiences hold only contacts with a phone (selection_query), and merging keeps phones.
-    assert contact.phone is not None, f"recipient {row.id} has no phone"
-    return Recipient(
-        id=row.id,
-        campaign_id=row.campaign_id,
-        contact_id=row.contact_id,
-        phone=contact.phone,
-        wa_id=contact.wa_id,
-        name=contact.name,
-        fields=dict(contact.fields or {}),
-        state=RecipientState(row.state),
-        reason=row.reason,
-        body=row.body,
-        wa_message_id=row.wa_message_id,
-        sent_at=row.sent_at,
-        replied_at=row.replied_at,
-        opted_out=contact.opted_out_at is not None,
-    )
 
 
 def _queued(campaign_id: int) -> Any:
@@ -96,7 +82,7 @@ class RecipientRepo:
     async def next_queued(self, campaign_id: int) -> Recipient | None:
         async with self._db.session() as session:
             found = (await session.execute(_queued(campaign_id).limit(1))).first()
-            return None if found is None else _to_recipient(found[0], found[1])
+            return None if found is None else recipient_of(found[0], found[1])
 
     async def claim(
         self,
@@ -108,8 +94,18 @@ class RecipientRepo:
         lid: str | None = None,
     ) -> Claim:
         """The first commit of a send (storage/repos/recipient_sends.py `claim_in`)."""
-        async with self._db.session() as session:
-            return await claim_in(session, campaign_id, recipient_id, render, wa_id=wa_id, lid=lid)
+        # A deadlock with an inbound message's reply link (it locks contact, then recipients)
+        # rolls the claim back whole, nothing sent: it runs again at once.
+        return await self._db.run(
+            partial(
+                claim_in,
+                campaign_id=campaign_id,
+                recipient_id=recipient_id,
+                render=render,
+                wa_id=wa_id,
+                lid=lid,
+            )
+        )
 
     async def _move(
         self,
@@ -227,17 +223,7 @@ class RecipientRepo:
     async def link_reply(self, contact_id: int, at: datetime) -> int:
         """Mark the contact's latest received campaign message as replied to."""
         async with self._db.session() as session:
-            result = await session.execute(
-                update(CampaignRecipientRow)
-                .where(
-                    CampaignRecipientRow.contact_id == contact_id,
-                    CampaignRecipientRow.replied_at.is_(None),
-                    CampaignRecipientRow.sent_at.is_not(None),
-                    CampaignRecipientRow.sent_at <= at,
-                )
-                .values(replied_at=at)
-            )
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            return await link_reply_in(session, contact_id, at)
 
     async def counts(self, campaign_id: int) -> dict[str, int]:
         """Recipients per state, plus `skipped:<reason>` and `replied` entries."""
@@ -284,7 +270,7 @@ class RecipientRepo:
             if not rows:
                 return
             for recipient, contact in rows:
-                yield _to_recipient(recipient, contact)
+                yield recipient_of(recipient, contact)
             last_id = rows[-1][0].id
 
     async def sends_since(self, session_id: int, since: datetime) -> list[datetime]:
@@ -303,9 +289,10 @@ class RecipientRepo:
             return [at for at in await session.scalars(query) if at is not None]
 
 
-async def link_reply_in(session: AsyncSession, contact_id: int, at: datetime) -> None:
-    """`RecipientRepo.link_reply` in the caller's transaction (the inbound message's own)."""
-    await session.execute(
+async def link_reply_in(session: AsyncSession, contact_id: int, at: datetime) -> int:
+    """`RecipientRepo.link_reply` in the caller's transaction (the inbound message's own); how
+    many campaign messages it marked."""
+    result = await session.execute(
         update(CampaignRecipientRow)
         .where(
             CampaignRecipientRow.contact_id == contact_id,
@@ -316,3 +303,4 @@ async def link_reply_in(session: AsyncSession, contact_id: int, at: datetime) ->
         .values(replied_at=at)
         .execution_options(synchronize_session=False)
     )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
