@@ -160,7 +160,10 @@ class InboundSteps:
             # The page drops these already; a notification must never reach the AI.
             logger.debug("ignoring %s message %s of %s", message.type, message.id, ref)
             return None
-        written = await self._inbound.run(partial(self._write, ref, message))
+        # Read before the transaction, which may wait for another chat's to commit: messages
+        # of different chats keep the order they were taken up in.
+        sent_at = _sent_at(message.timestamp, self._clock.now())
+        written = await self._inbound.run(partial(self._write, ref, message, sent_at))
         if isinstance(written, str):
             logger.debug("%s message %s of %s: %s", message.type, message.id, ref, written)
             return None
@@ -193,7 +196,7 @@ class InboundSteps:
         return after
 
     async def _write(
-        self, ref: SessionRef, message: InboundMessage, unit: InboundUnit
+        self, ref: SessionRef, message: InboundMessage, sent_at: datetime, unit: InboundUnit
     ) -> _Written | str:
         """The message's one transaction: its client and AI settings (cached), the contact,
         the message with the rules' intent, and the campaign reply link. A reason (a str)
@@ -225,7 +228,7 @@ class InboundSteps:
                 Direction.OUT if message.from_me else Direction.IN,
                 Origin.PHONE if message.from_me else Origin.CONTACT,
                 message.body,
-                _sent_at(message.timestamp, self._clock.now()),
+                sent_at,
                 session_id=ref.session_id,
                 wa_message_id=message.id,
                 type=message.type,

@@ -295,15 +295,10 @@ async def test_operator_reply_takes_over_and_release_gives_back(env: Env) -> Non
 
 async def test_chat_lists_recent_unanswered_and_hot(env: Env) -> None:
     await AISettingsRepo(env.db).update(env.haby.client_id, enabled=False)
-    # One at a time: chats are separate lanes, so only within a chat is the order of storing
-    # the order of arrival, and the list is by the time each last message was stored.
-    for body, sender, from_me in (
-        ("hola", "5491155550001", False),
-        ("quiero comprar el sillón, cuánto cuesta?", "5491155550002", False),
-        ("te paso info", "5491155550001", True),
-    ):
-        await env.inbound(body, sender=sender, from_me=from_me)
-        await env.listener.run_until_idle()
+    await env.inbound("hola", sender="5491155550001")
+    await env.inbound("quiero comprar el sillón, cuánto cuesta?", sender="5491155550002")
+    await env.inbound("te paso info", sender="5491155550001", from_me=True)
+    await env.listener.run_until_idle()
     conversations = Conversations(env.db, env.sender, env.bus)
     assert [c.phone for c in await conversations.chats("haby")] == [
         "5491155550001",
