@@ -7,29 +7,16 @@ from datetime import datetime
 from typing import Protocol
 
 from engine.clock import Clock
-from engine.whatsapp.types import NumberInfo, OutgoingMedia, SentMessage
+from engine.senders import MediaSender, MessageSender
+from engine.whatsapp.types import NumberInfo
 from storage.records import Campaign, CampaignStatus, SessionState
 
 
-class CampaignTransport(Protocol):
-    """What a campaign needs of a session (the SessionManager in production)."""
+class CampaignTransport(MessageSender, MediaSender, Protocol):
+    """What a campaign needs of a session (the SessionManager in production): sending texts
+    and files, the session's state, and WhatsApp's word on a number."""
 
     def state(self, session_id: int) -> SessionState | None: ...
-
-    async def send_text(
-        self, session_id: int, chat_id: str, text: str, *, typing_ms: int = 0
-    ) -> SentMessage: ...
-
-    async def send_media(
-        self,
-        session_id: int,
-        chat_id: str,
-        media: OutgoingMedia,
-        *,
-        caption: str,
-        typing_ms: int = 0,
-        timeout_s: float = 120.0,
-    ) -> SentMessage: ...
 
     async def check_number(self, session_id: int, digits: str) -> NumberInfo | None: ...
 

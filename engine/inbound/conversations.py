@@ -11,11 +11,12 @@ from typing import Literal
 from engine.clock import Clock, SystemClock
 from engine.errors import InvalidInput
 from engine.events import ChatPaused, ContactForgotten, EventBus
-from engine.inbound.outbound import MessageSender, Outbound, ReplyTo
+from engine.inbound.outbound import Outbound, ReplyTo
 from engine.media import check_outgoing, kind_for, normalise_mimetype
 from engine.media_store import MediaMissing, MediaStore
 from engine.media_sweep import forget_media
 from engine.phones import InvalidPhone, parse_phone
+from engine.senders import MessageSender
 from engine.whatsapp.types import OutgoingMedia
 from storage.db import Database
 from storage.records import (

@@ -33,6 +33,21 @@ AUDIO_KINDS = frozenset({"ptt", "audio"})
 _TOO_LARGE = "too_large"
 
 
+def media_info(message: InboundMessage, state: MediaState) -> MediaInfo:
+    """The media fields of a message's row, as WhatsApp described the file, before any of it
+    is kept (no sha256, no transcript yet)."""
+    return MediaInfo(
+        kind=message.type,
+        mimetype=message.mimetype,
+        size_bytes=message.size_bytes,
+        duration_s=message.duration_s,
+        filename=message.filename,
+        sha256=None,
+        state=state,
+        transcript=None,
+    )
+
+
 class MediaSource(Protocol):
     """Downloads a message's file through its session (the SessionManager in production)."""
 
@@ -115,16 +130,7 @@ class MediaIntake:
         """The media fields stored with the message, before any download: `too_large` when
         WhatsApp's own size (MsgModel `size`) is over the cap already, else `pending`."""
         over = message.size_bytes is not None and message.size_bytes > self.policy.max_bytes
-        return MediaInfo(
-            kind=message.type,
-            mimetype=message.mimetype,
-            size_bytes=message.size_bytes,
-            duration_s=message.duration_s,
-            filename=message.filename,
-            sha256=None,
-            state=MediaState.TOO_LARGE if over else MediaState.PENDING,
-            transcript=None,
-        )
+        return media_info(message, MediaState.TOO_LARGE if over else MediaState.PENDING)
 
     async def take(self, session_id: int, message_id: int, message: InboundMessage) -> Taken:
         """Download and store the file of the stored message `message_id`; its row is set to

@@ -6,10 +6,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
 from engine.clock import utcnow
 from engine.events import EventBus, MessageSent
+from engine.senders import MediaSender, MessageSender
 from engine.whatsapp.errors import SendUnknown, SessionLost, WhatsAppError
 from engine.whatsapp.types import OutgoingMedia, SentMessage
 from storage.db import Database
@@ -25,30 +25,6 @@ from storage.records import (
 from storage.repos import MessageRepo
 
 logger = logging.getLogger(__name__)
-
-
-class MessageSender(Protocol):
-    """What can send a text through a session (the SessionManager in production)."""
-
-    async def send_text(
-        self, session_id: int, chat_id: str, text: str, *, typing_ms: int = 0
-    ) -> SentMessage: ...
-
-
-@runtime_checkable
-class MediaSender(Protocol):
-    """What can also send a file through a session (the SessionManager in production)."""
-
-    async def send_media(
-        self,
-        session_id: int,
-        chat_id: str,
-        media: OutgoingMedia,
-        *,
-        caption: str,
-        typing_ms: int = 0,
-        timeout_s: float = 120.0,
-    ) -> SentMessage: ...
 
 
 @dataclass(frozen=True)

@@ -36,10 +36,11 @@ from engine.ia.prompts import media_text
 from engine.ia.rules import parse_rules
 from engine.ia.spending import tokens_left_today
 from engine.inbound.ai_turns import AIReplies, ChatKey
-from engine.inbound.media import AUDIO_KINDS, MediaIntake
+from engine.inbound.media import AUDIO_KINDS, MediaIntake, media_info
 from engine.inbound.outbound import Outbound, ReplyTo
 from engine.phones import InvalidPhone, phone_from_wid
 from engine.whatsapp.types import CONVERSATION_TYPES, InboundMessage
+from storage.config import ConfigSnapshot
 from storage.db import Database, NotFound
 from storage.records import (
     AICall,
@@ -57,8 +58,6 @@ from storage.records import (
 )
 from storage.repos import (
     AICallRepo,
-    AISettingsRepo,
-    ClientRepo,
     ContactRepo,
     InboundRepo,
     MessageRepo,
@@ -145,11 +144,9 @@ class InboundSteps:
         self._language = language
         self._classify_timeout_s = classify_timeout_s
         self._clock = clock
-        self._clients = ClientRepo(db)
         self._contacts = ContactRepo(db)
         self._messages = MessageRepo(db)
         self._inbound = InboundRepo(db)
-        self._ai_settings = AISettingsRepo(db)
         self._ai_calls = AICallRepo(db)
 
     async def store(self, ref: SessionRef, message: InboundMessage) -> Stored | None:
@@ -201,9 +198,7 @@ class InboundSteps:
         """The message's one transaction: its client and AI settings (cached), the contact,
         the message with the rules' intent, and the campaign reply link. A reason (a str)
         instead when nothing was stored: a group with groups off, or a message seen before."""
-        client = unit.config.client(ref.client_id)
-        if client is None:
-            raise NotFound(phrase("record.no_client_id", id=ref.client_id))
+        client = _client_of(unit.config, ref)
         settings = unit.config.settings_of(client.id)
         if message.is_group and not settings.groups_enabled:
             return "ignored (groups are off)"
@@ -301,8 +296,9 @@ class InboundSteps:
         rows = await self._messages.stranded_media(ref.session_id)
         if not rows:
             return []
-        client = await self._clients.get_by_id(ref.client_id)
-        settings = await self._ai_settings.get(client.id)
+        config = await self._inbound.config()
+        client = _client_of(config, ref)
+        settings = config.settings_of(client.id)
         found = []
         for row in rows:
             if row.media is None or row.wa_message_id is None:
@@ -335,16 +331,7 @@ class InboundSteps:
             return None
         if self._media is not None:
             return self._media.info(message)
-        return MediaInfo(
-            kind=message.type,
-            mimetype=message.mimetype,
-            size_bytes=message.size_bytes,
-            duration_s=message.duration_s,
-            filename=message.filename,
-            sha256=None,
-            state=MediaState.NONE,
-            transcript=None,
-        )
+        return media_info(message, MediaState.NONE)
 
     async def understand(self, stored: Stored) -> None:
         """Ask the model what the message means, then act on it (unless the contact opted out
@@ -483,6 +470,14 @@ def model_text(message: InboundMessage, transcript: str | None = None) -> str:
         size_bytes=message.size_bytes,
         duration_s=message.duration_s,
     )
+
+
+def _client_of(config: ConfigSnapshot, ref: SessionRef) -> Client:
+    """The session's client as the snapshot has it (NotFound, as `ClientRepo` says it)."""
+    client = config.client(ref.client_id)
+    if client is None:
+        raise NotFound(phrase("record.no_client_id", id=ref.client_id))
+    return client
 
 
 def _message_of(row: Message, media: MediaInfo, wa_id: str, contact: Contact) -> InboundMessage:

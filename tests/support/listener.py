@@ -10,10 +10,11 @@ from engine.ia.llm import LLMClient
 from engine.ia.responder import MediaReader
 from engine.inbound.ai_turns import AIReplies
 from engine.inbound.media import MediaIntake
-from engine.inbound.outbound import MessageSender, Outbound
+from engine.inbound.outbound import Outbound
 from engine.inbound.spool import InboundSpool
 from engine.inbound.steps import InboundSteps
 from engine.listener import Listener, ListenerPolicy
+from engine.senders import MessageSender
 from storage.db import Database
 
 

@@ -311,24 +311,32 @@ async def test_downloads_through_one_session_are_few_at_a_time(world: World) -> 
     """A burst of files from many chats does not crowd the page: at most `per_session`."""
     env, source = world.env, world.source
     running, most = 0, 0
+    changed, gate = asyncio.Condition(), asyncio.Event()
     plain = source.download_media
 
-    async def counted(session_id: int, message_id: str, *, max_bytes: int) -> bytes:
+    async def held(session_id: int, message_id: str, *, max_bytes: int) -> bytes:
         nonlocal running, most
-        running += 1
-        most = max(most, running)
+        async with changed:
+            running += 1
+            most = max(most, running)
+            changed.notify_all()
         try:
-            await asyncio.sleep(0.02)
+            await gate.wait()  # each download is held until the test has seen the limit
             return await plain(session_id, message_id, max_bytes=max_bytes)
         finally:
             running -= 1
 
-    source.download_media = counted  # type: ignore[method-assign]
+    source.download_media = held  # type: ignore[method-assign]
     for n in range(10):
         phone = f"54911666000{n:02d}"
         msg_id = f"false_{phone}@c.us_MANY{n}"
         source.files[msg_id] = PHOTO + bytes([n])
         await env.inbound("", kind="image", msg_id=msg_id, sender=phone, mimetype="image/jpeg")
+    async with asyncio.timeout(0.3), changed:  # well inside the 0.5 s a download may take
+        await changed.wait_for(lambda: running == 3)
+    await asyncio.sleep(0.05)  # time for a fourth to start, if anything let it
+    assert running == 3
+    gate.set()
     await env.listener.run_until_idle()
     assert most == MediaPolicy().per_session == 3
-    assert len(source.calls) == 10
+    assert len(source.calls) == 10, "each downloaded once, none timed out"
