@@ -1,14 +1,20 @@
-"""What every bench shares: a fresh migrated database and the raw insert-rate baseline."""
+"""What every bench shares: a fresh migrated database, the raw insert-rate baseline, and posting
+through the simulator with a few concurrent callers."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, text
 
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Base
+
+T = TypeVar("T")
 
 
 async def fresh_database(db: Database) -> None:
@@ -39,3 +45,21 @@ async def raw_insert_rate(db: Database, rows: int) -> float:
     async with db.engine.begin() as connection:
         await connection.run_sync(table.metadata.drop_all)
     return rows / elapsed
+
+
+async def post_concurrently(
+    items: Iterable[T], callers: int, post: Callable[[T], Awaitable[object]]
+) -> float:
+    """`post` every item, `callers` at a time, each caller taking the next item when it is
+    free (as several clients of the control API would); the seconds it took."""
+    queue = iter(items)
+
+    async def caller() -> None:
+        for item in queue:
+            await post(item)
+
+    start = time.perf_counter()
+    async with asyncio.TaskGroup() as group:
+        for i in range(callers):
+            group.create_task(caller(), name=f"bench:poster-{i}")
+    return time.perf_counter() - start

@@ -22,12 +22,12 @@ import itertools
 import logging
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from baseline import fresh_database, raw_insert_rate
+from baseline import fresh_database, post_concurrently, raw_insert_rate
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
@@ -133,18 +133,13 @@ class Run:
 
 async def post_all(control: SimulatorClient, phones: Sequence[str], posters: int) -> float:
     """Post one message from each phone with `posters` concurrent callers; seconds it took."""
-    queue: Iterator[tuple[int, str]] = iter(enumerate(phones))
 
-    async def poster() -> None:
-        for n, phone in queue:
-            body = f"consulta {n}: tienen turno para el martes?"
-            await control.inbound(SIM_NAME, phone, body, name=f"Contacto {n}")
+    async def post(numbered: tuple[int, str]) -> None:
+        n, phone = numbered
+        body = f"consulta {n}: tienen turno para el martes?"
+        await control.inbound(SIM_NAME, phone, body, name=f"Contacto {n}")
 
-    start = time.perf_counter()
-    async with asyncio.TaskGroup() as group:
-        for i in range(posters):
-            group.create_task(poster(), name=f"bench:poster-{i}")
-    return time.perf_counter() - start
+    return await post_concurrently(enumerate(phones), posters, post)
 
 
 class Bench:

@@ -50,13 +50,13 @@ import tempfile
 import time
 import tracemalloc
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from baseline import fresh_database
+from baseline import fresh_database, post_concurrently
 
 from bot.app import App
 from engine.events import EventBus, MessageStored
@@ -275,23 +275,17 @@ async def post_all(
 ) -> float:
     """Post every note (or, with `text`, a text message from its contact instead) with
     `posters` concurrent callers; seconds it took."""
-    queue: Iterator[Note] = iter(notes)
 
-    async def poster() -> None:
-        for note in queue:
-            if text:
-                await control.inbound(SIM_NAME, note.phone, "hola, te mando un audio")
-                continue
-            answer = await control.inbound_media(
-                SIM_NAME, note.phone, "ptt", note.data, mimetype=VOICE_MIMETYPE, duration=NOTE_S
-            )
-            assert answer["size"] == len(note.data), answer
+    async def post(note: Note) -> None:
+        if text:
+            await control.inbound(SIM_NAME, note.phone, "hola, te mando un audio")
+            return
+        answer = await control.inbound_media(
+            SIM_NAME, note.phone, "ptt", note.data, mimetype=VOICE_MIMETYPE, duration=NOTE_S
+        )
+        assert answer["size"] == len(note.data), answer
 
-    start = time.perf_counter()
-    async with asyncio.TaskGroup() as group:
-        for i in range(posters):
-            group.create_task(poster(), name=f"bench:poster-{i}")
-    return time.perf_counter() - start
+    return await post_concurrently(notes, posters, post)
 
 
 class Bench:
