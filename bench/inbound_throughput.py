@@ -32,11 +32,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 from bot.app import App
-from engine.events import EventBus, MessageSent, MessageStored
+from engine.events import EventBus, InboundReceived, MessageSent, MessageStored, SessionRef
 from engine.ia.llm import ChatTurn, Completion
 from engine.listener import ListenerPolicy
 from engine.settings import load_settings
 from engine.whatsapp.simulator import Simulator, SimulatorClient
+from engine.whatsapp.types import InboundMessage
 from storage.db import Database
 from storage.records import Direction, Origin, SessionState
 from storage.repos import AISettingsRepo, ClientRepo
@@ -66,20 +67,31 @@ class InstantModel:
 
 
 class Progress:
-    """Counts inbound messages stored and AI replies sent, from the engine's own events."""
+    """Counts inbound messages received from the page, stored, and AI replies sent, from the
+    engine's own events."""
 
     def __init__(self, bus: EventBus) -> None:
+        self.received = 0
+        self.last_received_s = 0.0
+        self.ref: SessionRef | None = None  # the session's, from the first message
         self.stored = 0
         self.answered = 0
         self.failed = 0
         self.last_stored_s = 0.0
         self.last_answered_s = 0.0
         self._changed = asyncio.Condition()
+        bus.subscribe(InboundReceived, self._on_received)
         bus.subscribe(MessageStored, self._on_stored)
         bus.subscribe(MessageSent, self._on_sent)
 
     def reset(self) -> None:
-        self.stored = self.answered = self.failed = 0
+        self.received = self.stored = self.answered = self.failed = 0
+
+    async def _on_received(self, event: InboundReceived) -> None:
+        self.ref = event.session
+        if not event.message.from_me:
+            self.received += 1
+            self.last_received_s = time.perf_counter()
 
     async def _on_stored(self, event: MessageStored) -> None:
         if event.message.direction is Direction.IN:
@@ -114,6 +126,8 @@ class Run:
 
     messages: int
     post_s: float
+    received_s: float
+    """Until the page had handed the last message to waops (the driver's event)."""
     stored_s: float
     answered_s: float | None
     transactions: int
@@ -124,8 +138,9 @@ class Run:
         answered = "-" if self.answered_s is None else f"{self.messages / self.answered_s:.1f}"
         return (
             f"{label:<24} {self.messages / self.post_s:>9.0f}"
+            f" {self.messages / self.received_s:>10.0f}"
             f" {self.messages / self.stored_s:>9.1f} {answered:>10}"
-            f" {1000 * done_s / self.messages:>8.1f} {self.transactions / self.messages:>7.1f}"
+            f" {1000 * done_s / self.messages:>8.1f} {self.transactions / self.messages:>7.2f}"
             f" {self.statements / self.messages:>8.1f} {baseline * done_s / self.messages:>10.1f}"
             f" {self.messages / done_s / baseline:>8.3f}"
         )
@@ -175,6 +190,7 @@ class Bench:
         post_s = await post_all(self.control, phones, posters)
         await self.progress.wait(messages, messages if ai else 0)
         stored_s = self.progress.last_stored_s - start
+        received_s = self.progress.last_received_s - start
         answered_s = self.progress.last_answered_s - start if ai else None
         await listener.run_until_idle(timeout_s=TIMEOUT_S)
         transactions = self.transactions - transactions_before
@@ -185,7 +201,52 @@ class Bench:
         assert replied == expected and len(sent) == len(expected), (
             f"{len(replied)} of {len(expected)} contacts answered, {len(sent)} messages sent"
         )
-        return Run(messages, post_s, stored_s, answered_s, transactions, statements)
+        return Run(messages, post_s, received_s, stored_s, answered_s, transactions, statements)
+
+    async def run_from_driver(self, messages: int, *, posters: int) -> Run:
+        """AI off, the messages handed to the engine as the driver hands them (the bus's
+        `InboundReceived`), so the page and the browser are left out: what waops' own path
+        (spool, lanes, storing) does per second."""
+        listener, ref = self.app.listener, self.progress.ref
+        assert listener is not None and ref is not None
+        await AISettingsRepo(self.app.db).update(self.client_id, enabled=False)
+        phones = [next(self._phones) for _ in range(messages)]
+        self.progress.reset()
+        transactions_before, statements_before = self.transactions, self.statements
+        now = int(time.time())
+
+        async def hand_over(numbered: tuple[int, str]) -> None:
+            n, phone = numbered
+            chat = f"{phone}@c.us"
+            message = InboundMessage(
+                id=f"false_{chat}_BENCH{n:06d}{phone}",
+                chat_id=chat,
+                sender_id=chat,
+                from_me=False,
+                body=f"consulta {n}: tienen turno para el martes?",
+                type="chat",
+                timestamp=now,
+                notify_name=f"Contacto {n}",
+                is_group=False,
+                quoted_id=None,
+                peer_phone=chat,
+            )
+            await self.app.bus.publish(InboundReceived(ref, message))
+
+        start = time.perf_counter()
+        post_s = await post_concurrently(enumerate(phones), posters, hand_over)
+        await self.progress.wait(messages, 0)
+        stored_s = self.progress.last_stored_s - start
+        await listener.run_until_idle(timeout_s=TIMEOUT_S)
+        return Run(
+            messages,
+            post_s,
+            self.progress.last_received_s - start,
+            stored_s,
+            None,
+            self.transactions - transactions_before,
+            self.statements - statements_before,
+        )
 
 
 async def measure(url: str, messages: int, posters: int, chromium: Path) -> tuple[float, list[Run]]:
@@ -234,7 +295,8 @@ async def measure(url: str, messages: int, posters: int, chromium: Path) -> tupl
             await bench.run(min(messages, 20), ai=True, posters=posters)  # warm-up
             stored_only = await bench.run(messages, ai=False, posters=posters)
             with_ai = await bench.run(messages, ai=True, posters=posters)
-    return baseline, [stored_only, with_ai]
+            from_driver = await bench.run_from_driver(messages, posters=posters)
+    return baseline, [stored_only, with_ai, from_driver]
 
 
 def main() -> None:
@@ -255,16 +317,17 @@ def main() -> None:
         f" zero-latency fake model, {args.posters} concurrent posters"
     )
     for label, url in targets:
-        baseline, (stored_only, with_ai) = asyncio.run(
+        baseline, (stored_only, with_ai, from_driver) = asyncio.run(
             measure(url, args.messages, args.posters, args.chromium)
         )
         print(f"\n{label}: raw single-row inserts {baseline:.0f}/s")
         print(
-            f"{'pass':<24} {'posted/s':>9} {'stored/s':>9} {'answered/s':>10}"
+            f"{'pass':<24} {'posted/s':>9} {'received/s':>10} {'stored/s':>9} {'answered/s':>10}"
             f" {'ms/msg':>8} {'tx/msg':>7} {'stmt/msg':>8} {'x insert':>10} {'of raw':>8}"
         )
         print(stored_only.line("AI off (stored only)", baseline))
         print(with_ai.line("AI on (stored+answered)", baseline))
+        print(from_driver.line("AI off, from the driver", baseline))
         if with_ai.answered_s is not None:
             per_turn_ms = 1000 * (with_ai.answered_s - stored_only.stored_s) / args.messages
             print(f"AI turn adds {per_turn_ms:.1f} ms per message over storing it")

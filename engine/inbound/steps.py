@@ -34,7 +34,7 @@ from engine.ia.analyzer import Intent, ModelAnalyzer, classify_by_rules
 from engine.ia.llm import LLMClient
 from engine.ia.prompts import media_text
 from engine.ia.rules import parse_rules
-from engine.ia.spending import tokens_left_today
+from engine.ia.spending import day_start, tokens_left_today
 from engine.inbound.ai_turns import AIReplies, ChatKey
 from engine.inbound.media import AUDIO_KINDS, MediaIntake, media_info
 from engine.inbound.outbound import Outbound, ReplyTo
@@ -62,7 +62,8 @@ from storage.repos import (
     InboundRepo,
     MessageRepo,
 )
-from storage.repos.inbound import InboundUnit
+from storage.repos.contacts import Wanted
+from storage.repos.inbound import InboundWrite
 from storage.texts import phrase
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,9 @@ class Stored:
     media_pending: bool = False
     stage: Stage = "model"
     transcript: str | None = None
+    tokens_today: int | None = None
+    """What the client spent today as of the message's store, for the classifier's budget;
+    None to read it again (a file was fetched since, perhaps transcribed at a cost)."""
 
     @property
     def text(self) -> str:
@@ -103,19 +107,6 @@ class Stored:
     def reply_to(self) -> ReplyTo:
         """The chat the message came from, where replies to it go."""
         return ReplyTo(self.client.id, self.ref.session_id, self.contact_id, self.message.chat_id)
-
-
-@dataclass(frozen=True)
-class _Written:
-    """What the message's transaction stored and read."""
-
-    client: Client
-    settings: AISettings
-    contact: Contact
-    message: Message
-    media: MediaInfo | None
-    intent: Intent | None
-    deferred: bool
 
 
 class InboundSteps:
@@ -160,13 +151,17 @@ class InboundSteps:
         # Read before the transaction, which may wait for another chat's to commit: messages
         # of different chats keep the order they were taken up in.
         sent_at = _sent_at(message.timestamp, self._clock.now())
-        written = await self._inbound.run(partial(self._write, ref, message, sent_at))
+        written = await self._inbound.store(partial(self._plan, ref, message, sent_at))
         if isinstance(written, str):
             logger.debug("%s message %s of %s: %s", message.type, message.id, ref, written)
             return None
         await self._bus.publish(MessageStored(ref, written.message))
-        client, settings, contact = written.client, written.settings, written.contact
-        pending = written.media is not None and written.media.state is MediaState.PENDING
+        client = _client_of(written.config, ref)
+        settings = written.config.settings_of(client.id)
+        contact, media = written.contact, written.message.media
+        pending = media is not None and media.state is MediaState.PENDING
+        deferred = _deferred(message, media)
+        intent = written.message.intent
         later = Stored(
             ref,
             client,
@@ -174,15 +169,16 @@ class InboundSteps:
             contact.id,
             written.message.id,
             message,
-            written.intent or Intent.OTHER,
+            Intent(intent) if intent else Intent.OTHER,
             media_pending=pending,
-            stage="decide" if written.deferred else "model",
+            stage="decide" if deferred else "model",
+            tokens_today=written.tokens_today,
         )
         if message.from_me:
             pause = timedelta(seconds=settings.pause_s)
             await self._pause(ref, client.id, contact.id, pause, "the business phone wrote")
             return dataclasses.replace(later, stage="done") if pending else None
-        if written.deferred:
+        if deferred:
             # An opted-out contact's voice note is kept, but not transcribed (no tokens on it).
             return (
                 later if contact.opted_out_at is None else dataclasses.replace(later, stage="done")
@@ -192,34 +188,31 @@ class InboundSteps:
             return dataclasses.replace(later, stage="done")
         return after
 
-    async def _write(
-        self, ref: SessionRef, message: InboundMessage, sent_at: datetime, unit: InboundUnit
-    ) -> _Written | str:
-        """The message's one transaction: its client and AI settings (cached), the contact,
-        the message with the rules' intent, and the campaign reply link. A reason (a str)
-        instead when nothing was stored: a group with groups off, or a message seen before."""
-        client = _client_of(unit.config, ref)
-        settings = unit.config.settings_of(client.id)
+    def _plan(
+        self, ref: SessionRef, message: InboundMessage, sent_at: datetime, config: ConfigSnapshot
+    ) -> InboundWrite | str:
+        """What storing the message writes, decided from the clients and AI settings valid in
+        the transaction that stores it: its contact and the message with the rules' intent. A
+        reason (a str) instead when nothing is to be stored: a group with groups off."""
+        client = _client_of(config, ref)
+        settings = config.settings_of(client.id)
         if message.is_group and not settings.groups_enabled:
             return "ignored (groups are off)"
-        contact = await unit.contact(
-            client.id,
-            identity_of(message, client.region),
-            name=None if message.from_me or message.is_group else message.notify_name,
-        )
         media = self._media_info(message)
-        pending = media is not None and media.state is MediaState.PENDING
-        # A voice note's words are known only after its transcript: its rules wait for it.
-        deferred = pending and message.type in AUDIO_KINDS and not message.from_me
         intent = (
             None
-            if message.from_me or deferred
-            else classify_by_rules(message.body, opt_out_keywords=settings.opt_out_keywords)
+            if message.from_me or _deferred(message, media)
+            else (classify_by_rules(message.body, opt_out_keywords=settings.opt_out_keywords))
         )
-        stored = await unit.add(
+        return InboundWrite(
+            Wanted(
+                client.id,
+                identity_of(message, client.region),
+                None if message.from_me or message.is_group else message.notify_name,
+            ),
             NewMessage(
                 client.id,
-                contact.id,
+                0,  # the contact's, once the batch has found or created it
                 Direction.OUT if message.from_me else Direction.IN,
                 Origin.PHONE if message.from_me else Origin.CONTACT,
                 message.body,
@@ -230,11 +223,13 @@ class InboundSteps:
                 status=MessageStatus.SENT if message.from_me else MessageStatus.RECEIVED,
                 intent=intent.value if intent else None,
                 media=media,
-            )
+            ),
+            tokens_since=(
+                day_start(client, self._clock.now())
+                if settings.enabled and self._llm is not None and not message.from_me
+                else None
+            ),
         )
-        if stored is None:
-            return "seen before; ignored"
-        return _Written(client, settings, contact, stored, media, intent, deferred)
 
     async def _decide(self, later: Stored, contact: Contact) -> Stored | None:
         """The rule-based decisions on a stored message; the `Stored` the model should still
@@ -258,7 +253,7 @@ class InboundSteps:
         and its rules run now (the stage moves on from "decide" to the model or "done")."""
         assert self._media is not None
         taken = await self._media.take(stored.ref.session_id, stored.message_id, stored.message)
-        stored = dataclasses.replace(stored, media_pending=False)
+        stored = dataclasses.replace(stored, media_pending=False, tokens_today=None)
         if taken.before:
             return dataclasses.replace(stored, stage="done")  # another pass took care of it
         if stored.stage != "decide":
@@ -349,9 +344,7 @@ class InboundSteps:
         ).classify(
             stored.text,
             opt_out_keywords=settings.opt_out_keywords,
-            tokens_left=await tokens_left_today(
-                self._ai_calls, stored.client, settings.daily_token_budget, self._clock.now()
-            ),
+            tokens_left=await self._tokens_left(stored),
         )
         call = None
         if analysis.by_model or analysis.tokens_used:
@@ -376,6 +369,15 @@ class InboundSteps:
         if contact.opted_out_at is not None:
             return
         await self._act(Stored(**{**stored.__dict__, "intent": intent}), contact)
+
+    async def _tokens_left(self, stored: Stored) -> int:
+        """The classifier's budget: from the store's read when it has one (messages stored
+        together may each spend before the next is classified, so the day can overrun by
+        one batch's classifications, a few hundred tokens), else read now."""
+        budget = stored.settings.daily_token_budget
+        if stored.tokens_today is not None:
+            return max(0, budget - stored.tokens_today)
+        return await tokens_left_today(self._ai_calls, stored.client, budget, self._clock.now())
 
     def _wants_model(self, settings: AISettings, text: str, message: InboundMessage) -> bool:
         """Whether the model's stage should see the message. A file without a caption goes
@@ -501,6 +503,12 @@ def _message_of(row: Message, media: MediaInfo, wa_id: str, contact: Contact) ->
         duration_s=media.duration_s,
         may_answer=False,
     )
+
+
+def _deferred(message: InboundMessage, media: MediaInfo | None) -> bool:
+    """A voice note's words are known only after its transcript: its rules wait for it."""
+    pending = media is not None and media.state is MediaState.PENDING
+    return pending and message.type in AUDIO_KINDS and not message.from_me
 
 
 def _sent_at(timestamp: int, now: datetime) -> datetime:

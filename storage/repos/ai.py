@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.config import bump, default_row, settings_of_row
@@ -83,6 +83,28 @@ async def tokens_since_in(session: AsyncSession, client_id: int, since: datetime
         AICallRow.client_id == client_id, AICallRow.at >= since
     )
     return int(await session.scalar(query) or 0)
+
+
+async def tokens_spent_in(
+    session: AsyncSession, since_by_client: dict[int, datetime]
+) -> dict[int, int]:
+    """`tokens_since_in` for several clients, each from its own `since`, in one statement."""
+    if not since_by_client:
+        return {}
+    query = (
+        select(AICallRow.client_id, func.coalesce(func.sum(AICallRow.tokens), 0))
+        .where(
+            or_(
+                *(
+                    and_(AICallRow.client_id == client_id, AICallRow.at >= since)
+                    for client_id, since in since_by_client.items()
+                )
+            )
+        )
+        .group_by(AICallRow.client_id)
+    )
+    spent = {client_id: int(tokens) for client_id, tokens in (await session.execute(query)).all()}
+    return {client_id: spent.get(client_id, 0) for client_id in since_by_client}
 
 
 class AICallRepo:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Table, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,6 +82,131 @@ async def resolve_in(
         row.name = name
     tags = await _tags_of(session, [row.id])
     return _to_contact(row, tags[row.id])
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A contact a batch of inbound messages needs: `resolve_in`'s arguments."""
+
+    client_id: int
+    who: WaIdentity
+    name: str | None = None
+
+    def unique_keys(self) -> list[tuple[int, str, str]]:
+        """The unique keys naming it: (client, "phone" or "lid", value)."""
+        return [
+            (self.client_id, kind, value)
+            for kind, value in (("phone", self.who.phone), ("lid", self.who.lid))
+            if value
+        ]
+
+
+async def resolve_many_in(session: AsyncSession, wanted: Sequence[Wanted]) -> list[Contact]:
+    """`resolve_in` for many at once, in the caller's transaction, in a fixed number of
+    statements: one read (`FOR UPDATE`, as `find_rows`) of every row any of them names, one of
+    their tags, one multi-row insert of those nobody has yet. A contact whose ids change (a
+    phone or WhatsApp id learnt, a LID to merge or moved), whose first name arrives, or that
+    two of `wanted` name, goes through `resolve_in` one by one after the others. An
+    `IntegrityError` means another writer created a contact meanwhile, as for `resolve_in`."""
+    if any(not (w.who.phone or w.who.lid) for w in wanted):
+        raise ValueError("a contact needs a phone or a lid")
+    rows = await _rows_naming(session, wanted)
+    by_key = {key: row for row in rows for key in _keys_of(row)}
+    naming = Counter(key for w in wanted for key in w.unique_keys())
+    found: list[ContactRow | None] = []
+    slow: list[int] = []
+    fresh: list[int] = []
+    for index, w in enumerate(wanted):
+        matches = {id(by_key[key]): by_key[key] for key in w.unique_keys() if key in by_key}
+        shared = any(naming[key] > 1 for key in w.unique_keys())
+        row = next(iter(matches.values()), None)
+        if shared or len(matches) > 1 or (row is not None and _changes(row, w)):
+            slow.append(index)
+            found.append(None)
+        elif row is None:
+            fresh.append(index)
+            found.append(None)
+        else:
+            found.append(row)
+    tags = await _tags_of(session, [row.id for row in found if row is not None])
+    contacts: list[Contact | None] = [
+        None if row is None else _to_contact(row, tags[row.id]) for row in found
+    ]
+    if fresh:
+        created = await _insert_new(session, [wanted[index] for index in fresh])
+        for index, row in zip(fresh, created, strict=True):
+            contacts[index] = _to_contact(row, ())
+    for index in slow:
+        w = wanted[index]
+        contacts[index] = await resolve_in(session, w.client_id, w.who, name=w.name)
+    return [contact for contact in contacts if contact is not None]
+
+
+async def _insert_new(session: AsyncSession, wanted: Sequence[Wanted]) -> list[ContactRow]:
+    """Create a contact for each of `wanted` (no two name the same person) in two statements:
+    one executemany INSERT (a single cursor call on SQLite, one multi-row INSERT on MySQL),
+    then one read of the rows back by their unique keys. Not the ORM's flush: without a
+    sentinel SQLite's RETURNING gives no order, so SQLAlchemy would insert them one by one."""
+    now = utcnow()
+    await session.execute(
+        insert(cast(Table, ContactRow.__table__)),
+        [
+            {
+                "client_id": w.client_id,
+                "phone": w.who.phone,
+                "wa_id": w.who.wa_id,
+                "lid": w.who.lid,
+                "name": w.name,
+                "fields": {},
+                "created_at": now,
+                "updated_at": now,
+            }
+            for w in wanted
+        ],
+    )
+    rows = await _rows_naming(session, wanted, lock=False)
+    by_key = {key: row for row in rows for key in _keys_of(row)}
+    return [by_key[w.unique_keys()[0]] for w in wanted]
+
+
+def _keys_of(row: ContactRow) -> list[tuple[int, str, str]]:
+    return [
+        (row.client_id, kind, value)
+        for kind, value in (("phone", row.phone), ("lid", row.lid))
+        if value
+    ]
+
+
+async def _rows_naming(
+    session: AsyncSession, wanted: Sequence[Wanted], *, lock: bool = True
+) -> list[ContactRow]:
+    phones = {w.who.phone for w in wanted if w.who.phone}
+    lids = {w.who.lid for w in wanted if w.who.lid}
+    clauses = []
+    if phones:
+        clauses.append(ContactRow.phone.in_(phones))
+    if lids:
+        clauses.append(ContactRow.lid.in_(lids))
+    if not clauses:
+        return []
+    query = select(ContactRow).where(
+        ContactRow.client_id.in_({w.client_id for w in wanted}), or_(*clauses)
+    )
+    rows = await session.scalars(query.with_for_update() if lock else query)
+    # A phone of one client may be a LID's digits of another: keep what a wanted key names.
+    keys = {key for w in wanted for key in w.unique_keys()}
+    return [row for row in rows if any(key in keys for key in _keys_of(row))]
+
+
+def _changes(row: ContactRow, w: Wanted) -> bool:
+    """Whether `attach` or `resolve_in` would change the row (then it takes their path)."""
+    who = w.who
+    return (
+        bool(who.phone and row.phone != who.phone)
+        or bool(who.wa_id and row.wa_id != who.wa_id)
+        or bool(who.lid and row.lid != who.lid)
+        or bool(w.name and not row.name)
+    )
 
 
 def _merge(row: ContactRow, item: ContactInput) -> bool:

@@ -1,70 +1,68 @@
-"""The writes of one inbound message in one transaction, and the reads of one AI turn in one.
+"""The inbound path's writes, many messages to a transaction, and the reads of one AI turn in one.
 
 Storing a message used to open five transactions (the client, its AI settings, the contact, the
 message with the contact's `last_message_at`, the campaign reply link); an AI turn eight more
-(bench/README.md). Here the inbound path gets one `InboundUnit` per message: the cached clients
-and AI settings checked against `config_version` (storage/config.py), the contact upserted, the
-message added with the contact's last message, and the campaign it answers marked replied, all
-committed together. `turn_context` is the AI turn's single read.
+(bench/README.md). Here every message's writes go through one group commit
+(storage/group_commit.py): the messages of every chat that arrive while a batch is being
+written are stored together in the next, in a fixed number of statements whatever their number
+(the cached clients and AI settings checked against `config_version` (storage/config.py), which
+of them were stored before, their contacts, the messages with the contacts' last message, the
+campaign messages they answer). `turn_context` is the AI turn's single read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import dataclasses
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.config import ConfigSnapshot
 from storage.db import Database
-from storage.records import AICall, Contact, Direction, Message, NewMessage, WaIdentity
-from storage.repos.ai import call_row, tokens_since_in
-from storage.repos.contacts import contact_by_id_in, resolve_in
-from storage.repos.messages import (
-    conversation_in,
-    insert_message,
-    set_intent_in,
-    stored_message_id,
-)
-from storage.repos.recipients import link_reply_in
+from storage.group_commit import GroupCommit
+from storage.records import AICall, Contact, Direction, Message, NewMessage
+from storage.repos.ai import call_row, tokens_since_in, tokens_spent_in
+from storage.repos.contacts import Wanted, contact_by_id_in, resolve_many_in
+from storage.repos.messages import conversation_in, insert_messages, set_intent_in, stored_keys
+from storage.repos.recipients import link_replies_in
 
-T = TypeVar("T")
+logger = logging.getLogger(__name__)
+
+SEEN_BEFORE = "seen before; ignored"
 
 
-class InboundUnit:
-    """One transaction of the inbound path; what it reads and writes commits together."""
+@dataclass(frozen=True)
+class InboundWrite:
+    """What storing one message writes: its contact (found or created, as `resolve_in`) and
+    the message, whose `contact_id` is filled in with that contact's."""
 
-    def __init__(self, session: AsyncSession, config: ConfigSnapshot, *, again: bool) -> None:
-        self._session = session
-        self.config = config
-        self._again = again
+    contact: Wanted
+    message: NewMessage
+    tokens_since: datetime | None = None
+    """For a message the model will read: the start of its client's budget day, so the batch
+    reads what the client spent since (`InboundStored.tokens_today`)."""
 
-    async def contact(self, client_id: int, who: WaIdentity, *, name: str | None) -> Contact:
-        """The contact WhatsApp names, created on first sight (`ContactRepo.resolve`)."""
-        return await resolve_in(self._session, client_id, who, name=name)
 
-    async def add(self, new: NewMessage) -> Message | None:
-        """Store the message, move the contact's last message forward and, for a message the
-        contact wrote, mark the campaign message it answers as replied; None when this session
-        stored that WhatsApp id before (nothing is written then). The unique index says so on
-        the first pass (`run` then goes again); the second pass asks first."""
-        session = self._session
-        if self._again and await self._seen(new):
-            return None
-        stored = await insert_message(session, new)
-        if new.direction is Direction.IN:
-            await link_reply_in(session, new.contact_id, new.sent_at)
-        return stored
+@dataclass(frozen=True)
+class InboundStored:
+    """A message stored for the first time, with its contact, the configuration it was
+    planned with and, when its write asked, the tokens its client spent today as of the
+    batch's transaction."""
 
-    async def _seen(self, new: NewMessage) -> bool:
-        if new.wa_message_id is None or new.session_id is None:
-            return False
-        found = await stored_message_id(self._session, new.session_id, new.wa_message_id)
-        return found is not None
+    config: ConfigSnapshot
+    contact: Contact
+    message: Message
+    tokens_today: int | None = None
+
+
+# What to store for one message, decided from the configuration valid in the batch's
+# transaction; a reason (a str) when nothing is to be stored (a group with groups off).
+Plan = Callable[[ConfigSnapshot], InboundWrite | str]
 
 
 @dataclass(frozen=True)
@@ -79,24 +77,87 @@ class TurnContext:
 
 
 class InboundRepo:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, max_batch: int = 100) -> None:
         self._db = db
+        self._batches: GroupCommit[Plan, InboundStored | str] = GroupCommit(
+            self._write, max_items=max_batch
+        )
 
-    async def run(self, work: Callable[[InboundUnit], Awaitable[T]]) -> T:
-        """Run `work` in one transaction and commit it. A unique key another writer took
-        meanwhile (a contact created at the same instant, the same message stored by a replay)
-        runs it once more: the second pass finds what the first could not see. So does a
-        deadlock MariaDB broke by rolling this transaction back (two new contacts inserted
-        into the same gap of the phone index), a few times (`Database.run`)."""
+    @property
+    def batches(self) -> int:
+        """How many batches were written (each one transaction, retries aside)."""
+        return self._batches.batches
 
-        async def attempt(session: AsyncSession, *, again: bool) -> T:
-            config = await self._db.config.fresh(session)
-            return await work(InboundUnit(session, config, again=again))
+    async def store(self, plan: Plan) -> InboundStored | str:
+        """Store one message as `plan` decides, with whatever other messages are being stored
+        at the same moment, in one transaction; a reason (a str) when nothing was stored: the
+        plan's own, or `SEEN_BEFORE` for a WhatsApp id its session stored before. An error
+        the plan raises is this message's alone; a database error (`StorageError`) is every
+        message's of the batch, none of which was stored."""
+        return await self._batches.submit(plan)
 
+    async def _write(self, plans: list[Plan]) -> Sequence[InboundStored | str | Exception]:
+        """One transaction for the batch. A unique key another writer took meanwhile (a contact
+        created at the same instant by another process, our own reply's echo stored by its
+        sender) runs it again: the second pass finds what the first could not see; a batch of
+        several is then split, so a message that keeps failing holds up no other. A deadlock
+        MariaDB broke by rolling the batch back runs again a few times (`Database.run`)."""
         try:
-            return await self._db.run(partial(attempt, again=False))
-        except IntegrityError:
-            return await self._db.run(partial(attempt, again=True))
+            return await self._db.run(partial(self._write_in, plans))
+        except IntegrityError as exc:
+            if len(plans) > 1:
+                logger.info("a batch of %d met a unique key; storing each alone", len(plans))
+                return [(await self._write([plan]))[0] for plan in plans]
+            try:
+                return await self._db.run(partial(self._write_in, plans))
+            except IntegrityError:
+                return [exc]
+
+    async def _write_in(
+        self, plans: list[Plan], session: AsyncSession
+    ) -> list[InboundStored | str | Exception]:
+        config = await self._db.config.fresh(session)
+        outcomes: list[InboundStored | str | Exception] = []
+        writes: dict[int, InboundWrite] = {}
+        for index, plan in enumerate(plans):
+            try:
+                planned = plan(config)
+            except Exception as exc:  # that message's trouble (a client gone), not the batch's
+                outcomes.append(exc)
+                continue
+            outcomes.append(planned if isinstance(planned, str) else SEEN_BEFORE)
+            if not isinstance(planned, str):
+                writes[index] = planned
+        stored_before = await stored_keys(session, [w.message for w in writes.values()])
+        for index, write in list(writes.items()):
+            key = (write.message.session_id, write.message.wa_key_id)
+            if write.message.wa_key_id is not None and key in stored_before:
+                del writes[index]  # stays SEEN_BEFORE
+            elif write.message.wa_key_id is not None:
+                stored_before.add(key)  # a second copy in this batch (its chat's other form)
+        if not writes:
+            return outcomes
+        contacts = await resolve_many_in(session, [w.contact for w in writes.values()])
+        news = [
+            dataclasses.replace(write.message, contact_id=contact.id)
+            for write, contact in zip(writes.values(), contacts, strict=True)
+        ]
+        messages = await insert_messages(session, news)
+        await link_replies_in(
+            session,
+            [(new.contact_id, new.sent_at) for new in news if new.direction is Direction.IN],
+        )
+        since: dict[int, datetime] = {}
+        for write in writes.values():
+            if write.tokens_since is not None:
+                since.setdefault(write.message.client_id, write.tokens_since)
+        spent = await tokens_spent_in(session, since)
+        for (index, write), contact, message in zip(
+            writes.items(), contacts, messages, strict=True
+        ):
+            tokens = None if write.tokens_since is None else spent[write.message.client_id]
+            outcomes[index] = InboundStored(config, contact, message, tokens)
+        return outcomes
 
     async def config(self) -> ConfigSnapshot:
         """The clients and AI settings as committed now (one single-row read when cached)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import cast
 
@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.db import Database
-from storage.models import CampaignRow, ContactRow, MessageRow
+from storage.models import CampaignRow, ContactRow, MessageRow, utcnow
 from storage.records import (
     MEDIA_KINDS,
     CampaignStatus,
@@ -113,7 +113,7 @@ def message_row(new: NewMessage) -> MessageRow:
 async def insert_message(session: AsyncSession, new: NewMessage) -> Message:
     """Add the message and move its contact's `last_message_at`/`last_direction` forward, in
     the caller's transaction. Raises `IntegrityError` (at flush) for a WhatsApp id the session
-    stored already; `stored_message_id` asks first, for a caller that must not fail."""
+    stored already; `stored_keys` asks first, for a caller that must not fail."""
     row = message_row(new)
     session.add(row)
     await session.flush()
@@ -124,19 +124,6 @@ async def insert_message(session: AsyncSession, new: NewMessage) -> Message:
         contact.last_message_at = new.sent_at
         contact.last_direction = new.direction.value
     return to_message(row)
-
-
-async def stored_message_id(
-    session: AsyncSession, session_id: int, wa_message_id: str
-) -> int | None:
-    """The id of the message this session stored under that WhatsApp id, if any (by its key
-    id, which is what the unique index holds: storage/records `key_id_of`)."""
-    return await session.scalar(
-        select(MessageRow.id).where(
-            MessageRow.session_id == session_id,
-            MessageRow.wa_key_id == key_id_of(wa_message_id),
-        )
-    )
 
 
 async def set_intent_in(session: AsyncSession, message_id: int, intent: str) -> None:
@@ -174,6 +161,52 @@ _LAST_MESSAGE = (
     )
     .values(last_message_at=bindparam("sent_at"), last_direction=bindparam("direction"))
 )
+
+
+async def insert_messages(session: AsyncSession, news: Sequence[NewMessage]) -> list[Message]:
+    """`insert_message` for many messages of known WhatsApp ids (no two the same), in the
+    caller's transaction and in three statements: one executemany INSERT (a single cursor call
+    on SQLite, one multi-row INSERT on MySQL), one read of the rows back by their unique key
+    (without a sentinel SQLite's RETURNING gives no order, so SQLAlchemy's flush would insert
+    them one by one), and one executemany of the contacts' last message, which moves forward
+    only (two messages of one contact end on the later). Raises `IntegrityError` as
+    `insert_message` does."""
+    if any(new.session_id is None or new.wa_key_id is None for new in news):
+        raise ValueError("insert_messages needs each message's session and WhatsApp id")
+    stored_at = utcnow()
+    columns = [column.key for column in _MESSAGES.columns if column.key not in ("id", "stored_at")]
+    values = []
+    for new in news:
+        row = message_row(new)  # every column but these two, so every row has the same keys
+        values.append({key: getattr(row, key) for key in columns} | {"stored_at": stored_at})
+    await session.execute(insert(_MESSAGES), values)
+    query = select(MessageRow).where(
+        MessageRow.session_id.in_({new.session_id for new in news}),
+        MessageRow.wa_key_id.in_({new.wa_key_id for new in news}),
+    )
+    rows = {(row.session_id, row.wa_key_id): row for row in await session.scalars(query)}
+    await session.execute(
+        _LAST_MESSAGE,
+        [
+            {"contact_id": new.contact_id, "sent_at": new.sent_at, "direction": new.direction.value}
+            for new in news
+        ],
+    )
+    return [to_message(rows[(new.session_id, new.wa_key_id)]) for new in news]
+
+
+async def stored_keys(
+    session: AsyncSession, news: Sequence[NewMessage]
+) -> set[tuple[int | None, str | None]]:
+    """Which of `news` this database holds already, as (session, key id) pairs: one read."""
+    keyed = [new for new in news if new.session_id is not None and new.wa_key_id is not None]
+    if not keyed:
+        return set()
+    query = select(MessageRow.session_id, MessageRow.wa_key_id).where(
+        MessageRow.session_id.in_({new.session_id for new in keyed}),
+        MessageRow.wa_key_id.in_({new.wa_key_id for new in keyed}),
+    )
+    return {(session_id, key) for session_id, key in (await session.execute(query)).all()}
 
 
 async def record_message(connection: AsyncConnection, new: NewMessage) -> None:

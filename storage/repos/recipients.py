@@ -12,9 +12,9 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import Table, bindparam, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
@@ -287,6 +287,28 @@ class RecipientRepo:
         )
         async with self._db.session() as session:
             return [at for at in await session.scalars(query) if at is not None]
+
+
+_RECIPIENTS = cast(Table, CampaignRecipientRow.__table__)
+# `link_reply_in` for one (contact, time) of many, run as one executemany.
+_LINK_REPLY = (
+    update(_RECIPIENTS)
+    .where(
+        _RECIPIENTS.c.contact_id == bindparam("b_contact"),
+        _RECIPIENTS.c.replied_at.is_(None),
+        _RECIPIENTS.c.sent_at.is_not(None),
+        _RECIPIENTS.c.sent_at <= bindparam("b_at"),
+    )
+    .values(replied_at=bindparam("b_at"))
+)
+
+
+async def link_replies_in(session: AsyncSession, replies: Sequence[tuple[int, datetime]]) -> None:
+    """`link_reply_in` for each (contact, time) of `replies`, in one executemany."""
+    if replies:
+        await session.execute(
+            _LINK_REPLY, [{"b_contact": contact, "b_at": at} for contact, at in replies]
+        )
 
 
 async def link_reply_in(session: AsyncSession, contact_id: int, at: datetime) -> int:
