@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.config import ConfigSnapshot
-from storage.db import Database
+from storage.db import Database, StorageUnavailable
 from storage.group_commit import GroupCommit
 from storage.records import AICall, Contact, Direction, Message, NewMessage
 from storage.repos.ai import call_row, tokens_since_in, tokens_spent_in
@@ -97,21 +97,37 @@ class InboundRepo:
         return await self._batches.submit(plan)
 
     async def _write(self, plans: list[Plan]) -> Sequence[InboundStored | str | Exception]:
-        """One transaction for the batch. A unique key another writer took meanwhile (a contact
-        created at the same instant by another process, our own reply's echo stored by its
-        sender) runs it again: the second pass finds what the first could not see; a batch of
-        several is then split, so a message that keeps failing holds up no other. A deadlock
-        MariaDB broke by rolling the batch back runs again a few times (`Database.run`)."""
+        """One transaction for the batch. If it fails for anything but the database being
+        unavailable (which is every message's trouble: their callers retry), a batch of several
+        is split and each message stored alone, so one message's fault (a value its column
+        refuses) costs no other. A unique key another writer took meanwhile (a contact created
+        at the same instant by another process, our own reply's echo stored by its sender) runs
+        a single message once more: the second pass finds what the first could not see. A
+        deadlock MariaDB broke by rolling the batch back runs again a few times (`Database.run`)."""
         try:
             return await self._db.run(partial(self._write_in, plans))
-        except IntegrityError as exc:
+        except StorageUnavailable:
+            raise
+        except Exception as exc:
             if len(plans) > 1:
-                logger.info("a batch of %d met a unique key; storing each alone", len(plans))
-                return [(await self._write([plan]))[0] for plan in plans]
+                logger.info("a batch of %d failed (%s); storing each alone", len(plans), exc)
+                return [await self._write_alone(plan) for plan in plans]
+            if not isinstance(exc, IntegrityError):
+                return [exc]
             try:
                 return await self._db.run(partial(self._write_in, plans))
-            except IntegrityError:
-                return [exc]
+            except StorageUnavailable:
+                raise
+            except Exception as again:
+                return [again]
+
+    async def _write_alone(self, plan: Plan) -> InboundStored | str | Exception:
+        """One message of a split batch: its outcome, an outage included (the messages
+        before it are stored, and their callers must hear so)."""
+        try:
+            return (await self._write([plan]))[0]
+        except StorageUnavailable as exc:
+            return exc
 
     async def _write_in(
         self, plans: list[Plan], session: AsyncSession

@@ -250,3 +250,20 @@ async def test_the_batch_reads_what_each_client_spent_since_its_day_began(world:
     not_asked = await repo.store(world.plan("5491100000002", "B"))
     assert isinstance(asked, InboundStored) and asked.tokens_today == 70, "only today's"
     assert isinstance(not_asked, InboundStored) and not_asked.tokens_today is None
+
+
+async def test_a_message_the_batch_cannot_write_costs_no_other(world: World) -> None:
+    repo = InboundRepo(world.db)
+    good = world.plan("5491100000002", "GOOD")
+
+    def nobody(config: ConfigSnapshot) -> InboundWrite:
+        planned = world.plan("5491100000003", "BAD")(config)
+        assert isinstance(planned, InboundWrite)
+        return InboundWrite(Wanted(world.client.id, WaIdentity()), planned.message)
+
+    first = asyncio.ensure_future(repo.store(world.plan("5491100000001", "ALONE")))
+    await asyncio.sleep(0)
+    bad, stored = await asyncio.gather(repo.store(nobody), repo.store(good), return_exceptions=True)
+    assert isinstance(await first, InboundStored)
+    assert isinstance(bad, ValueError) and "needs a phone or a lid" in str(bad)
+    assert isinstance(stored, InboundStored) and stored.contact.phone == "5491100000002"
