@@ -202,7 +202,7 @@ class InboundSteps:
         intent = (
             None
             if message.from_me or _deferred(message, media)
-            else (classify_by_rules(message.body, opt_out_keywords=settings.opt_out_keywords))
+            else classify_by_rules(message.body, opt_out_keywords=settings.opt_out_keywords)
         )
         return InboundWrite(
             Wanted(
