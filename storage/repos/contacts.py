@@ -193,7 +193,7 @@ async def _rows_naming(
         ContactRow.client_id.in_({w.client_id for w in wanted}), or_(*clauses)
     )
     rows = await session.scalars(query.with_for_update() if lock else query)
-    # A phone of one client may be a LID's digits of another: keep what a wanted key names.
+    # The IN lists mix the batch's clients: keep the rows a wanted key names for its own client.
     keys = {key for w in wanted for key in w.unique_keys()}
     return [row for row in rows if any(key in keys for key in _keys_of(row))]
 
