@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from baseline import fresh_database, post_concurrently, raw_insert_rate
+from connected_app import connected_app
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
@@ -35,11 +36,10 @@ from bot.app import App
 from engine.events import EventBus, InboundReceived, MessageSent, MessageStored, SessionRef
 from engine.ia.llm import ChatTurn, Completion
 from engine.listener import ListenerPolicy
-from engine.settings import load_settings
-from engine.whatsapp.simulator import Simulator, SimulatorClient
+from engine.whatsapp.simulator import SimulatorClient
 from engine.whatsapp.types import InboundMessage
 from storage.db import Database
-from storage.records import Direction, Origin, SessionState
+from storage.records import Direction, Origin
 from storage.repos import AISettingsRepo, ClientRepo
 
 CLIENT, SESSION = "bench", "main"
@@ -268,29 +268,17 @@ async def measure(url: str, messages: int, posters: int, chromium: Path) -> tupl
                 daily_token_budget=10**9,
             )
         async with AsyncExitStack() as stack:
-            simulator = await stack.enter_async_context(Simulator(qr_rotate_s=600.0))
-            control = await stack.enter_async_context(SimulatorClient(simulator.base_url))
-            settings = load_settings(
-                _env_file=None,
-                database_url=url,
+            app, control, _ = await connected_app(
+                stack,
+                url=url,
                 data_dir=Path(tmp) / "data",
-                chromium_path=chromium,
-                whatsapp_url=simulator.whatsapp_url,
-                wa_js_path=simulator.wa_js_path,
-                openai_api_key=None,
-                openai_base_url=None,
-                telegram_token=None,
-                slack_bot_token=None,
-                health_port=0,
+                chromium=chromium,
+                client=CLIENT,
+                session=SESSION,
+                business_phone=BUSINESS_PHONE,
+                llm=InstantModel(),
+                listener_policy=ListenerPolicy(typing_scale=0.0),
             )
-            app = App(
-                settings, llm=InstantModel(), listener_policy=ListenerPolicy(typing_scale=0.0)
-            )
-            await stack.enter_async_context(app)
-            session = await app.sessions.add(CLIENT, SESSION)
-            await app.sessions.pair(CLIENT, SESSION)
-            await control.scan(SIM_NAME, BUSINESS_PHONE)
-            await app.sessions.wait_for_state(session.id, {SessionState.CONNECTED}, 60.0)
             bench = Bench(app, control, client.id)
             await bench.run(min(messages, 20), ai=True, posters=posters)  # warm-up
             stored_only = await bench.run(messages, ai=False, posters=posters)

@@ -57,16 +57,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from baseline import fresh_database, post_concurrently
+from connected_app import connected_app
 
 from bot.app import App
 from engine.events import EventBus, MessageStored
 from engine.media_store import TEMP_DIR
 from engine.session.profiles import profile_dir
-from engine.settings import load_settings
 from engine.whatsapp.processes import browser_pid, process_tree, pss_kib, rollup_kib
-from engine.whatsapp.simulator import Simulator, SimulatorClient
+from engine.whatsapp.simulator import SimulatorClient
 from storage.db import Database
-from storage.records import Direction, MediaState, SessionState
+from storage.records import Direction, MediaState
 from storage.repos import AISettingsRepo, ClientRepo, ContactRepo, MessageRepo
 
 CLIENT, SESSION = "bench", "main"
@@ -428,27 +428,16 @@ async def measure(
             )
             await AISettingsRepo(db).update(client.id, enabled=False)
         async with AsyncExitStack() as stack:
-            simulator = await stack.enter_async_context(Simulator(qr_rotate_s=600.0))
-            control = await stack.enter_async_context(SimulatorClient(simulator.base_url))
-            settings = load_settings(
-                _env_file=None,
-                database_url=url,
+            app, control, settings = await connected_app(
+                stack,
+                url=url,
                 data_dir=Path(tmp) / "data",
-                chromium_path=chromium,
-                whatsapp_url=simulator.whatsapp_url,
-                wa_js_path=simulator.wa_js_path,
-                openai_api_key=None,
-                openai_base_url=None,
-                telegram_token=None,
-                slack_bot_token=None,
-                health_port=0,
+                chromium=chromium,
+                client=CLIENT,
+                session=SESSION,
+                business_phone=BUSINESS_PHONE,
             )
-            app = await stack.enter_async_context(App(settings))
             assert app.llm is None, "AI must be off: no model client"
-            session = await app.sessions.add(CLIENT, SESSION)
-            await app.sessions.pair(CLIENT, SESSION)
-            await control.scan(SIM_NAME, BUSINESS_PHONE)
-            await app.sessions.wait_for_state(session.id, {SessionState.CONNECTED}, 60.0)
             browser = browser_pid(profile_dir(settings.data_dir, CLIENT, SESSION))
             assert browser is not None, "the session's Chromium process not found"
             bench = Bench(app, control, client.id)
