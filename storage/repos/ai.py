@@ -79,10 +79,7 @@ def call_row(call: AICall) -> AICallRow:
 
 async def tokens_since_in(session: AsyncSession, client_id: int, since: datetime) -> int:
     """What the client's model calls since `since` cost, in tokens (its daily budget's use)."""
-    query = select(func.coalesce(func.sum(AICallRow.tokens), 0)).where(
-        AICallRow.client_id == client_id, AICallRow.at >= since
-    )
-    return int(await session.scalar(query) or 0)
+    return (await tokens_spent_in(session, {client_id: since}))[client_id]
 
 
 async def tokens_spent_in(

@@ -8,6 +8,7 @@ imported phone. Everything here runs inside the caller's transaction.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import delete, or_, select, update
@@ -22,25 +23,48 @@ from storage.models import (
 )
 from storage.records import WaIdentity
 
+IdKey = tuple[int, str, str]
+"""A unique key naming a contact: (client, "phone" or "lid", value)."""
+
+
+def identity_keys(client_id: int, who: WaIdentity) -> list[IdKey]:
+    """The unique keys `who` names a contact of the client by."""
+    named = (("phone", who.phone), ("lid", who.lid))
+    return [(client_id, kind, value) for kind, value in named if value]
+
+
+def row_keys(row: ContactRow) -> list[IdKey]:
+    """The unique keys naming `row`."""
+    return identity_keys(row.client_id, WaIdentity(phone=row.phone, lid=row.lid))
+
+
+async def rows_named(
+    session: AsyncSession, keys: Collection[IdKey], *, lock: bool = True
+) -> list[ContactRow]:
+    """The contacts any of `keys` names, in one read (`FOR UPDATE` unless told otherwise)."""
+    phones = {value for _, kind, value in keys if kind == "phone"}
+    lids = {value for _, kind, value in keys if kind == "lid"}
+    clauses = []
+    if phones:
+        clauses.append(ContactRow.phone.in_(phones))
+    if lids:
+        clauses.append(ContactRow.lid.in_(lids))
+    if not clauses:
+        return []
+    query = select(ContactRow).where(
+        ContactRow.client_id.in_({client_id for client_id, _, _ in keys}), or_(*clauses)
+    )
+    rows = await session.scalars(query.with_for_update() if lock else query)
+    # The IN lists mix the keys' clients: keep the rows a key names for its own client.
+    wanted = set(keys)
+    return [row for row in rows if any(key in wanted for key in row_keys(row))]
+
 
 async def find_rows(
     session: AsyncSession, client_id: int, who: WaIdentity
 ) -> tuple[ContactRow | None, ContactRow | None]:
     """The contact with this phone and the contact with this LID (maybe the same row)."""
-    clauses = []
-    if who.phone:
-        clauses.append(ContactRow.phone == who.phone)
-    if who.lid:
-        clauses.append(ContactRow.lid == who.lid)
-    if not clauses:
-        return None, None
-    rows = list(
-        await session.scalars(
-            select(ContactRow)
-            .where(ContactRow.client_id == client_id, or_(*clauses))
-            .with_for_update()
-        )
-    )
+    rows = await rows_named(session, identity_keys(client_id, who))
     by_phone = next((r for r in rows if who.phone and r.phone == who.phone), None)
     by_lid = next((r for r in rows if who.lid and r.lid == who.lid), None)
     return by_phone, by_lid

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, or_, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +23,7 @@ from storage.records import (
     contact_label,
 )
 from storage.repos.audience import in_selection
-from storage.repos.contact_ids import attach
+from storage.repos.contact_ids import IdKey, attach, identity_keys, row_keys, rows_named
 from storage.texts import Text, phrase
 
 
@@ -92,13 +92,8 @@ class Wanted:
     who: WaIdentity
     name: str | None = None
 
-    def unique_keys(self) -> list[tuple[int, str, str]]:
-        """The unique keys naming it: (client, "phone" or "lid", value)."""
-        return [
-            (self.client_id, kind, value)
-            for kind, value in (("phone", self.who.phone), ("lid", self.who.lid))
-            if value
-        ]
+    def unique_keys(self) -> list[IdKey]:
+        return identity_keys(self.client_id, self.who)
 
 
 async def resolve_many_in(session: AsyncSession, wanted: Sequence[Wanted]) -> list[Contact]:
@@ -110,9 +105,9 @@ async def resolve_many_in(session: AsyncSession, wanted: Sequence[Wanted]) -> li
     `IntegrityError` means another writer created a contact meanwhile, as for `resolve_in`."""
     if any(not (w.who.phone or w.who.lid) for w in wanted):
         raise ValueError("a contact needs a phone or a lid")
-    rows = await _rows_naming(session, wanted)
-    by_key = {key: row for row in rows for key in _keys_of(row)}
     naming = Counter(key for w in wanted for key in w.unique_keys())
+    rows = await rows_named(session, naming.keys())
+    by_key = {key: row for row in rows for key in row_keys(row)}
     found: list[ContactRow | None] = []
     slow: list[int] = []
     fresh: list[int] = []
@@ -164,38 +159,9 @@ async def _insert_new(session: AsyncSession, wanted: Sequence[Wanted]) -> list[C
             for w in wanted
         ],
     )
-    rows = await _rows_naming(session, wanted, lock=False)
-    by_key = {key: row for row in rows for key in _keys_of(row)}
+    rows = await rows_named(session, [key for w in wanted for key in w.unique_keys()], lock=False)
+    by_key = {key: row for row in rows for key in row_keys(row)}
     return [by_key[w.unique_keys()[0]] for w in wanted]
-
-
-def _keys_of(row: ContactRow) -> list[tuple[int, str, str]]:
-    return [
-        (row.client_id, kind, value)
-        for kind, value in (("phone", row.phone), ("lid", row.lid))
-        if value
-    ]
-
-
-async def _rows_naming(
-    session: AsyncSession, wanted: Sequence[Wanted], *, lock: bool = True
-) -> list[ContactRow]:
-    phones = {w.who.phone for w in wanted if w.who.phone}
-    lids = {w.who.lid for w in wanted if w.who.lid}
-    clauses = []
-    if phones:
-        clauses.append(ContactRow.phone.in_(phones))
-    if lids:
-        clauses.append(ContactRow.lid.in_(lids))
-    if not clauses:
-        return []
-    query = select(ContactRow).where(
-        ContactRow.client_id.in_({w.client_id for w in wanted}), or_(*clauses)
-    )
-    rows = await session.scalars(query.with_for_update() if lock else query)
-    # The IN lists mix the batch's clients: keep the rows a wanted key names for its own client.
-    keys = {key for w in wanted for key in w.unique_keys()}
-    return [row for row in rows if any(key in keys for key in _keys_of(row))]
 
 
 def _changes(row: ContactRow, w: Wanted) -> bool:

@@ -312,17 +312,7 @@ async def link_replies_in(session: AsyncSession, replies: Sequence[tuple[int, da
 
 
 async def link_reply_in(session: AsyncSession, contact_id: int, at: datetime) -> int:
-    """`RecipientRepo.link_reply` in the caller's transaction (the inbound message's own); how
-    many campaign messages it marked."""
-    result = await session.execute(
-        update(CampaignRecipientRow)
-        .where(
-            CampaignRecipientRow.contact_id == contact_id,
-            CampaignRecipientRow.replied_at.is_(None),
-            CampaignRecipientRow.sent_at.is_not(None),
-            CampaignRecipientRow.sent_at <= at,
-        )
-        .values(replied_at=at)
-        .execution_options(synchronize_session=False)
-    )
+    """`RecipientRepo.link_reply` in the caller's transaction; how many campaign messages it
+    marked."""
+    result = await session.execute(_LINK_REPLY, {"b_contact": contact_id, "b_at": at})
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
