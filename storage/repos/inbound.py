@@ -96,7 +96,9 @@ class InboundRepo:
         message's of the batch, none of which was stored."""
         return await self._batches.submit(plan)
 
-    async def _write(self, plans: list[Plan]) -> Sequence[InboundStored | str | Exception]:
+    async def _write(
+        self, plans: list[Plan], *, again_on_unique: bool = True
+    ) -> Sequence[InboundStored | str | Exception]:
         """One transaction for the batch. If it fails for anything but the database being
         unavailable (which is every message's trouble: their callers retry), a batch of several
         is split and each message stored alone, so one message's fault (a value its column
@@ -112,14 +114,9 @@ class InboundRepo:
             if len(plans) > 1:
                 logger.info("a batch of %d failed (%s); storing each alone", len(plans), exc)
                 return [await self._write_alone(plan) for plan in plans]
-            if not isinstance(exc, IntegrityError):
-                return [exc]
-            try:
-                return await self._db.run(partial(self._write_in, plans))
-            except StorageUnavailable:
-                raise
-            except Exception as again:
-                return [again]
+            if isinstance(exc, IntegrityError) and again_on_unique:
+                return await self._write(plans, again_on_unique=False)
+            return [exc]
 
     async def _write_alone(self, plan: Plan) -> InboundStored | str | Exception:
         """One message of a split batch: its outcome, an outage included (the messages
@@ -137,20 +134,21 @@ class InboundRepo:
         writes: dict[int, InboundWrite] = {}
         for index, plan in enumerate(plans):
             try:
-                planned = plan(config)
+                planned: InboundWrite | str | Exception = plan(config)
             except Exception as exc:  # that message's trouble (a client gone), not the batch's
-                outcomes.append(exc)
-                continue
-            outcomes.append(planned if isinstance(planned, str) else SEEN_BEFORE)
-            if not isinstance(planned, str):
+                planned = exc
+            if isinstance(planned, InboundWrite):
                 writes[index] = planned
-        stored_before = await stored_keys(session, [w.message for w in writes.values()])
+                planned = SEEN_BEFORE  # until it is stored below
+            outcomes.append(planned)
+        # Stored before, or a second copy in this batch (its chat's other form): SEEN_BEFORE.
+        seen = await stored_keys(session, [w.message for w in writes.values()])
         for index, write in list(writes.items()):
             key = (write.message.session_id, write.message.wa_key_id)
-            if write.message.wa_key_id is not None and key in stored_before:
-                del writes[index]  # stays SEEN_BEFORE
+            if key in seen:
+                del writes[index]
             elif write.message.wa_key_id is not None:
-                stored_before.add(key)  # a second copy in this batch (its chat's other form)
+                seen.add(key)
         if not writes:
             return outcomes
         contacts = await resolve_many_in(session, [w.contact for w in writes.values()])
