@@ -106,6 +106,32 @@ class WaSessionRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class SessionLeaseRow(Base):
+    """Which worker owns a session (issue 17's split deployment): one row per session, made
+    with it. `epoch` grows with every change of owner, so a write fenced by it (the campaign
+    claim) fails for a worker that lost the session, however late it wakes up."""
+
+    __tablename__ = "session_leases"
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("wa_sessions.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    owner: Mapped[str | None] = mapped_column(String(100))
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WorkerRow(Base):
+    """A `waops worker` as it last said it was alive: what `/workers` lists and what the lease
+    claim's spread rule counts (workers whose heartbeat is recent)."""
+
+    __tablename__ = "workers"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    capacity: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ContactRow(Base):
     __tablename__ = "contacts"
     __table_args__ = (

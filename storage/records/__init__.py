@@ -27,6 +27,7 @@ from storage.records.campaigns import (
     RecipientState,
     SkipReason,
 )
+from storage.records.leases import Lease, LeaseLost, WorkerInfo
 from storage.records.messages import (
     MEDIA_KINDS,
     Contact,
@@ -75,6 +76,8 @@ __all__ = [
     "DeliveryStatus",
     "Direction",
     "FireResult",
+    "Lease",
+    "LeaseLost",
     "MediaInfo",
     "MediaState",
     "Message",
@@ -93,6 +96,7 @@ __all__ = [
     "UpsertCounts",
     "WaIdentity",
     "WaSession",
+    "WorkerInfo",
     "contact_label",
     "key_id_of",
 ]

@@ -25,6 +25,7 @@ from sqlalchemy.sql import Select
 from storage.models import CampaignRecipientRow, CampaignRow, ContactRow, utcnow
 from storage.records import (
     CampaignStatus,
+    Lease,
     NewMessage,
     Recipient,
     RecipientState,
@@ -32,6 +33,7 @@ from storage.records import (
     WaIdentity,
 )
 from storage.repos.contact_ids import attach
+from storage.repos.leases import hold_in
 from storage.repos.messages import record_message
 
 
@@ -173,12 +175,17 @@ async def claim_in(
     *,
     wa_id: str | None = None,
     lid: str | None = None,
+    fence: Lease | None = None,
 ) -> Claim:
     """The first commit of a send, in the caller's transaction: read the campaign's status and
     the head of its queue; when the head is `recipient_id` and the campaign runs, keep what
     ``queryWidExists`` said of the contact (`wa_id`, `lid`: merging a LID-only contact that
     wrote before, whose opt-out then counts), skip it when the contact opted out, else mark it
-    `sending` with the body `render` makes of the recipient as it is now."""
+    `sending` with the body `render` makes of the recipient as it is now. With a `fence` (a
+    worker of a split deployment), nothing is read or written unless that session lease is
+    still held at its epoch: `LeaseLost` (storage/repos/leases.py `hold_in`)."""
+    if fence is not None:
+        await hold_in(session, fence, utcnow())
     connection = await session.connection()
     found = (await connection.execute(_HEAD, {"campaign_id": campaign_id})).all()
     if not found:

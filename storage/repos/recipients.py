@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
 from storage.models import CampaignRecipientRow, CampaignRow, ContactRow, utcnow
-from storage.records import Campaign, NewMessage, Recipient, RecipientState, key_id_of
+from storage.records import Campaign, Lease, NewMessage, Recipient, RecipientState, key_id_of
 from storage.repos.audience import selection_query
 from storage.repos.recipient_sends import (
     Claim,
@@ -92,8 +92,10 @@ class RecipientRepo:
         *,
         wa_id: str | None = None,
         lid: str | None = None,
+        fence: Lease | None = None,
     ) -> Claim:
-        """The first commit of a send (storage/repos/recipient_sends.py `claim_in`)."""
+        """The first commit of a send (storage/repos/recipient_sends.py `claim_in`); with a
+        `fence`, only while that session lease is held (`LeaseLost` otherwise)."""
         # A deadlock with an inbound message's reply link (it locks contact, then recipients)
         # rolls the claim back whole, nothing sent: it runs again at once.
         return await self._db.run(
@@ -104,6 +106,7 @@ class RecipientRepo:
                 render=render,
                 wa_id=wa_id,
                 lid=lid,
+                fence=fence,
             )
         )
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import AlreadyExists, Database, NotFound
-from storage.models import ClientRow, WaSessionRow, utcnow
+from storage.models import ClientRow, SessionLeaseRow, WaSessionRow, utcnow
 from storage.records import SessionState, WaSession
 from storage.texts import phrase
 
@@ -46,6 +46,7 @@ class SessionRepo:
                 row = WaSessionRow(client_id=client_id, name=name)
                 session.add(row)
                 await session.flush()
+                session.add(SessionLeaseRow(session_id=row.id, epoch=0))  # unowned
                 return to_session(row, client.slug)
         except IntegrityError as exc:
             raise AlreadyExists(phrase("record.session_exists", name=name)) from exc

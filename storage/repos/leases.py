@@ -1,0 +1,175 @@
+"""One owner per session across `waops worker` processes, through lease rows (issue 17).
+
+Each session has a row in `session_leases` (made with the session): its owner, until when, and
+an epoch that grows with every change of owner. A worker claims unowned or expired sessions up
+to its share, renews what it holds well inside the time to live, and releases them when it
+stops. Two workers never both hold a session: every change of owner is an UPDATE guarded by the
+epoch it read, so of two claimers that read the same free row only one moves it; on MariaDB and
+MySQL the read also skips rows another claimer has locked (`FOR UPDATE SKIP LOCKED`, MariaDB
+10.6+, MySQL 8.0+), so claimers do not queue behind each other. A write that at-most-once
+delivery depends on checks, in its own transaction, that the lease is still held at its epoch
+(`hold_in`), so a worker that stalled past its lease writes nothing once it wakes.
+
+Times are the workers' clocks (UTC): the machines must agree within a few seconds (NTP), well
+under the renewal margin.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import Database
+from storage.models import SessionLeaseRow, WorkerRow
+from storage.records import Lease, LeaseLost, WorkerInfo
+
+
+async def hold_in(session: AsyncSession, lease: Lease, now: datetime) -> None:
+    """Check, in the caller's transaction, that `lease` is still held at its epoch; raise
+    `LeaseLost` when not. The row stays read-locked to the commit (`LOCK IN SHARE MODE` on
+    MariaDB), so no claimer takes it over between this check and the caller's writes."""
+    held = await session.scalar(
+        select(SessionLeaseRow.session_id)
+        .where(
+            SessionLeaseRow.session_id == lease.session_id,
+            SessionLeaseRow.owner == lease.owner,
+            SessionLeaseRow.epoch == lease.epoch,
+            SessionLeaseRow.expires_at > now,
+        )
+        .with_for_update(read=True)
+    )
+    if held is None:
+        raise LeaseLost(lease.session_id, lease.owner, lease.epoch)
+
+
+class LeaseRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def heartbeat(self, worker: WorkerInfo) -> None:
+        """Say the worker is alive (its row is made on the first beat)."""
+        async with self._db.session() as session:
+            row = await session.get(WorkerRow, worker.id)
+            if row is None:
+                session.add(
+                    WorkerRow(
+                        id=worker.id,
+                        capacity=worker.capacity,
+                        version=worker.version,
+                        started_at=worker.started_at,
+                        heartbeat_at=worker.heartbeat_at,
+                    )
+                )
+            else:
+                row.capacity, row.version = worker.capacity, worker.version
+                row.started_at, row.heartbeat_at = worker.started_at, worker.heartbeat_at
+
+    async def workers(self) -> list[WorkerInfo]:
+        async with self._db.session() as session:
+            rows = await session.scalars(select(WorkerRow).order_by(WorkerRow.id))
+            return [
+                WorkerInfo(r.id, r.capacity, r.version, r.started_at, r.heartbeat_at) for r in rows
+            ]
+
+    async def claim(
+        self, owner: str, *, capacity: int, ttl: timedelta, now: datetime
+    ) -> list[Lease]:
+        """Take unowned or expired sessions, oldest first, up to this worker's share: its
+        capacity, and no more than an even split of all sessions among the workers whose
+        heartbeat is younger than `ttl` (this one counted), so a worker that starts first does
+        not take everything. Each taken session's epoch grows by one."""
+        async with self._db.session() as session:
+            mine = await session.scalar(
+                select(func.count()).where(
+                    SessionLeaseRow.owner == owner, SessionLeaseRow.expires_at > now
+                )
+            )
+            total = await session.scalar(select(func.count()).select_from(SessionLeaseRow))
+            live = await session.scalar(
+                select(func.count()).where(
+                    WorkerRow.heartbeat_at > now - ttl, WorkerRow.id != owner
+                )
+            )
+            share = min(capacity, math.ceil((total or 0) / ((live or 0) + 1)))
+            room = share - (mine or 0)
+            if room <= 0:
+                return []
+            free = await session.execute(
+                select(SessionLeaseRow.session_id, SessionLeaseRow.epoch)
+                .where(
+                    or_(
+                        SessionLeaseRow.owner.is_(None),
+                        SessionLeaseRow.expires_at.is_(None),
+                        SessionLeaseRow.expires_at <= now,
+                    )
+                )
+                .order_by(SessionLeaseRow.session_id)
+                .limit(room)
+                .with_for_update(skip_locked=True)
+            )
+            taken = []
+            for session_id, epoch in free.all():
+                moved = await session.execute(
+                    update(SessionLeaseRow)
+                    .where(
+                        SessionLeaseRow.session_id == session_id,
+                        SessionLeaseRow.epoch == epoch,
+                        or_(
+                            SessionLeaseRow.owner.is_(None),
+                            SessionLeaseRow.expires_at.is_(None),
+                            SessionLeaseRow.expires_at <= now,
+                        ),
+                    )
+                    .values(owner=owner, epoch=epoch + 1, expires_at=now + ttl)
+                    .execution_options(synchronize_session=False)
+                )
+                if moved.rowcount:  # type: ignore[attr-defined]
+                    taken.append(Lease(session_id, owner, epoch + 1, now + ttl))
+            return taken
+
+    async def renew(self, owner: str, *, ttl: timedelta, now: datetime) -> list[Lease]:
+        """Extend every lease the worker still holds; what it holds afterwards. A lease that
+        expired is not renewed (another worker may have taken it, or will): the worker must
+        have stopped that session already, and may claim it again with a new epoch."""
+        async with self._db.session() as session:
+            await session.execute(
+                update(SessionLeaseRow)
+                .where(SessionLeaseRow.owner == owner, SessionLeaseRow.expires_at > now)
+                .values(expires_at=now + ttl)
+                .execution_options(synchronize_session=False)
+            )
+            return await self._held_in(session, owner, now)
+
+    async def held(self, owner: str, now: datetime) -> list[Lease]:
+        async with self._db.session() as session:
+            return await self._held_in(session, owner, now)
+
+    async def release(self, owner: str, session_ids: Collection[int] | None = None) -> None:
+        """Give up the worker's leases (all, or those of `session_ids`): another worker may
+        claim them at once."""
+        query = update(SessionLeaseRow).where(SessionLeaseRow.owner == owner)
+        if session_ids is not None:
+            query = query.where(SessionLeaseRow.session_id.in_(session_ids))
+        async with self._db.session() as session:
+            await session.execute(
+                query.values(owner=None, expires_at=None).execution_options(
+                    synchronize_session=False
+                )
+            )
+
+    @staticmethod
+    async def _held_in(session: AsyncSession, owner: str, now: datetime) -> list[Lease]:
+        rows = await session.execute(
+            select(SessionLeaseRow.session_id, SessionLeaseRow.epoch, SessionLeaseRow.expires_at)
+            .where(SessionLeaseRow.owner == owner, SessionLeaseRow.expires_at > now)
+            .order_by(SessionLeaseRow.session_id)
+        )
+        return [
+            Lease(session_id, owner, epoch, expires_at)
+            for session_id, epoch, expires_at in rows.all()
+            if expires_at is not None
+        ]
