@@ -13,6 +13,7 @@ import logging
 import os
 import random
 from contextlib import AsyncExitStack
+from typing import Literal
 
 from pydantic import SecretStr
 
@@ -53,15 +54,18 @@ from engine.lifecycle import TwoPhase
 from engine.listener import Listener, ListenerPolicy
 from engine.media_store import MediaStore
 from engine.media_sweep import MediaSweeps
+from engine.ownership import Ownership, OwnershipPolicy
 from engine.private_files import keep_private, private_dir, private_sqlite
 from engine.session.runner import SessionPolicy
 from engine.sessions import DriverFactory, SessionManager, playwright_factory
-from engine.settings import Settings
+from engine.settings import Settings, installed_version
 from storage.db import Database
 from storage.migrate import ensure_schema
 from storage.repos import AuditRepo
 
 logger = logging.getLogger(__name__)
+
+Role = Literal["all", "worker"]
 
 
 class App(TwoPhase):
@@ -79,8 +83,14 @@ class App(TwoPhase):
         listener_policy: ListenerPolicy | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        role: Role = "all",
     ) -> None:
+        """`role` "worker" is `waops worker` (issue 17): the engine for the sessions whose
+        lease this process holds (engine/ownership.py), no operator channels, no digests."""
         self.settings = settings
+        self.role = role
+        # What this process alone writes: beside the shared profiles and media for a worker.
+        self._own_dir = settings.worker_dir if role == "worker" else settings.data_dir
         self.db = Database(settings.database_url)
         self.bus = EventBus()
         self.clock: Clock = clock or SystemClock()
@@ -99,7 +109,24 @@ class App(TwoPhase):
             make_driver or playwright_factory(settings),
             settings.data_dir,
             session_policy,
+            autostart=role != "worker",
         )
+        self.ownership: Ownership | None = None
+        if role == "worker":
+            self.ownership = Ownership(
+                self.db,
+                OwnershipPolicy(
+                    worker_id=settings.worker_name,
+                    capacity=settings.worker_capacity,
+                    version=installed_version(),
+                    ttl_s=settings.lease_ttl_s,
+                    renew_every_s=settings.lease_ttl_s / 3,
+                    stop_after_s=settings.lease_ttl_s * 2 / 3,
+                ),
+                self.clock,
+                adopt=self._adopt,
+                disown=self.sessions.disown,
+            )
         self.receipts = ReceiptTracker(self.db, self.bus)
         self.pacing = PacingPolicy.from_settings(settings)
         self.campaign_engine = CampaignEngine(
@@ -111,6 +138,7 @@ class App(TwoPhase):
             rng=rng,
             media=self.media,
             media_timeout_s=settings.media_send_timeout_s,
+            fence=None if self.ownership is None else self.ownership.lease_of,
         )
         self.campaigns = CampaignService(
             self.db, self.campaign_engine, self.pacing, rng, media=self.media
@@ -227,15 +255,17 @@ class App(TwoPhase):
         self._stack.push_async_callback(self.db.shutdown)
         # Repeat counts of strangers' open windows reach the audit log before the database goes.
         self._stack.push_async_callback(self.dispatcher.strangers.flush)
-        self._register_channels()
+        if self.role != "worker":
+            self._register_channels()
         await self.admin_channels.start()
         self._stack.push_async_callback(self.admin_channels.stop)
         # What hears engine events subscribes before the sessions start, so their first states
         # count, and unsubscribes after they stopped.
         await self.alert_rules.start()
         self._stack.push_async_callback(self.alert_rules.stop)
-        await self.alert_repeats.start()
-        self._stack.push_async_callback(self.alert_repeats.stop)
+        if self.role != "worker":
+            await self.alert_repeats.start()
+            self._stack.push_async_callback(self.alert_repeats.stop)
         await self.metrics.start()
         self._stack.push_async_callback(self.metrics.stop)
         await self.engine_commands.start()
@@ -271,7 +301,7 @@ class App(TwoPhase):
             self.bus,
             steps,
             ai_replies,
-            spool=InboundSpool(self.settings.data_dir / "inbound.spool"),
+            spool=InboundSpool(self._own_dir / "inbound.spool"),
             policy=self._listener_policy,
         )
         # The listener hears before any page can speak (a message, a catch-up after a crash),
@@ -284,16 +314,28 @@ class App(TwoPhase):
             raise
         self._stack.push_async_callback(self.sessions.stop)
         self._stack.push_async_callback(self.listener.stop)
+        if self.ownership is not None:
+            # Stopped after the campaigns (their sends in flight finish first), then its
+            # sessions stop and their leases go, so another worker takes them at once.
+            await self.ownership.start()
+            self._stack.push_async_callback(self.ownership.stop)
         await self.campaign_engine.start()
         self._stack.push_async_callback(self.campaign_engine.stop)
-        await self.digests.start()
-        self._stack.push_async_callback(self.digests.stop)
+        if self.role != "worker":
+            await self.digests.start()
+            self._stack.push_async_callback(self.digests.stop)
         await self.media_sweeps.start()
         self._stack.push_async_callback(self.media_sweeps.stop)
         for session in await self.sessions.list():
             self.metrics.session_states.setdefault(session.id, session.state)
         await self._start_channels()
         logger.info("waops started")
+
+    async def _adopt(self, session_id: int) -> None:
+        """A session this worker took over: its previous owner's cut-off sends become
+        `unknown`, then its browser starts here."""
+        await self.campaign_engine.recover(session_id)
+        await self.sessions.adopt(session_id)
 
     def _register_channels(self) -> None:
         """Build the configured operator channels and register them with the outbox before
@@ -388,14 +430,22 @@ class App(TwoPhase):
         states = {supervisor.name: supervisor.status.state.value for supervisor in self.channels}
         telegram = f"on, {states.get('telegram')}" if self.telegram else None
         slack = f"{_slack_mode(s)}, {states.get('slack')}" if self.slack else None
-        return [
+        lines = [
             f"database: {url}",
             f"WhatsApp: {s.whatsapp_url} (WA-JS {s.wa_js_path})",
             f"AI model: {ai}",
-            "Telegram: " + (telegram or "off (set WAOPS_TELEGRAM_TOKEN)"),
-            "Slack: " + (slack or "off (set WAOPS_SLACK_BOT_TOKEN)"),
-            f"health: {ops}",
         ]
+        if self.ownership is None:
+            lines.append("Telegram: " + (telegram or "off (set WAOPS_TELEGRAM_TOKEN)"))
+            lines.append("Slack: " + (slack or "off (set WAOPS_SLACK_BOT_TOKEN)"))
+        else:
+            policy = self.ownership.policy
+            lines.append("operator channels: none in a worker")
+            lines.append(
+                f"worker: {policy.worker_id}, up to {policy.capacity} sessions,"
+                f" holding {len(self.ownership.held)}"
+            )
+        return [*lines, f"health: {ops}"]
 
     async def _on_document(self, upload: DocumentUpload, reply: Reply) -> None:
         """A file sent in chat with no command as its caption: operators are told how (the

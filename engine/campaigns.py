@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import partial
 
 from engine.campaign.pacing import PacingPolicy
-from engine.campaign.worker import ACTIVE, CampaignTransport, NumberWorker
+from engine.campaign.worker import ACTIVE, CampaignTransport, Fence, NumberWorker
 from engine.clock import Clock, SystemClock
 from engine.errors import InvalidInput
 from engine.events import (
@@ -55,7 +55,12 @@ class CampaignEngine:
         backoff: Backoff | None = None,
         media: MediaStore | None = None,
         media_timeout_s: float = 120.0,
+        fence: Fence | None = None,
     ) -> None:
+        """`fence`: for a `waops worker`, what each number's claims are fenced by (`NumberWorker`);
+        with it, interrupted sends are recovered per session as the worker takes it over
+        (`recover`), never all at start, which would cut another worker's sends."""
+        self._fence = fence
         self._db = db
         self._media = media
         self._media_timeout_s = media_timeout_s
@@ -74,7 +79,8 @@ class CampaignEngine:
 
     async def start(self) -> None:
         """Recover from a crash, re-arm schedules, start the numbers that have work."""
-        await self._recover()
+        if self._fence is None:
+            await self.recover()
         for campaign in await self._repo.list(statuses=list(ACTIVE)):
             if campaign.status is CampaignStatus.SCHEDULED and campaign.scheduled_at is not None:
                 self._arm(campaign.id, campaign.scheduled_at)
@@ -109,6 +115,7 @@ class CampaignEngine:
                 self._rng,
                 media=self._media,
                 media_timeout_s=self._media_timeout_s,
+                fence=self._fence,
             )
             self._workers[session_id] = worker
             self._tasks.spawn(f"campaigns:session-{session_id}", self._supervise(worker))
@@ -140,12 +147,14 @@ class CampaignEngine:
                 )
             await asyncio.sleep(delay_s)
             try:
-                await self._recover(worker.session_id)
+                await self.recover(worker.session_id)
             except StorageUnavailable:
                 continue  # still away: the next run fails and waits longer
 
-    async def _recover(self, session_id: int | None = None) -> None:
-        """Sends cut off mid-way (a crash, a worker restart) become `unknown` for an operator."""
+    async def recover(self, session_id: int | None = None) -> None:
+        """Sends cut off mid-way (a crash, a worker restart, a session another worker owned
+        until now: that owner is fenced out of any further claim) become `unknown` for an
+        operator."""
         for campaign_id, unknown in (await self._repo.stale_sending_to_unknown(session_id)).items():
             campaign = await self._repo.get(campaign_id)
             logger.warning(

@@ -20,15 +20,16 @@ from engine.events import EventBus, SessionRef
 from engine.lifecycle import TwoPhase
 from engine.phones import InvalidPhone, parse_phone
 from engine.session.catch_up import CatchUp
-from engine.session.profiles import profile_dir
+from engine.session.profiles import clear_foreign_singleton, profile_dir
 from engine.session.runner import InConflict, SessionPolicy, SessionRunner
 from engine.settings import Settings
 from engine.tasks import TaskOwner
 from engine.texts import phrase
 from engine.whatsapp.driver import WhatsAppDriver
-from engine.whatsapp.errors import NotInConflict, NotLoggedIn
+from engine.whatsapp.errors import NotInConflict, NotLoggedIn, ProfileInUse
 from engine.whatsapp.playwright_driver import PlaywrightDriver
 from engine.whatsapp.playwright_host import PlaywrightHost
+from engine.whatsapp.profile_lock import ProfileLock
 from engine.whatsapp.types import DriverConfig, NumberInfo, OutgoingMedia, SentMessage
 from storage.db import Database, NotFound
 from storage.records import SessionState, WaSession
@@ -38,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 DriverFactory = Callable[[WaSession], WhatsAppDriver]
 _NOT_STARTED = (SessionState.BANNED, SessionState.LOGGED_OUT, SessionState.CONFLICT)
+PROFILE_WAIT_S = 1.0  # between two looks at a profile a previous owner still holds
 
 
 def playwright_factory(settings: Settings) -> DriverFactory:
@@ -75,7 +77,12 @@ class SessionManager(TwoPhase):
         data_dir: Path,
         policy: SessionPolicy | None = None,
         pair_timeout_s: float = 90.0,
+        *,
+        autostart: bool = True,
     ) -> None:
+        """`autostart` false (a `waops worker`): `start()` starts nothing; the sessions this
+        process owns are started by `adopt` (engine/ownership.py)."""
+        self._autostart = autostart
         self._repo = SessionRepo(db)
         self._messages = MessageRepo(db)
         self._clients = ClientRepo(db)
@@ -86,14 +93,61 @@ class SessionManager(TwoPhase):
         self._pair_timeout_s = pair_timeout_s
         self._runners: dict[int, SessionRunner] = {}
         self._run_tasks: dict[int, asyncio.Task[None]] = {}
+        self._adopting: dict[int, asyncio.Task[None]] = {}  # waiting for a profile (adopt)
         self._tasks = TaskOwner("sessions")
 
     async def start(self) -> None:
         """Start every enabled session that is not banned, waiting for a pairing, or open in
         another window (starting that one would take WhatsApp from whoever uses it there)."""
+        if not self._autostart:
+            return
         for session in await self._repo.list(enabled_only=True):
             if session.state not in _NOT_STARTED:
                 await self._launch(session)
+
+    async def adopt(self, session_id: int) -> None:
+        """Start a session this worker just took over, as `start()` would (not when disabled,
+        banned, waiting for a pairing or open elsewhere), in the background once its profile is
+        free (`_launch_when_free`)."""
+        session = await self._repo.get_by_id(session_id)
+        if not session.enabled or session.state in _NOT_STARTED or session_id in self._adopting:
+            return
+        profile = profile_dir(self._data_dir, session.client_slug, session.name)
+        task = self._tasks.spawn(
+            f"adopt:{session.client_slug}/{session.name}", self._launch_when_free(session, profile)
+        )
+        self._adopting[session_id] = task
+        task.add_done_callback(lambda _t: self._adopting.pop(session_id, None))
+
+    async def _launch_when_free(self, session: WaSession, profile: Path) -> None:
+        """Start the session once its profile is free: a previous owner that stalled (and so
+        lost the lease) may still hold it until it wakes, sees the loss and closes its browser,
+        or until it dies. Only the lease holder waits here, so nobody takes it in between. The
+        profile may still carry the Chromium singleton lock of the previous owner's machine,
+        which Chromium would take for a browser running there: once the profile is ours, it
+        goes."""
+        lock = ProfileLock(profile)
+        waited = False
+        while True:
+            try:
+                lock.acquire()
+            except ProfileInUse as exc:
+                if not waited:
+                    logger.warning("%s/%s: waiting for %s", session.client_slug, session.name, exc)
+                    waited = True
+                await asyncio.sleep(PROFILE_WAIT_S)
+                continue
+            clear_foreign_singleton(profile)  # ours now: nobody else has it open
+            lock.release()
+            break
+        await self._launch(session)
+
+    async def disown(self, session_id: int) -> None:
+        """Stop a session this worker no longer owns and wait until its browser is closed."""
+        adopting = self._adopting.pop(session_id, None)
+        if adopting is not None:
+            adopting.cancel()
+        await self._halt(session_id)
 
     async def stop(self) -> None:
         """Stop every runner: browsers close, states are saved, tasks are awaited."""

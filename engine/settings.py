@@ -7,13 +7,16 @@ variable and what is wrong with it, so the process can stop with a readable line
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
+import socket
 from dataclasses import dataclass
 from datetime import time
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from engine.errors import InvalidInput
@@ -116,6 +119,14 @@ class SendWindow:
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
 
 
+def installed_version() -> str:
+    """waops' version as installed (what `waops --version` and `/workers` show)."""
+    try:
+        return version("waops")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 class Settings(BaseSettings):
     """Every `WAOPS_*` setting of DESIGN.md, validated once at start-up."""
 
@@ -165,6 +176,34 @@ class Settings(BaseSettings):
     """How long one media send may take in the page: a 16 MB video outlasts the text deadline."""
     vision_models: str = VISION_MODELS
     """Comma-separated model names (`*` and `?` wildcards) that get images; `none` for none."""
+    worker_id: str | None = None
+    """A `waops worker`'s name in the lease rows; by default `<host>-<pid>`."""
+    worker_capacity: Annotated[int, Field(ge=1)] = 20
+    """The most sessions one `waops worker` runs at once."""
+    lease_ttl_s: Annotated[float, Field(ge=3.0)] = 30.0
+    """How long a worker's lease on a session lasts without renewal; renewed every third of
+    it, and a worker that could not renew for two thirds of it stops its browsers."""
+
+    @property
+    def worker_name(self) -> str:
+        return self.worker_id or f"{socket.gethostname()}-{os.getpid()}"
+
+    @property
+    def worker_dir(self) -> Path:
+        """A worker's own files under the shared data folder (its inbound spool, its Node.js
+        wrapper): profiles and media are shared, these are not. Set WAOPS_WORKER_ID to a stable
+        name (a StatefulSet's pod name) so a restarted worker finds its spool again."""
+        return self.data_dir / "workers" / self.worker_name
+
+    def split_problem(self) -> str | None:
+        """Why `waops worker` cannot run on these settings, or None."""
+        if self.database_url.startswith("sqlite"):
+            return (
+                "waops worker shares one database server with the other workers: set"
+                " WAOPS_DATABASE_URL to a MySQL or MariaDB URL (mysql+aiomysql://...);"
+                " SQLite is for `waops run` alone"
+            )
+        return None
 
     @field_validator("log_level", mode="before")
     @classmethod

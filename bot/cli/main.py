@@ -6,9 +6,8 @@ import asyncio
 import logging
 import os
 import signal
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.markup import escape
@@ -23,8 +22,11 @@ from engine.directory import Directory
 from engine.exports import write_csv
 from engine.inbound.conversations import AIControl
 from engine.private_files import keep_private
-from engine.settings import Settings, SettingsError, load_settings
+from engine.settings import Settings, SettingsError, installed_version, load_settings
 from engine.whatsapp.processes import isolate_from_terminal_signals
+
+if TYPE_CHECKING:
+    from bot.app import Role
 from storage.db import Database, StorageError
 from storage.migrate import SchemaNotReady, upgrade
 from storage.records import ALL_CLIENTS, ClientScope, Operator
@@ -52,16 +54,9 @@ DEMO_CLIENTS = (
 )
 
 
-def _version() -> str:
-    try:
-        return version("waops")
-    except PackageNotFoundError:  # run from a checkout that was never installed
-        return "unknown (not installed)"
-
-
 def _show_version(value: bool) -> None:
     if value:
-        console.print(f"waops {_version()}")
+        console.print(f"waops {installed_version()}")
         raise typer.Exit()
 
 
@@ -281,15 +276,32 @@ def run() -> None:
         raise typer.Exit(1) from exc
 
 
-async def _serve(settings: Settings) -> None:
+@app.command("worker")
+def worker() -> None:
+    """Run the engine for the sessions this worker owns (a split deployment on MySQL/MariaDB:
+    several workers share the numbers, one owner each; see README, "Several machines")."""
+    settings = settings_or_exit()
+    problem = settings.split_problem() or settings.wa_js_problem()
+    if problem is not None:
+        err_console.print(f"[red]error:[/red] {problem}", highlight=False)
+        raise typer.Exit(2)
+    try:
+        asyncio.run(_serve(settings, role="worker"))
+    except (SchemaNotReady, StorageError) as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+
+
+async def _serve(settings: Settings, role: Role = "all") -> None:
     from bot.app import App
 
-    isolate_from_terminal_signals(settings.data_dir / "run")
+    own_dir = settings.worker_dir if role == "worker" else settings.data_dir
+    isolate_from_terminal_signals(own_dir / "run")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with App(settings) as application:
+    async with App(settings, role=role) as application:
         console.print("[bold]waops is running[/bold]")
         for line in application.summary():
             console.print(f"  {line}", highlight=False)

@@ -19,6 +19,7 @@ import contextlib
 import logging
 import random
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from engine.campaign.files import CampaignFiles, sent_info
@@ -49,6 +50,8 @@ from storage.records import (
     CampaignStatus,
     Client,
     Direction,
+    Lease,
+    LeaseLost,
     MessageStatus,
     NewMessage,
     Origin,
@@ -69,6 +72,9 @@ ESTIMATE_EVERY = 25  # sends between two re-estimates of the finish time
 CHECK_HOLD = timedelta(seconds=30)  # before asking again when WhatsApp could not say
 MEDIA_MISSING = "the campaign's file is not in the media store: attach it again"
 
+Fence = Callable[[int], Lease | None]
+"""The lease a split deployment's worker holds on a session (engine/ownership.py)."""
+
 
 class NumberWorker:
     """Sends for every running campaign of one session, round robin, one message at a time."""
@@ -85,7 +91,11 @@ class NumberWorker:
         rng: random.Random,
         media: MediaStore | None = None,
         media_timeout_s: float = 120.0,
+        fence: Fence | None = None,
     ) -> None:
+        """`fence` (a `waops worker`): the session's lease as this process holds it, which
+        every claim checks in its transaction; None from it means not ours, send nothing."""
+        self._fence = fence
         self.session_id = session_id
         self._files = CampaignFiles(media)
         self._media_timeout_s = media_timeout_s
@@ -218,13 +228,24 @@ class NumberWorker:
             fields = {**recipient.fields, "name": recipient.name or "", "phone": recipient.phone}
             return template.render(fields, self._rng)
 
-        claim = await self._campaigns.claim(
-            campaign.id,
-            planned.id,
-            render,
-            wa_id=None if info is None else info.wid,
-            lid=None if info is None else info.lid,
-        )
+        lease = None if self._fence is None else self._fence(self.session_id)
+        if self._fence is not None and lease is None:
+            logger.info("session %s is not this worker's now: nothing is sent", self.session_id)
+            await self._hold()
+            return
+        try:
+            claim = await self._campaigns.claim(
+                campaign.id,
+                planned.id,
+                render,
+                wa_id=None if info is None else info.wid,
+                lid=None if info is None else info.lid,
+                fence=lease,
+            )
+        except LeaseLost as exc:
+            logger.warning("campaign %s: %s", campaign.id, exc)
+            await self._hold()
+            return
         recipient = claim.recipient
         self._plan_next(campaign.id, claim.following)
         if recipient is None:

@@ -20,7 +20,7 @@ import math
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
@@ -44,6 +44,18 @@ async def hold_in(session: AsyncSession, lease: Lease, now: datetime) -> None:
     )
     if held is None:
         raise LeaseLost(lease.session_id, lease.owner, lease.epoch)
+
+
+async def _share_in(
+    session: AsyncSession, owner: str, capacity: int, ttl: timedelta, now: datetime
+) -> int:
+    """How many sessions `owner` should hold: its capacity, and no more than an even split of
+    all sessions among the workers whose heartbeat is younger than `ttl` (`owner` counted)."""
+    total = await session.scalar(select(func.count()).select_from(SessionLeaseRow))
+    others = await session.scalar(
+        select(func.count()).where(WorkerRow.heartbeat_at > now - ttl, WorkerRow.id != owner)
+    )
+    return min(capacity, math.ceil((total or 0) / ((others or 0) + 1)))
 
 
 class LeaseRepo:
@@ -78,23 +90,17 @@ class LeaseRepo:
     async def claim(
         self, owner: str, *, capacity: int, ttl: timedelta, now: datetime
     ) -> list[Lease]:
-        """Take unowned or expired sessions, oldest first, up to this worker's share: its
-        capacity, and no more than an even split of all sessions among the workers whose
-        heartbeat is younger than `ttl` (this one counted), so a worker that starts first does
-        not take everything. Each taken session's epoch grows by one."""
+        """Take unowned or expired sessions, oldest first, up to this worker's share (`_share_in`:
+        its capacity, and an even split among the live workers; a worker alone takes all it
+        can, and sheds the excess when others start: `excess`). Each taken session's epoch
+        grows by one."""
         async with self._db.session() as session:
+            share = await _share_in(session, owner, capacity, ttl, now)
             mine = await session.scalar(
                 select(func.count()).where(
                     SessionLeaseRow.owner == owner, SessionLeaseRow.expires_at > now
                 )
             )
-            total = await session.scalar(select(func.count()).select_from(SessionLeaseRow))
-            live = await session.scalar(
-                select(func.count()).where(
-                    WorkerRow.heartbeat_at > now - ttl, WorkerRow.id != owner
-                )
-            )
-            share = min(capacity, math.ceil((total or 0) / ((live or 0) + 1)))
             room = share - (mine or 0)
             if room <= 0:
                 return []
@@ -131,6 +137,17 @@ class LeaseRepo:
                     taken.append(Lease(session_id, owner, epoch + 1, now + ttl))
             return taken
 
+    async def excess(
+        self, owner: str, *, capacity: int, ttl: timedelta, now: datetime
+    ) -> list[int]:
+        """The sessions the worker holds beyond its share (as `claim` counts it: another
+        worker started, or its capacity went down), newest first: to stop and `release`, so
+        the workers even out. Nothing is written here: the caller stops the browsers first."""
+        async with self._db.session() as session:
+            share = await _share_in(session, owner, capacity, ttl, now)
+            held = await self._held_in(session, owner, now)
+        return [lease.session_id for lease in reversed(held)][: max(0, len(held) - share)]
+
     async def renew(self, owner: str, *, ttl: timedelta, now: datetime) -> list[Lease]:
         """Extend every lease the worker still holds; what it holds afterwards. A lease that
         expired is not renewed (another worker may have taken it, or will): the worker must
@@ -160,6 +177,18 @@ class LeaseRepo:
                     synchronize_session=False
                 )
             )
+
+    async def leave(self, owner: str) -> None:
+        """A worker stopping for good: its leases go and it no longer counts as a live worker
+        in anyone's share, in one transaction."""
+        async with self._db.session() as session:
+            await session.execute(
+                update(SessionLeaseRow)
+                .where(SessionLeaseRow.owner == owner)
+                .values(owner=None, expires_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            await session.execute(delete(WorkerRow).where(WorkerRow.id == owner))
 
     @staticmethod
     async def _held_in(session: AsyncSession, owner: str, now: datetime) -> list[Lease]:

@@ -1,0 +1,282 @@
+"""Two `waops worker` processes on one MariaDB (issue 17): four numbers on the simulator, paired
+beforehand, a campaign on two of them, the workers splitting the numbers between them.
+
+- `kill -9` of one hands its numbers to the other within a minute; the campaigns go on and no
+  prospect is sent a message twice (one cut off mid-send is `unknown`); every message contacts
+  wrote while its number had no owner is stored once; the survivor releases all on SIGTERM.
+- A worker stopped (SIGSTOP) past its leases sends nothing once it is resumed: the other took
+  its numbers over with a new epoch, and every campaign claim checks it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from engine.directory import Directory
+from engine.events import EventBus
+from engine.sessions import SessionManager, playwright_factory
+from engine.settings import load_settings
+from engine.whatsapp.simulator.client import SimulatorClient
+from engine.whatsapp.simulator.server import Simulator
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.records import Campaign, CampaignStatus, ContactInput, RecipientState, SessionState
+from storage.repos import CampaignRepo, ContactRepo, MessageRepo, SessionRepo
+from storage.repos.leases import LeaseRepo
+from tests.conftest import MYSQL_SKIP, MYSQL_URL
+from tests.support.poll import poll_until
+from tests.support.sim_world import POLICY
+from tests.support.waops_process import stop_waops
+
+pytestmark = [pytest.mark.browser, pytest.mark.mysql]
+
+NUMBERS = ["n1", "n2", "n3", "n4"]
+CAMPAIGN_NUMBERS = ["n1", "n3"]
+PROSPECTS = [f"54911700000{i:02d}" for i in range(1, 25)]
+PACING = {"gap_s": "0.4", "long_pause_every": 0, "warmup": [], "window": "always"}
+LEASE_TTL_S = 6.0
+WORKERS = ("a", "b")
+
+
+@dataclass
+class Split:
+    """The running deployment: its database, the simulator, the workers and their logs."""
+
+    db: Database
+    sim: SimulatorClient
+    client_id: int
+    sessions: dict[str, int]
+    campaigns: list[Campaign]
+    logs: Path
+    workers: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
+
+    async def owners(self) -> dict[int, str]:
+        now = datetime.now(UTC)
+        return {
+            lease.session_id: worker
+            for worker in self.workers
+            for lease in await LeaseRepo(self.db).held(worker, now)
+        }
+
+    async def connected(self, worker: str) -> set[int]:
+        states = {s.id: s.state for s in await SessionRepo(self.db).list()}
+        owned = await self.owners()
+        return {s for s, w in owned.items() if w == worker and states[s] is SessionState.CONNECTED}
+
+    async def sent_to(self, number: str) -> list[str]:
+        return [entry["to"].partition("@")[0] for entry in await self.sim.sent(f"haby-{number}")]
+
+    def context(self) -> str:
+        return "\n".join(
+            f"--- {w}\n" + (self.logs / f"{w}.log").read_text()[-2000:] for w in self.workers
+        )
+
+    async def started(self) -> None:
+        """Until the workers hold two numbers each, all connected, and the campaigns send."""
+
+        async def split_evenly() -> bool:
+            return Counter((await self.owners()).values()) == Counter({w: 2 for w in WORKERS})
+
+        async def all_connected() -> bool:
+            return sum([len(await self.connected(w)) for w in WORKERS]) == len(NUMBERS)
+
+        async def sending() -> bool:
+            return sum([len(await self.sent_to(n)) for n in CAMPAIGN_NUMBERS]) >= 4
+
+        for check, what in (
+            (split_evenly, "two numbers each"),
+            (all_connected, "every number connected"),
+            (sending, "the campaigns sending"),
+        ):
+            await poll_until(check, what, 90, every_s=0.3, context=self.context)
+
+    async def runs_everything(self, worker: str) -> None:
+        async def all_there() -> bool:
+            return len(await self.connected(worker)) == len(NUMBERS)
+
+        await poll_until(all_there, f"{worker} running all four", 60, context=self.context)
+
+    async def finished(self) -> None:
+        repo = CampaignRepo(self.db)
+
+        async def ended() -> bool:
+            for campaign in self.campaigns:
+                counts = await repo.counts(campaign.id)
+                if counts.get(RecipientState.QUEUED.value) or counts.get("sending"):
+                    return False
+            return True
+
+        await poll_until(ended, "both campaigns to end", 120, every_s=0.5, context=self.context)
+
+    async def assert_nobody_twice(self) -> None:
+        repo = CampaignRepo(self.db)
+        for campaign, number in zip(self.campaigns, CAMPAIGN_NUMBERS, strict=True):
+            sent = await self.sent_to(number)
+            twice = [phone for phone, times in Counter(sent).items() if times > 1]
+            assert twice == [], f"sent twice on {number}: {twice}"
+            assert set(sent) <= set(PROSPECTS)
+            counts = await repo.counts(campaign.id)
+            done = counts.get("sent", 0) + counts.get("unknown", 0)
+            assert done == len(PROSPECTS) and counts.get("unknown", 0) <= 1, counts
+            assert counts.get("sent", 0) <= len(sent), "nothing counted sent that never left"
+
+
+@pytest.fixture
+async def database_url() -> AsyncIterator[str]:
+    if not MYSQL_URL:
+        pytest.skip(MYSQL_SKIP)
+    server = make_url(MYSQL_URL)
+    name = f"{server.database}_split"
+    async with Database(server.set(database="").render_as_string(hide_password=False)) as admin:
+        async with admin.engine.begin() as connection:
+            await connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+            await connection.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+        url = server.set(database=name).render_as_string(hide_password=False)
+        async with Database(url) as db:
+            await upgrade(db)
+        yield url
+        async with admin.engine.begin() as connection:
+            await connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+
+
+@pytest.fixture
+async def split(tmp_path: Path, database_url: str) -> AsyncIterator[Split]:
+    data = tmp_path / "data"  # the volume every worker shares
+    async with (
+        AsyncExitStack() as stack,
+        Database(database_url) as db,
+        Simulator(qr_rotate_s=60) as simulator,
+        SimulatorClient(simulator.base_url) as sim,
+    ):
+        haby = await Directory(db).add_client(
+            "haby", "Haby Hogar", "AR", "America/Argentina/Buenos_Aires"
+        )
+        sessions = await _pair_all(db, simulator, sim, data)
+        await ContactRepo(db).upsert_many(
+            haby.id, [ContactInput(p, f"C{p[-2:]}", ("feria",)) for p in PROSPECTS]
+        )
+        repo, campaigns = CampaignRepo(db), []
+        for number in CAMPAIGN_NUMBERS:
+            campaign = await repo.create(
+                haby.id, sessions[number], number, "Hola {name}", {"tag": "feria"}, pacing=PACING
+            )
+            await repo.materialize(campaign)
+            campaigns.append(await repo.set_status(campaign.id, CampaignStatus.RUNNING))
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("WAOPS_")},
+            "WAOPS_DATABASE_URL": database_url,
+            "WAOPS_DATA_DIR": str(data),
+            "WAOPS_WHATSAPP_URL": simulator.whatsapp_url,
+            "WAOPS_WA_JS_PATH": simulator.wa_js_path,
+            "WAOPS_SEND_WINDOW": "always",
+            "WAOPS_HEALTH_PORT": "0",
+            "WAOPS_LEASE_TTL_S": str(LEASE_TTL_S),
+        }
+        deployment = Split(db, sim, haby.id, sessions, campaigns, tmp_path)
+        try:
+            for worker in WORKERS:
+                log = stack.enter_context((tmp_path / f"{worker}.log").open("wb"))
+                deployment.workers[worker] = await asyncio.create_subprocess_exec(
+                    str(Path(sys.executable).with_name("waops")),
+                    "worker",
+                    env={**env, "WAOPS_WORKER_ID": worker},
+                    cwd=tmp_path,
+                    stdout=log,
+                    stderr=log,
+                    start_new_session=True,
+                )
+            yield deployment
+        finally:
+            for process in deployment.workers.values():
+                if process.returncode is None:
+                    os.killpg(process.pid, signal.SIGCONT)
+                    process.kill()
+                    await process.wait()
+        for worker in WORKERS:
+            log_text = (tmp_path / f"{worker}.log").read_text()
+            assert "Traceback" not in log_text, log_text[-3000:]
+
+
+async def _pair_all(
+    db: Database, simulator: Simulator, sim: SimulatorClient, data: Path
+) -> dict[str, int]:
+    """Pair the four numbers in this process, as an operator did once; then close them."""
+    settings = load_settings(
+        data_dir=data, whatsapp_url=simulator.whatsapp_url, wa_js_path=simulator.wa_js_path
+    )
+    manager = SessionManager(db, EventBus(), playwright_factory(settings), data, POLICY)
+    ids = {}
+    try:
+        for n, number in enumerate(NUMBERS, start=1):
+            session = await manager.add("haby", number)
+            await manager.pair("haby", number)
+            await sim.scan(f"haby-{number}", f"54911000000{n:02d}")
+            await manager.wait_for_state(session.id, {SessionState.CONNECTED}, 60)
+            ids[number] = session.id
+    finally:
+        await manager.stop()
+    return ids
+
+
+async def test_a_killed_worker_hands_its_numbers_over_without_a_duplicate(split: Split) -> None:
+    await split.started()
+    victim = (await split.owners())[split.sessions["n1"]]
+    survivor = next(w for w in WORKERS if w != victim)
+    os.killpg(split.workers[victim].pid, signal.SIGKILL)
+    await split.workers[victim].wait()
+    loop = asyncio.get_running_loop()
+    killed_at = loop.time()
+
+    # Contacts write to every number while the victim's have no owner.
+    for n, number in enumerate(NUMBERS):
+        await split.sim.inbound(f"haby-{number}", f"54911800000{n:02d}", f"hola {number}")
+
+    await split.runs_everything(survivor)
+    assert loop.time() - killed_at < 60
+    await split.finished()
+    await split.assert_nobody_twice()
+    messages, contacts = MessageRepo(split.db), ContactRepo(split.db)
+    for n, number in enumerate(NUMBERS):
+        contact = await contacts.get(split.client_id, f"54911800000{n:02d}")
+        bodies = [m.body for m in await messages.conversation(contact.id)]
+        assert bodies == [f"hola {number}"], f"{number}: stored {bodies}"
+
+    assert await stop_waops(split.workers[survivor]) == 0, split.context()
+    assert await LeaseRepo(split.db).held(survivor, datetime.now(UTC)) == [], "released"
+
+
+async def test_a_stalled_worker_sends_nothing_once_resumed(split: Split) -> None:
+    await split.started()
+    stalled = (await split.owners())[split.sessions["n1"]]
+    other = next(w for w in WORKERS if w != stalled)
+    os.killpg(split.workers[stalled].pid, signal.SIGSTOP)  # waops, its driver, its browsers
+    await split.runs_everything(other)
+    before = {number: len(await split.sent_to(number)) for number in CAMPAIGN_NUMBERS}
+    os.killpg(split.workers[stalled].pid, signal.SIGCONT)
+
+    async def stood_down() -> bool:
+        return await LeaseRepo(split.db).held(stalled, datetime.now(UTC)) == [] and (
+            len(await split.connected(other)) == len(NUMBERS)
+        )
+
+    await poll_until(stood_down, "the resumed worker holding nothing", 30, context=split.context)
+    await split.finished()
+    await split.assert_nobody_twice()
+    log = (split.logs / f"{stalled}.log").read_text()
+    assert "its lease was lost" in log or "no renewal" in log, log[-3000:]
+    after = {number: len(await split.sent_to(number)) for number in CAMPAIGN_NUMBERS}
+    assert all(after[n] >= before[n] for n in CAMPAIGN_NUMBERS)
+    await stop_waops(split.workers[other])
