@@ -64,10 +64,13 @@ async def until(check: Check, timeout_s: float, poll_s: float = 0.1) -> float | 
 
 
 class Waops:
-    """`waops run` as a child process; an exit nobody asked for counts as a crash."""
+    """`waops run` (or `command`: "worker") as a child process; an exit nobody asked for counts
+    as a crash."""
 
-    def __init__(self, env: dict[str, str], cwd: Path, log_path: Path) -> None:
-        self.env, self.cwd, self.log_path = env, cwd, log_path
+    def __init__(
+        self, env: dict[str, str], cwd: Path, log_path: Path, *, command: str = "run"
+    ) -> None:
+        self.env, self.cwd, self.log_path, self.command = env, cwd, log_path, command
         self.process: asyncio.subprocess.Process | None = None
         self.crashes: list[str] = []
         self.stop_codes: list[int] = []
@@ -83,7 +86,7 @@ class Waops:
         with self.log_path.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
                 str(Path(sys.executable).with_name("waops")),
-                "run",
+                self.command,
                 env=self.env,
                 cwd=self.cwd,
                 stdout=log,

@@ -26,9 +26,6 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from engine.directory import Directory
-from engine.events import EventBus
-from engine.sessions import SessionManager, playwright_factory
-from engine.settings import load_settings
 from engine.whatsapp.simulator.client import SimulatorClient
 from engine.whatsapp.simulator.server import Simulator
 from storage.db import Database
@@ -37,8 +34,8 @@ from storage.records import Campaign, CampaignStatus, ContactInput, RecipientSta
 from storage.repos import CampaignRepo, ContactRepo, MessageRepo, SessionRepo
 from storage.repos.leases import LeaseRepo
 from tests.conftest import MYSQL_SKIP, MYSQL_URL
+from tests.support.pairing import pair_numbers
 from tests.support.poll import poll_until
-from tests.support.sim_world import POLICY
 from tests.support.waops_process import stop_waops
 
 pytestmark = [pytest.mark.browser, pytest.mark.mysql]
@@ -164,7 +161,7 @@ async def split(tmp_path: Path, database_url: str) -> AsyncIterator[Split]:
         haby = await Directory(db).add_client(
             "haby", "Haby Hogar", "AR", "America/Argentina/Buenos_Aires"
         )
-        sessions = await _pair_all(db, simulator, sim, data)
+        sessions = await pair_numbers(db, simulator, sim, data, "haby", NUMBERS)
         await ContactRepo(db).upsert_many(
             haby.id, [ContactInput(p, f"C{p[-2:]}", ("feria",)) for p in PROSPECTS]
         )
@@ -208,27 +205,6 @@ async def split(tmp_path: Path, database_url: str) -> AsyncIterator[Split]:
         for worker in WORKERS:
             log_text = (tmp_path / f"{worker}.log").read_text()
             assert "Traceback" not in log_text, log_text[-3000:]
-
-
-async def _pair_all(
-    db: Database, simulator: Simulator, sim: SimulatorClient, data: Path
-) -> dict[str, int]:
-    """Pair the four numbers in this process, as an operator did once; then close them."""
-    settings = load_settings(
-        data_dir=data, whatsapp_url=simulator.whatsapp_url, wa_js_path=simulator.wa_js_path
-    )
-    manager = SessionManager(db, EventBus(), playwright_factory(settings), data, POLICY)
-    ids = {}
-    try:
-        for n, number in enumerate(NUMBERS, start=1):
-            session = await manager.add("haby", number)
-            await manager.pair("haby", number)
-            await sim.scan(f"haby-{number}", f"54911000000{n:02d}")
-            await manager.wait_for_state(session.id, {SessionState.CONNECTED}, 60)
-            ids[number] = session.id
-    finally:
-        await manager.stop()
-    return ids
 
 
 async def test_a_killed_worker_hands_its_numbers_over_without_a_duplicate(split: Split) -> None:
