@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +34,26 @@ from storage.repos.leases import LeaseRepo
 logger = logging.getLogger(__name__)
 
 SessionAction = Callable[[int], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class WorkerLoad:
+    """A worker as `waops workers` lists it: what it said with its last heartbeat, how many
+    sessions it holds now, and whether that heartbeat is younger than the lease ttl."""
+
+    worker: WorkerInfo
+    sessions: int
+    alive: bool
+
+
+async def fleet(db: Database, *, ttl_s: float, now: datetime) -> list[WorkerLoad]:
+    """Every worker that ever beat (a stopped one deletes its row), with its load."""
+    repo = LeaseRepo(db)
+    load = Counter(lease.owner for lease in (await repo.owners(now)).values())
+    return [
+        WorkerLoad(w, load[w.id], now - w.heartbeat_at < timedelta(seconds=ttl_s))
+        for w in await repo.workers()
+    ]
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,11 @@ from bot.cli.common import console, err_console, settings_or_exit, with_db
 from bot.cli.sessions import session_app
 from bot.ops.logs import configure_logging
 from engine.campaign.prospects import ImportInterrupted, ImportReport, import_csv
+from engine.clock import utcnow
 from engine.directory import Directory
 from engine.exports import write_csv
 from engine.inbound.conversations import AIControl
+from engine.ownership import fleet
 from engine.private_files import keep_private
 from engine.settings import Settings, SettingsError, installed_version, load_settings
 from engine.whatsapp.processes import isolate_from_terminal_signals
@@ -290,6 +292,29 @@ def worker() -> None:
     except (SchemaNotReady, StorageError) as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from exc
+
+
+@app.command("workers")
+def workers() -> None:
+    """List the `waops worker` processes of a split deployment: load, last heartbeat, version."""
+    settings = settings_or_exit()
+    now = utcnow()
+    found = with_db(lambda db: fleet(db, ttl_s=settings.lease_ttl_s, now=now))
+    if not found:
+        console.print('no workers: start `waops worker` processes (README, "Several machines")')
+        return
+    table = Table("worker", "sessions", "capacity", "last heartbeat", "version")
+    for load in found:
+        ago = (now - load.worker.heartbeat_at).total_seconds()
+        beat = f"{ago:.0f} s ago" + ("" if load.alive else " (gone: its leases expire)")
+        table.add_row(
+            load.worker.id,
+            str(load.sessions),
+            str(load.worker.capacity),
+            beat,
+            load.worker.version,
+        )
+    console.print(table)
 
 
 async def _serve(settings: Settings, role: Role = "all") -> None:

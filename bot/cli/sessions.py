@@ -20,7 +20,9 @@ from engine.settings import Settings
 from engine.whatsapp.errors import ProfileInUse
 from engine.whatsapp.profile_lock import ProfileLock
 from storage.db import Database, StorageError
+from storage.records import Lease, WaSession
 from storage.repos import SessionRepo
+from storage.repos.leases import LeaseRepo
 
 session_app = typer.Typer(help="WhatsApp sessions (one per number).", no_args_is_help=True)
 
@@ -36,16 +38,22 @@ def session_add(
 
 @session_app.command("list")
 def session_list(client: Annotated[str | None, typer.Argument()] = None) -> None:
-    """List sessions and their state."""
-    sessions = with_db(lambda db: Directory(db).sessions.list(client))
-    table = Table("client", "session", "state", "phone", "since")
+    """List sessions, their state and (in a split deployment) the worker that runs each."""
+
+    async def read(db: Database) -> tuple[list[WaSession], dict[int, Lease]]:
+        return await Directory(db).sessions.list(client), await LeaseRepo(db).owners(utcnow())
+
+    sessions, owners = with_db(read)
+    table = Table("client", "session", "state", "phone", "since", "worker")
     for s in sessions:
+        lease = owners.get(s.id)
         table.add_row(
             s.client_slug,
             s.name,
             s.state,
             s.phone or "-",
             f"{s.state_changed_at:%Y-%m-%d %H:%M} UTC",
+            lease.owner if lease else "-",
         )
     console.print(table)
 

@@ -161,6 +161,23 @@ class LeaseRepo:
             )
             return await self._held_in(session, owner, now)
 
+    async def owners(self, now: datetime) -> dict[int, Lease]:
+        """Every lease valid at `now`, by session: who runs which number."""
+        async with self._db.session() as session:
+            rows = await session.execute(
+                select(
+                    SessionLeaseRow.session_id,
+                    SessionLeaseRow.owner,
+                    SessionLeaseRow.epoch,
+                    SessionLeaseRow.expires_at,
+                ).where(SessionLeaseRow.owner.is_not(None), SessionLeaseRow.expires_at > now)
+            )
+            return {
+                session_id: Lease(session_id, owner, epoch, expires_at)
+                for session_id, owner, epoch, expires_at in rows.all()
+                if owner is not None and expires_at is not None
+            }
+
     async def held(self, owner: str, now: datetime) -> list[Lease]:
         async with self._db.session() as session:
             return await self._held_in(session, owner, now)

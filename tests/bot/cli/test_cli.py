@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.ops.logs import JsonFormatter
+from engine.clock import utcnow
 from engine.whatsapp.profile_lock import ProfileLock
+from storage.db import Database
+from storage.records import WorkerInfo
+from storage.repos.leases import LeaseRepo
 from tests.support.cli import cli_env, waops
 
 
@@ -116,3 +122,37 @@ def test_log_level_and_json_format(env: Path, monkeypatch: pytest.MonkeyPatch) -
     record = logging.LogRecord("bot.x", logging.WARNING, "f.py", 1, "hola %s", ("Ana",), None)
     line = json.loads(JsonFormatter().format(record))
     assert (line["level"], line["logger"], line["message"]) == ("WARNING", "bot.x", "hola Ana")
+
+
+def test_workers_and_the_worker_running_each_session(env: Path) -> None:
+    """`waops workers` lists the split deployment's workers with their load; `waops session
+    list` names the worker that runs each number. The leases are written as a worker would."""
+    assert waops("db", "upgrade")[0] == 0
+    assert waops("workers") == (
+        0,
+        'no workers: start `waops worker` processes (README, "Several machines")\n',
+    )
+    assert waops("client", "add", "haby", "--name", "Haby")[0] == 0
+    assert waops("session", "add", "haby", "--name", "ventas")[0] == 0
+    assert waops("session", "add", "haby", "--name", "soporte")[0] == 0
+
+    async def two_workers() -> None:
+        async with Database(f"sqlite+aiosqlite:///{env / 'cli.db'}") as db:
+            repo, now = LeaseRepo(db), utcnow()
+            await repo.heartbeat(WorkerInfo("w-0", 20, "1.2.3", now, now))
+            old = now - timedelta(minutes=5)
+            await repo.heartbeat(WorkerInfo("w-1", 8, "1.2.2", old, old))
+            await repo.claim("w-0", capacity=1, ttl=timedelta(seconds=30), now=now)
+
+    asyncio.run(two_workers())
+    code, output = waops("workers")
+    assert code == 0
+    [w0] = [line for line in output.splitlines() if "w-0" in line]
+    assert "│ 1 " in w0 and "20" in w0 and "1.2.3" in w0 and "gone" not in w0
+    [w1] = [line for line in output.splitlines() if "w-1" in line]
+    assert "│ 0 " in w1 and "300 s ago (gone: its leases expire)" in w1
+    code, output = waops("session", "list")
+    assert code == 0
+    [ventas] = [line for line in output.splitlines() if "ventas" in line]
+    [soporte] = [line for line in output.splitlines() if "soporte" in line]
+    assert "w-0" in ventas and "w-0" not in soporte
