@@ -228,11 +228,13 @@ class NumberWorker:
             fields = {**recipient.fields, "name": recipient.name or "", "phone": recipient.phone}
             return template.render(fields, self._rng)
 
-        lease = None if self._fence is None else self._fence(self.session_id)
-        if self._fence is not None and lease is None:
-            logger.info("session %s is not this worker's now: nothing is sent", self.session_id)
-            await self._hold()
-            return
+        lease = None
+        if self._fence is not None:
+            lease = self._fence(self.session_id)
+            if lease is None:
+                logger.info("session %s is not this worker's now: nothing sent", self.session_id)
+                await self._hold()
+                return
         try:
             claim = await self._campaigns.claim(
                 campaign.id,
