@@ -12,20 +12,17 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from engine.directory import Directory
 from engine.whatsapp.simulator.client import SimulatorClient
 from storage.db import Database, NotFound
-from storage.migrate import upgrade
 from storage.records import ContactInput
 from storage.repos import ContactRepo, MessageRepo
 from tests.bot.slack.requests import SignedSender
-from tests.conftest import MYSQL_SKIP, MYSQL_URL
 from tests.support.fakes.openai_server import FakeOpenAI, Reply
 from tests.support.fakes.slack_server import FakeSlack
 from tests.support.fakes.telegram_server import FakeTelegram
+from tests.support.mariadb import own_database
 from tests.support.platforms import platforms
 from tests.support.poll import poll_until
 from tests.support.sim_world import decode_png
@@ -48,20 +45,8 @@ async def database_url(
         shutil.copy(sqlite_template, tmp_path / "waops.db")
         yield f"sqlite+aiosqlite:///{tmp_path / 'waops.db'}"
         return
-    if not MYSQL_URL:
-        pytest.skip(MYSQL_SKIP)
-    server = make_url(MYSQL_URL)
-    name = f"{server.database}_day"
-    async with Database(server.set(database="").render_as_string(hide_password=False)) as admin:
-        async with admin.engine.begin() as connection:
-            await connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-            await connection.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-        url = server.set(database=name).render_as_string(hide_password=False)
-        async with Database(url) as db:
-            await upgrade(db)
+    async with own_database("day") as url:
         yield url
-        async with admin.engine.begin() as connection:
-            await connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
 
 
 async def test_an_operator_day(tmp_path: Path, database_url: str) -> None:

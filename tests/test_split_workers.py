@@ -22,18 +22,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from engine.directory import Directory
 from engine.whatsapp.simulator.client import SimulatorClient
 from engine.whatsapp.simulator.server import Simulator
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.records import Campaign, CampaignStatus, ContactInput, RecipientState, SessionState
 from storage.repos import CampaignRepo, ContactRepo, MessageRepo, SessionRepo
 from storage.repos.leases import LeaseRepo
-from tests.conftest import MYSQL_SKIP, MYSQL_URL
+from tests.support.mariadb import own_database
 from tests.support.pairing import pair_numbers
 from tests.support.poll import poll_until
 from tests.support.waops_process import stop_waops
@@ -133,20 +130,8 @@ class Split:
 
 @pytest.fixture
 async def database_url() -> AsyncIterator[str]:
-    if not MYSQL_URL:
-        pytest.skip(MYSQL_SKIP)
-    server = make_url(MYSQL_URL)
-    name = f"{server.database}_split"
-    async with Database(server.set(database="").render_as_string(hide_password=False)) as admin:
-        async with admin.engine.begin() as connection:
-            await connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-            await connection.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-        url = server.set(database=name).render_as_string(hide_password=False)
-        async with Database(url) as db:
-            await upgrade(db)
+    async with own_database("split") as url:
         yield url
-        async with admin.engine.begin() as connection:
-            await connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
 
 
 @pytest.fixture
