@@ -1,7 +1,9 @@
-"""deploy/kubernetes/: the fields waops relies on, read as Kubernetes would. No schema checker
-that works offline is packaged on PyPI or npm (kubeconform and kubeval download Kubernetes'
-JSON schemas at run time), so this reads the YAML and checks the fields itself; the kinds and
-`apiVersion`s are the current stable ones (apps/v1, policy/v1, batch/v1)."""
+"""deploy/kubernetes/: the fields waops relies on, read as Kubernetes would. A schema checker
+(kubeconform, kubeval) reads Kubernetes' JSON schemas from GitHub by default, which CI here
+cannot reach, and kubeconform is not packaged on PyPI or npm (`pip download kubeconform` and
+`npm view kubeconform` found nothing, 2026-12-02); so this reads the YAML and checks the fields
+itself. The kinds and `apiVersion`s
+are the current stable ones (apps/v1, policy/v1, batch/v1)."""
 
 from __future__ import annotations
 
