@@ -56,6 +56,7 @@ from engine.media_store import MediaStore
 from engine.media_sweep import MediaSweeps
 from engine.ownership import Ownership, OwnershipPolicy
 from engine.private_files import keep_private, private_dir, private_sqlite
+from engine.relay import EventPublisher
 from engine.session.runner import SessionPolicy
 from engine.sessions import DriverFactory, SessionManager, playwright_factory
 from engine.settings import Settings, installed_version
@@ -127,6 +128,10 @@ class App(TwoPhase):
                 adopt=self._adopt,
                 disown=self.sessions.disown,
             )
+        # What operators see of this worker's engine goes to the event log for `waops bot`.
+        self.events: EventPublisher | None = None
+        if role == "worker":
+            self.events = EventPublisher(self.db, self.bus, settings.worker_name, clock=self.clock)
         self.receipts = ReceiptTracker(self.db, self.bus)
         self.pacing = PacingPolicy.from_settings(settings)
         self.campaign_engine = CampaignEngine(
@@ -261,6 +266,9 @@ class App(TwoPhase):
         self._stack.push_async_callback(self.admin_channels.stop)
         # What hears engine events subscribes before the sessions start, so their first states
         # count, and unsubscribes after they stopped.
+        if self.events is not None:
+            await self.events.start()
+            self._stack.push_async_callback(self.events.stop)
         await self.alert_rules.start()
         self._stack.push_async_callback(self.alert_rules.stop)
         if self.role != "worker":

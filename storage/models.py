@@ -120,6 +120,19 @@ class SessionLeaseRow(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class EngineEventRow(Base):
+    """An engine event a worker published, for the operator side in another process (issue
+    17): `kind` names the event type, `payload` its JSON (engine/relay.py); followed by id."""
+
+    __tablename__ = "engine_events"
+    __table_args__ = (Index(None, "created_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    source: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[str] = mapped_column(LongText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class WorkerRow(Base):
     """A `waops worker` as it last said it was alive: what `/workers` lists and what the lease
     claim's spread rule counts (workers whose heartbeat is recent)."""

@@ -18,17 +18,20 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from engine.directory import Directory
+from engine.events import MessageStored
+from engine.relay import EventCodec
 from engine.whatsapp.simulator.client import SimulatorClient
 from engine.whatsapp.simulator.server import Simulator
 from storage.db import Database
 from storage.records import Campaign, CampaignStatus, ContactInput, RecipientState, SessionState
 from storage.repos import CampaignRepo, ContactRepo, MessageRepo, SessionRepo
+from storage.repos.event_log import EventLogRepo
 from storage.repos.leases import LeaseRepo
 from tests.support.mariadb import own_database
 from tests.support.pairing import pair_numbers
@@ -214,6 +217,12 @@ async def test_a_killed_worker_hands_its_numbers_over_without_a_duplicate(split:
         contact = await contacts.get(split.client_id, f"54911800000{n:02d}")
         bodies = [m.body for m in await messages.conversation(contact.id)]
         assert bodies == [f"hola {number}"], f"{number}: stored {bodies}"
+    # ... and the operator side hears of each once, through the event log (engine/relay.py).
+    codec = EventCodec()
+    logged = await EventLogRepo(split.db).after(0, datetime.now(UTC) + timedelta(minutes=1))
+    stored = [codec.decode(e.kind, e.payload) for e in logged if e.kind == "MessageStored"]
+    heard = sorted(e.message.body for e in stored if isinstance(e, MessageStored))
+    assert heard == sorted(f"hola {number}" for number in NUMBERS), heard
 
     assert await stop_waops(split.workers[survivor]) == 0, split.context()
     assert await LeaseRepo(split.db).held(survivor, datetime.now(UTC)) == [], "released"

@@ -27,7 +27,7 @@ from storage.records.campaigns import (
     RecipientState,
     SkipReason,
 )
-from storage.records.leases import Lease, LeaseLost, WorkerInfo
+from storage.records.leases import Lease, LeaseLost, LoggedEvent, WorkerInfo
 from storage.records.messages import (
     MEDIA_KINDS,
     Contact,
@@ -78,6 +78,7 @@ __all__ = [
     "FireResult",
     "Lease",
     "LeaseLost",
+    "LoggedEvent",
     "MediaInfo",
     "MediaState",
     "Message",

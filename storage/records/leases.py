@@ -1,4 +1,4 @@
-"""Ownership of sessions across worker processes (issue 17): leases and workers."""
+"""The split deployment across processes (issue 17): leases, workers, and the event log."""
 
 from __future__ import annotations
 
@@ -39,3 +39,15 @@ class LeaseLost(Exception):
         self.session_id = session_id
         self.owner = owner
         self.epoch = epoch
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """An engine event as the event log keeps it: `id` orders the log, `kind` names the event
+    type and `payload` is its JSON; `source` is the worker that published it."""
+
+    id: int
+    kind: str
+    source: str
+    payload: str
+    created_at: datetime
