@@ -21,4 +21,4 @@ typecheck-js:
 	node_modules/.bin/tsc -p engine/whatsapp/tsconfig.json
 
 pytest:
-	.venv/bin/pytest
+	.venv/bin/pytest -n 2

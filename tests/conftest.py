@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from storage.db import Database
 from storage.migrate import upgrade
@@ -19,7 +20,23 @@ from storage.models import Base
 
 # PTB 22 warns on every RetryAfter unless told to use timedelta; the app sets this at start too.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
-MYSQL_URL = os.environ.get("WAOPS_TEST_MYSQL_URL")
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server and credentials, another database (`""`: the server alone)."""
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def _per_worker(url: str | None) -> str | None:
+    """Under pytest-xdist each worker process has a database of its own beside the named one
+    (`<name>_gw0`, ...): the tests empty and migrate theirs as they go."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    return with_database(url, f"{make_url(url).database}_{worker}")
+
+
+MYSQL_URL = _per_worker(os.environ.get("WAOPS_TEST_MYSQL_URL"))
 MYSQL_SKIP = "WAOPS_TEST_MYSQL_URL is not set: MariaDB tests skipped (.ci/run sets it)"
 
 
@@ -35,7 +52,17 @@ def run_in_fresh_loop(coroutine: Coroutine[Any, Any, None]) -> None:
         pool.submit(asyncio.run, coroutine).result()
 
 
+async def _create_if_missing(url: str) -> None:
+    name = make_url(url).database
+    async with Database(with_database(url, "")) as admin, admin.engine.begin() as connection:
+        await connection.execute(
+            text(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
+        )
+
+
 async def _migrate(url: str, *, drop_first: bool) -> None:
+    if drop_first:
+        await _create_if_missing(url)
     async with Database(url) as db:
         if drop_first:
             async with db.engine.begin() as connection:

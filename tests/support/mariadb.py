@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 
 from storage.db import Database
 from storage.migrate import upgrade
-from tests.conftest import MYSQL_SKIP, MYSQL_URL
+from tests.conftest import MYSQL_SKIP, MYSQL_URL, with_database
 
 
 @asynccontextmanager
@@ -21,13 +21,12 @@ async def own_database(suffix: str) -> AsyncIterator[str]:
     Skips the test when no MariaDB is configured."""
     if not MYSQL_URL:
         pytest.skip(MYSQL_SKIP)
-    server = make_url(MYSQL_URL)
-    name = f"{server.database}_{suffix}"
-    async with Database(server.set(database="").render_as_string(hide_password=False)) as admin:
+    name = f"{make_url(MYSQL_URL).database}_{suffix}"
+    async with Database(with_database(MYSQL_URL, "")) as admin:
         async with admin.engine.begin() as connection:
             await connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
             await connection.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-        url = server.set(database=name).render_as_string(hide_password=False)
+        url = with_database(MYSQL_URL, name)
         async with Database(url) as db:
             await upgrade(db)
         try:
