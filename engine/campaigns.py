@@ -124,8 +124,9 @@ class CampaignEngine:
     async def _supervise(self, worker: NumberWorker) -> None:
         """Run a number's sender until the engine stops; on a storage outage or a bug it is
         restarted with backoff (and operators hear of it), so its campaigns never stall while
-        they say `running`. A restart finds any `sending` row of its own: that send was cut
-        off mid-way, so it becomes `unknown`, never queued again."""
+        they say `running`. A restart first commits the `sent` of a send WhatsApp accepted
+        that the failure left unrecorded, then finds any `sending` row of its own: that send
+        was cut off mid-way, so it becomes `unknown`, never queued again."""
         failures = 0
         while not worker.stopping:
             started = time.monotonic()
@@ -147,6 +148,7 @@ class CampaignEngine:
                 )
             await asyncio.sleep(delay_s)
             try:
+                await worker.record_unrecorded()  # a send WhatsApp accepted is not `unknown`
                 await self.recover(worker.session_id)
             except StorageUnavailable:
                 continue  # still away: the next run fails and waits longer

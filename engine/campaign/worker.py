@@ -10,6 +10,9 @@ A send is those two commits and nothing else of the database: the first (the cla
 campaign's status and the recipient as they are now, keeps what WhatsApp said of a new number,
 honours an opt-out and commits `sending`; it also reads the recipient after this one, whom the
 next send plans for (its send window, its number check) and claims only if it is still first.
+When that next send is due at once, its claim also commits the `sent` of this one (`_unrecorded`
+until then): one commit per send. Whenever the worker is about to wait instead (a pacing gap,
+nothing to send, a hold, the end of a campaign, a stop), it commits that `sent` on its own first.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from engine.whatsapp.errors import (
     WhatsAppError,
 )
 from engine.whatsapp.types import NumberInfo, OutgoingMedia, SentMessage
-from storage.db import Database, NotFound
+from storage.db import Database, NotFound, StorageUnavailable
 from storage.records import (
     Campaign,
     CampaignStatus,
@@ -62,13 +65,15 @@ from storage.records import (
     WaSession,
 )
 from storage.repos import CampaignRepo, ClientRepo, ContactRepo, MessageRepo, SessionRepo
+from storage.repos.recipient_sends import Sent
 
 __all__ = ["ACTIVE", "CampaignControl", "CampaignStatuses", "CampaignTransport", "NumberWorker"]
 
 logger = logging.getLogger(__name__)
 DAY = timedelta(days=1)
 FINISH_ESTIMATE_LIMIT = 2000  # simulate at most this many sends, extrapolate the rest
-ESTIMATE_EVERY = 25  # sends between two re-estimates of the finish time
+ESTIMATE_EVERY = 25  # sends between two re-estimates of the finish time,
+ESTIMATE_GAP = timedelta(seconds=10)  # and at least this long: a burst needs no fresher one
 CHECK_HOLD = timedelta(seconds=30)  # before asking again when WhatsApp could not say
 MEDIA_MISSING = "the campaign's file is not in the media store: attach it again"
 
@@ -122,10 +127,14 @@ class NumberWorker:
         self._policies: dict[int, PacingPolicy] = {}
         self._paired_at: datetime | None = None
         self._counts: dict[int, Counter[str]] = {}
-        self._estimates: dict[int, tuple[int, datetime | None]] = {}
+        # Per campaign: the remaining count, the finish and the time of the last estimate.
+        self._estimates: dict[int, tuple[int, datetime | None, datetime]] = {}
         # Per campaign, the recipient the next send plans for (read with the last claim); the
         # claim reads it again, so a rename, an opt-out or a cancel meanwhile counts.
         self._next: dict[int, Recipient] = {}
+        # The last send WhatsApp accepted, its `sent` not committed yet: the next claim commits
+        # it, or `record_unrecorded` does before any wait.
+        self._unrecorded: Sent | None = None
         self.session: WaSession | None = None
 
     def poke(self) -> None:
@@ -144,15 +153,44 @@ class NumberWorker:
             history=await self._campaigns.sends_since(self.session_id, since), rng=self._rng
         )
         self._client = await self._clients.get_by_id(self.session.client_id)
-        while not self.stopping:
-            self.wake.clear()
-            campaign = await self._pick()
-            if campaign is None:
-                self.idle.set()
-                await self.wake.wait()
-                self.idle.clear()
-                continue
-            await self._step(campaign)
+        try:
+            while not self.stopping:
+                self.wake.clear()
+                campaign = await self._pick()
+                if campaign is None:
+                    await self.record_unrecorded()
+                    self.idle.set()
+                    await self.wake.wait()
+                    self.idle.clear()
+                    continue
+                await self._step(campaign)
+        finally:
+            # A stop, a cancel or a failure: what WhatsApp accepted is recorded first. If the
+            # database is away, it stays here for the engine's next run (before its recovery).
+            try:
+                await asyncio.shield(self.record_unrecorded())
+            except Exception as exc:
+                logger.warning(
+                    "session %s: the last send's `sent` is kept for the next run: %s",
+                    self.session_id,
+                    exc,
+                )
+
+    async def record_unrecorded(self) -> None:
+        """Commit the `sent` of the last send when no claim has carried it yet."""
+        sent = self._unrecorded
+        if sent is None:
+            return
+        try:
+            await self._campaigns.record_sent(sent.recipient_id, sent.message)
+        except StorageUnavailable:
+            raise  # kept for the next try: the database is away
+        except Exception:
+            # Anything else would fail the same way again. The row stays `sending`, which the
+            # engine's recovery after this failure makes `unknown`.
+            self._unrecorded = None
+            raise
+        self._unrecorded = None
 
     async def _refresh(self) -> None:
         """Re-read what pokes announce: running campaigns, the number's pacing and age."""
@@ -196,6 +234,7 @@ class NumberWorker:
             self._clock.now(), recipient_tz=zone, policy=policy, number_age_days=age_days
         )
         if slot > self._clock.now():
+            await self.record_unrecorded()
             await self._clock.sleep_until(slot, self.wake)
             return  # look again: a pause, a cancel or a disconnect may have come meanwhile
         self._turn += 1
@@ -243,11 +282,13 @@ class NumberWorker:
                 wa_id=None if info is None else info.wid,
                 lid=None if info is None else info.lid,
                 fence=lease,
+                sent=self._unrecorded,
             )
         except LeaseLost as exc:
             logger.warning("campaign %s: %s", campaign.id, exc)
-            await self._hold()
+            await self._hold()  # which records the send before on its own
             return
+        self._unrecorded = None  # the claim committed it
         recipient = claim.recipient
         self._plan_next(campaign.id, claim.following)
         if recipient is None:
@@ -308,8 +349,9 @@ class NumberWorker:
             outcome = RecipientState.UNKNOWN
             await self._campaigns.mark_unknown(recipient.id, str(exc))
         else:
-            # WhatsApp has the message: recording that must survive a cancellation.
-            await asyncio.shield(self._record_sent(campaign, recipient, body, sent, file))
+            # WhatsApp has the message: the next claim commits `sent` with its own, or
+            # `record_unrecorded` before any wait (and on a cancel, shielded, in `run`).
+            self._unrecorded = self._sent(campaign, recipient, body, sent, file)
         await self._bus.publish(
             MessageSent(
                 campaign.client_id, self.session_id, Origin.CAMPAIGN, outcome is RecipientState.SENT
@@ -340,6 +382,7 @@ class NumberWorker:
 
     async def _hold(self) -> None:
         """Wait before asking WhatsApp again (a poke ends the wait early)."""
+        await self.record_unrecorded()
         await self._clock.sleep_until(self._clock.now() + CHECK_HOLD, self.wake)
 
     async def _file(self, campaign: Campaign) -> OutgoingMedia | None:
@@ -359,18 +402,19 @@ class NumberWorker:
                 )
         return file
 
-    async def _record_sent(
+    def _sent(
         self,
         campaign: Campaign,
         recipient: Recipient,
         body: str,
         sent: SentMessage,
         file: OutgoingMedia | None = None,
-    ) -> None:
+    ) -> Sent:
+        """The send WhatsApp accepted, counted by the pacer, and what to record of it."""
         assert self._pacer is not None
         at = self._clock.now()
         self._pacer.record_send(at)
-        await self._campaigns.record_sent(
+        return Sent(
             recipient.id,
             NewMessage(
                 campaign.client_id,
@@ -396,6 +440,7 @@ class NumberWorker:
         await self._progress(campaign, RecipientState.SKIPPED.value, None, None, None, reason)
 
     async def _finish(self, campaign: Campaign) -> None:
+        await self.record_unrecorded()  # the last send's `sent`, before counting
         counts = await self._campaigns.counts(campaign.id)
         if counts.get(RecipientState.SENDING.value, 0) == 0:
             try:
@@ -420,6 +465,7 @@ class NumberWorker:
         """Counts kept in memory (read once from storage), so progress costs no query."""
         counts = self._counts.get(campaign.id)
         if counts is None:
+            await self.record_unrecorded()  # counted as `sent`, not `sending`
             counts = self._counts[campaign.id] = Counter(await self._campaigns.counts(campaign.id))
         else:
             counts[RecipientState.QUEUED.value] -= 1
@@ -438,10 +484,15 @@ class NumberWorker:
         zone: str | None,
         age_days: int | None,
     ) -> datetime | None:
-        """Expected finish, re-simulated every few sends (each costs a simulation per send)."""
+        """Expected finish, re-simulated every few sends and seconds (each costs a simulation
+        per send remaining, up to FINISH_ESTIMATE_LIMIT)."""
         now = self._clock.now()
         cached = self._estimates.get(campaign_id)
-        if cached is not None and cached[0] - remaining < ESTIMATE_EVERY and remaining:
+        if (
+            cached is not None
+            and remaining
+            and (cached[0] - remaining < ESTIMATE_EVERY or now - cached[2] < ESTIMATE_GAP)
+        ):
             return cached[1]
         if policy is None or zone is None or self._pacer is None:
             return None if cached is None else cached[1]
@@ -455,7 +506,7 @@ class NumberWorker:
             history=self._pacer.history,
         )
         finish = now + (end - now) * (remaining / simulated) if simulated else now
-        self._estimates[campaign_id] = (remaining, finish)
+        self._estimates[campaign_id] = (remaining, finish, now)
         return finish
 
     async def _template(self, campaign: Campaign) -> Template:

@@ -6,6 +6,11 @@ status and the head of its queue, keeps what WhatsApp said of the number, checks
 and commits `sending` (or `skipped`); `record_sent` commits `sent` with the stored message and
 the contact's last message. Nothing else is read in between.
 
+When the number's next send follows at once (no pacing gap), the `sent` of one send is
+committed by the next send's claim, in its transaction (`Sent`, `claim_in(sent=...)`): one
+commit per send instead of two, and `sent` is still committed after the network call and
+never before.
+
 The statements are built once: a send runs each of them, and building one anew costs about as
 much as running it. Values come as bound parameters.
 """
@@ -51,6 +56,15 @@ class Claim:
     status: CampaignStatus | None
     recipient: Recipient | None
     following: Recipient | None
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A send WhatsApp accepted whose `sent` is not committed yet: its recipient (`sending`)
+    and the message to store."""
+
+    recipient_id: int
+    message: NewMessage
 
 
 _Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
@@ -176,17 +190,22 @@ async def claim_in(
     wa_id: str | None = None,
     lid: str | None = None,
     fence: Lease | None = None,
+    sent: Sent | None = None,
 ) -> Claim:
-    """The first commit of a send, in the caller's transaction: read the campaign's status and
+    """The first commit of a send, in the caller's transaction: first the `sent` of the send
+    before, when given (`record_sent_in`), then read the campaign's status and
     the head of its queue; when the head is `recipient_id` and the campaign runs, keep what
     ``queryWidExists`` said of the contact (`wa_id`, `lid`: merging a LID-only contact that
     wrote before, whose opt-out then counts), skip it when the contact opted out, else mark it
     `sending` with the body `render` makes of the recipient as it is now. With a `fence` (a
     worker of a split deployment), nothing is read or written unless that session lease is
-    still held at its epoch: `LeaseLost` (storage/repos/leases.py `hold_in`)."""
+    still held at its epoch: `LeaseLost` (storage/repos/leases.py `hold_in`); the caller
+    then commits `sent` alone."""
     if fence is not None:
         await hold_in(session, fence, utcnow())
     connection = await session.connection()
+    if sent is not None:
+        await record_sent_in(connection, sent.recipient_id, sent.message)
     found = (await connection.execute(_HEAD, {"campaign_id": campaign_id})).all()
     if not found:
         return Claim(None, None, None)

@@ -2,8 +2,9 @@
 
 The at-most-once protocol lives here as single-row transitions: `queued -> sending` is committed
 before the network call, `sending -> sent` after it; `sending` rows left by a crash become
-`unknown`, never `queued` again. A send is two transactions, `claim` and `record_sent` (their
-statements are in storage/repos/recipient_sends.py).
+`unknown`, never `queued` again. A send is two commits, `claim` and `record_sent`, or the
+`sent` of one send is committed by the next one's `claim` (their statements are in
+storage/repos/recipient_sends.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from storage.records import Campaign, Lease, NewMessage, Recipient, RecipientSta
 from storage.repos.audience import selection_query
 from storage.repos.recipient_sends import (
     Claim,
+    Sent,
     by_queue_index,
     claim_in,
     recipient_of,
@@ -93,9 +95,11 @@ class RecipientRepo:
         wa_id: str | None = None,
         lid: str | None = None,
         fence: Lease | None = None,
+        sent: Sent | None = None,
     ) -> Claim:
-        """The first commit of a send (storage/repos/recipient_sends.py `claim_in`); with a
-        `fence`, only while that session lease is held (`LeaseLost` otherwise)."""
+        """The first commit of a send (storage/repos/recipient_sends.py `claim_in`), with the
+        `sent` of the send before when given; with a `fence`, only while that session lease
+        is held (`LeaseLost` otherwise, and nothing is committed, `sent` neither)."""
         # A deadlock with an inbound message's reply link (it locks contact, then recipients)
         # rolls the claim back whole, nothing sent: it runs again at once.
         return await self._db.run(
@@ -107,6 +111,7 @@ class RecipientRepo:
                 wa_id=wa_id,
                 lid=lid,
                 fence=fence,
+                sent=sent,
             )
         )
 
