@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 
@@ -38,13 +39,17 @@ class ReceiptTracker(Subscriber):
     """Subscribes to `ReceiptUpdated` and applies it to the messages table.
 
     A receipt that cannot be written (the database is away) is held, and applied before the
-    next one: receipts only move a message forward, so applying one late is safe."""
+    next one: receipts only move a message forward, so applying one late is safe. Every
+    session's pump publishes its own receipts, so two can arrive at once: one of them drains
+    the held ones at a time (`_draining`), each taken off before it is applied and put back
+    if the database is away."""
 
     def __init__(self, db: Database, bus: EventBus) -> None:
         self._messages = MessageRepo(db)
         super().__init__(bus)
         self._campaigns = CampaignRepo(db)
         self._held: deque[tuple[int, str, MessageStatus]] = deque(maxlen=HELD_MAX)
+        self._draining = asyncio.Lock()
 
     def handlers(self) -> list[tuple[type, Handler]]:
         return [(ReceiptUpdated, self.on_receipt)]
@@ -55,13 +60,16 @@ class ReceiptTracker(Subscriber):
             return
         session_id = event.session.session_id
         self._held.extend((session_id, message_id, status) for message_id in event.message_ids)
-        try:
+        async with self._draining:
             while self._held:
-                await self._apply(*self._held[0])
-                self._held.popleft()
-        except StorageUnavailable as exc:
-            held = len(self._held)
-            logger.warning("%d receipt(s) held until the database answers: %s", held, exc)
+                receipt = self._held.popleft()
+                try:
+                    await self._apply(*receipt)
+                except StorageUnavailable as exc:
+                    self._held.appendleft(receipt)
+                    held = len(self._held)
+                    logger.warning("%d receipt(s) held until the database answers: %s", held, exc)
+                    return
 
     async def _apply(self, session_id: int, message_id: str, status: MessageStatus) -> None:
         moved = await self._messages.advance_status(session_id, message_id, status)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from engine.events import EventBus, ReceiptUpdated, SessionRef
@@ -58,3 +59,37 @@ async def test_a_receipt_during_an_outage_is_applied_when_the_database_answers(
         ("true_a_2", RecipientState.DELIVERED),
         ("true_b_1", RecipientState.READ),
     ]
+
+
+class SlowMessages(Messages):
+    """Each write waits for the event loop to run the other session's receipt meanwhile."""
+
+    async def advance_status(self, session_id: int, message_id: str, status: MessageStatus) -> bool:
+        await asyncio.sleep(0.01)
+        return await super().advance_status(session_id, message_id, status)
+
+
+async def test_two_sessions_receipts_at_once_are_each_applied_once(db: Database) -> None:
+    # Each session's pump publishes its own receipts: two drains of the held ones once ran at
+    # once, applied the same receipt twice, skipped another and popped an empty deque.
+    bus = EventBus()
+    tracker = ReceiptTracker(db, bus)
+    await tracker.start()
+    messages, campaigns = SlowMessages(), Campaigns()
+    fake: Any = tracker
+    fake._messages, fake._campaigns = messages, campaigns
+    other = SessionRef(2, 1, "haby", "other")
+
+    async with asyncio.timeout(5):
+        await asyncio.gather(
+            bus.publish(ReceiptUpdated(REF, ("true_a_1", "true_a_2"), 2)),
+            bus.publish(ReceiptUpdated(other, ("true_b_1", "true_b_2"), 3)),
+        )
+
+    assert sorted(messages.applied) == [
+        ("true_a_1", MessageStatus.DELIVERED),
+        ("true_a_2", MessageStatus.DELIVERED),
+        ("true_b_1", MessageStatus.READ),
+        ("true_b_2", MessageStatus.READ),
+    ]
+    assert len(campaigns.advanced) == 4
