@@ -161,7 +161,7 @@ class PlaywrightDriver(MediaCalls):
             executable=cfg.chromium_path,
             profile_dir=cfg.profile_dir,
             headless=cfg.headless,
-            timeout_s=cfg.call_timeout_s,
+            timeout_s=cfg.launch_timeout_s,
         )
         self._browser_pid = processes.browser_pid(cfg.profile_dir)
         if self._browser_pid is not None:

@@ -18,6 +18,9 @@ class DriverConfig:
     wa_js_path: Path
     profile_dir: Path
     device_name: str
+    # Starting Chromium is bounded on its own: a loaded machine can take many seconds to start
+    # a browser, and a short page-call limit (call_timeout_s) must not make that a lost session.
+    launch_timeout_s: float = 60.0
     ready_timeout_s: float = 60.0
     call_timeout_s: float = 30.0
     headless: bool = True

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
@@ -18,9 +20,11 @@ from engine.whatsapp import (
     SendFailed,
     SendUnknown,
     SessionLost,
+    playwright_driver,
 )
 from engine.whatsapp.page_events import bridge_config_script, decode
 from engine.whatsapp.playwright_driver import PlaywrightDriver
+from engine.whatsapp.playwright_host import PlaywrightHost, PlaywrightLease
 from engine.whatsapp.sending import OwnKeys, PreparedSend, outcome, prepared
 from engine.whatsapp.types import CONVERSATION_TYPES
 
@@ -141,3 +145,37 @@ def test_bridge_config_names_the_kinds_types_py_names() -> None:
     config = json.loads(script.removeprefix("window.__waopsConfig = ").removesuffix(";"))
     assert set(config["conversationTypes"]) == CONVERSATION_TYPES
     assert "image" in config["mediaTypes"] and config["peerLookupMs"] == 1500
+
+
+class _NoNodeHost(PlaywrightHost):
+    """A host that hands out a lease without starting Playwright's Node driver."""
+
+    async def acquire(self, on_lost: Callable[[], None]) -> PlaywrightLease:
+        return cast(PlaywrightLease, SimpleNamespace(playwright=None))
+
+
+async def test_starting_chromium_is_bounded_by_its_own_limit_not_a_page_calls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A short call_timeout_s (a page that stops answering) once made a slow browser start on a
+    # loaded machine a lost session.
+    limits: list[float] = []
+
+    async def launch(_playwright: object, *, timeout_s: float, **_: object) -> None:
+        limits.append(timeout_s)
+        raise SessionLost("not launched in this test")
+
+    monkeypatch.setattr(playwright_driver, "launch_session_browser", launch)
+    config = DriverConfig(
+        session_name="unit",
+        chromium_path=Path("/usr/bin/chromium"),
+        whatsapp_url="http://127.0.0.1:9/",
+        wa_js_path=tmp_path / "wa.js",
+        profile_dir=tmp_path / "profile",
+        device_name="unit",
+        launch_timeout_s=45.0,
+        call_timeout_s=2.0,
+    )
+    with pytest.raises(SessionLost):
+        await PlaywrightDriver(config, host=_NoNodeHost())._launch()
+    assert limits == [45.0]
