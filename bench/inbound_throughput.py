@@ -249,7 +249,9 @@ class Bench:
         )
 
 
-async def measure(url: str, messages: int, posters: int, chromium: Path) -> tuple[float, list[Run]]:
+async def measure(
+    url: str, messages: int, posters: int, chromium: Path, own_process: bool
+) -> tuple[float, list[Run]]:
     """Baseline, then a warm-up, a pass with AI off and one with AI on, in one app."""
     with tempfile.TemporaryDirectory(prefix="waops-bench-") as tmp:
         if url.startswith("sqlite"):
@@ -278,6 +280,7 @@ async def measure(url: str, messages: int, posters: int, chromium: Path) -> tupl
                 business_phone=BUSINESS_PHONE,
                 llm=InstantModel(),
                 listener_policy=ListenerPolicy(typing_scale=0.0),
+                own_process=own_process,
             )
             bench = Bench(app, control, client.id)
             await bench.run(min(messages, 20), ai=True, posters=posters)  # warm-up
@@ -295,6 +298,11 @@ def main() -> None:
         "--mysql", help="also run on this mysql+aiomysql:// URL (its tables are dropped)"
     )
     parser.add_argument("--chromium", type=Path, default=Path("/usr/bin/chromium"))
+    parser.add_argument(
+        "--simulator-process",
+        action="store_true",
+        help="run the simulator in a process of its own instead of in the bench's",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     targets = [("SQLite (WAL)", "sqlite+aiosqlite:///{tmp}/bench.db")]
@@ -306,7 +314,7 @@ def main() -> None:
     )
     for label, url in targets:
         baseline, (stored_only, with_ai, from_driver) = asyncio.run(
-            measure(url, args.messages, args.posters, args.chromium)
+            measure(url, args.messages, args.posters, args.chromium, args.simulator_process)
         )
         print(f"\n{label}: raw single-row inserts {baseline:.0f}/s")
         print(
