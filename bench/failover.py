@@ -19,27 +19,20 @@ import argparse
 import asyncio
 import contextlib
 import itertools
-import os
 import statistics
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import text
 
-from bench.baseline import fresh_database
 from bench.faults_rig import Waops, until
-from engine.directory import Directory
+from bench.split_rig import numbers_running, paired_numbers, worker_env
 from engine.whatsapp.simulator.client import SimulatorClient
-from engine.whatsapp.simulator.server import Simulator
 from storage.db import Database
-from storage.records import SessionState
 from storage.repos import SessionRepo
 from storage.repos.leases import LeaseRepo
-from tests.support.pairing import pair_numbers
 
 WORKERS = ("a", "b")
 
@@ -53,15 +46,7 @@ class Deployment:
     written: list[str] = field(default_factory=list)
 
     async def running(self) -> Counter[str]:
-        """How many numbers each worker runs: held under its lease and connected."""
-        now = datetime.now(UTC)
-        states = {s.id: s.state for s in await SessionRepo(self.db).list()}
-        counts: Counter[str] = Counter()
-        for worker in self.workers:
-            for lease in await LeaseRepo(self.db).held(worker, now):
-                if states.get(lease.session_id) is SessionState.CONNECTED:
-                    counts[worker] += 1
-        return counts
+        return await numbers_running(self.db, self.workers)
 
     async def owner_of_first(self) -> str:
         session = await SessionRepo(self.db).get("bench", self.numbers[0])
@@ -122,70 +107,53 @@ class Deployment:
 
 
 async def measure(url: str, kills: int, numbers: int, ttl: float, rate: float) -> None:
-    with tempfile.TemporaryDirectory(prefix="waops-failover-") as tmp:
-        root, data = Path(tmp), Path(tmp) / "data"
-        names = [f"n{i}" for i in range(1, numbers + 1)]
-        async with (
-            Database(url) as db,
-            Simulator(qr_rotate_s=600) as simulator,
-            SimulatorClient(simulator.base_url) as sim,
-        ):
-            await fresh_database(db)
-            await Directory(db).add_client("bench", "Bench", "AR", "America/Argentina/Cordoba")
-            await pair_numbers(db, simulator, sim, data, "bench", names)
-            env = {
-                **{k: v for k, v in os.environ.items() if not k.startswith("WAOPS_")},
-                "WAOPS_DATABASE_URL": url,
-                "WAOPS_DATA_DIR": str(data),
-                "WAOPS_WHATSAPP_URL": simulator.whatsapp_url,
-                "WAOPS_WA_JS_PATH": simulator.wa_js_path,
-                "WAOPS_HEALTH_PORT": "0",
-                "WAOPS_LEASE_TTL_S": str(ttl),
-            }
-            workers = {
-                w: Waops({**env, "WAOPS_WORKER_ID": w}, root, root / f"{w}.log", command="worker")
-                for w in WORKERS
-            }
-            deployment = Deployment(db, sim, names, workers)
+    async with paired_numbers(url, numbers, "waops-failover-") as world:
+        root = world.root
+        env = worker_env(world, WAOPS_LEASE_TTL_S=str(ttl))
+        workers = {
+            w: Waops({**env, "WAOPS_WORKER_ID": w}, root, root / f"{w}.log", command="worker")
+            for w in WORKERS
+        }
+        deployment = Deployment(world.db, world.sim, list(world.sessions), workers)
+        for worker in workers.values():
+            await worker.start()
+        stop = asyncio.Event()
+        writer = asyncio.create_task(deployment.write(rate, stop))
+        try:
+            results: dict[str, list[tuple[float, float]]] = {"term": [], "kill": []}
+            for how in ["term"] * min(3, kills) + ["kill"] * kills:
+                results[how].append(await deployment.hand_over(how))
+                print(f"{how:>4}: {results[how][-1][0]:6.1f} s without an owner", flush=True)
+        finally:
+            stop.set()
+            await writer
             for worker in workers.values():
-                await worker.start()
-            stop = asyncio.Event()
-            writer = asyncio.create_task(deployment.write(rate, stop))
-            try:
-                results = {"term": [], "kill": []}
-                for how in ["term"] * min(3, kills) + ["kill"] * kills:
-                    results[how].append(await deployment.hand_over(how))
-                    print(f"{how:>4}: {results[how][-1][0]:6.1f} s without an owner", flush=True)
-            finally:
-                stop.set()
-                await writer
-                for worker in workers.values():
-                    await worker.stop()
+                await worker.stop()
 
-            async def settled() -> bool:
-                return len(await deployment.stored()) >= len(set(deployment.written))
+        async def settled() -> bool:
+            return len(await deployment.stored()) >= len(set(deployment.written))
 
-            await until(settled, 60, 0.5)
-            stored = await deployment.stored()
-        written = set(deployment.written)
-        lost = len(written - set(stored))
-        twice = sum(1 for body in written if stored[body] > 1)
-        crashes = [c for w in workers.values() for c in w.crashes]
-        print(
-            f"\n{numbers} numbers, lease {ttl:g} s, {rate:g} messages/s written throughout,"
-            f" {len(written)} in all"
-        )
-        print(f"{'hand-over':<24} {'runs':>5} {'median s':>9} {'max s':>7} {'even again s':>13}")
-        for how, label in (("term", "SIGTERM (baseline)"), ("kill", "kill -9")):
-            runs = results[how]
-            if runs:
-                failover = [f for f, _even in runs]
-                again = statistics.median([e for _f, e in runs])
-                print(
-                    f"{label:<24} {len(runs):>5} {statistics.median(failover):>9.1f}"
-                    f" {max(failover):>7.1f} {again:>13.1f}"
-                )
-        print(f"messages lost: {lost}, stored twice: {twice}, unplanned exits: {len(crashes)}")
+        await until(settled, 60, 0.5)
+        stored = await deployment.stored()
+    written = set(deployment.written)
+    lost = len(written - set(stored))
+    twice = sum(1 for body in written if stored[body] > 1)
+    crashes = [c for w in workers.values() for c in w.crashes]
+    print(
+        f"\n{numbers} numbers, lease {ttl:g} s, {rate:g} messages/s written throughout,"
+        f" {len(written)} in all"
+    )
+    print(f"{'hand-over':<24} {'runs':>5} {'median s':>9} {'max s':>7} {'even again s':>13}")
+    for how, label in (("term", "SIGTERM (baseline)"), ("kill", "kill -9")):
+        runs = results[how]
+        if runs:
+            failover = [f for f, _even in runs]
+            again = statistics.median([e for _f, e in runs])
+            print(
+                f"{label:<24} {len(runs):>5} {statistics.median(failover):>9.1f}"
+                f" {max(failover):>7.1f} {again:>13.1f}"
+            )
+    print(f"messages lost: {lost}, stored twice: {twice}, unplanned exits: {len(crashes)}")
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from bot.commands.assembly import EngineCommands, EngineServices, build_registry
 from bot.commands.base import Reply
 from bot.commands.dispatcher import Dispatcher
 from bot.commands.late_replies import LateReplies
+from bot.leader import LeaderPolicy, Leadership
 from bot.ops.server import Metrics, OpsServer
 from bot.push.alert_rules import AlertRepeats, AlertRules
 from bot.push.alerts import AlertPolicy, Alerts
@@ -39,7 +40,7 @@ from engine.campaigns import CampaignEngine
 from engine.clock import Clock, SystemClock
 from engine.digests import DigestBuilder
 from engine.directory import Directory
-from engine.events import EventBus
+from engine.events import EventBus, WorkerLost
 from engine.ia.llm import LLMClient, Transcriber
 from engine.ia.openai_client import OpenAIClient
 from engine.ia.transcribe import Transcriptions
@@ -54,19 +55,20 @@ from engine.lifecycle import TwoPhase
 from engine.listener import Listener, ListenerPolicy
 from engine.media_store import MediaStore
 from engine.media_sweep import MediaSweeps
-from engine.ownership import Ownership, OwnershipPolicy
+from engine.ownership import Fleet, Ownership, OwnershipPolicy
 from engine.private_files import keep_private, private_dir, private_sqlite
-from engine.relay import EventPublisher
+from engine.relay import EventFollower, EventPublisher
+from engine.remote import CommandTaker, RemoteEngine
 from engine.session.runner import SessionPolicy
 from engine.sessions import DriverFactory, SessionManager, playwright_factory
 from engine.settings import Settings, installed_version
 from storage.db import Database
 from storage.migrate import ensure_schema
-from storage.repos import AuditRepo
+from storage.repos import AuditRepo, SessionRepo
 
 logger = logging.getLogger(__name__)
 
-Role = Literal["all", "worker"]
+Role = Literal["all", "worker", "bot"]
 
 
 class App(TwoPhase):
@@ -87,7 +89,11 @@ class App(TwoPhase):
         role: Role = "all",
     ) -> None:
         """`role` "worker" is `waops worker` (issue 17): the engine for the sessions whose
-        lease this process holds (engine/ownership.py), no operator channels, no digests."""
+        lease this process holds (engine/ownership.py), no operator channels, no digests.
+        `role` "bot" is `waops bot`: the operator side alone, once it holds the leader lease
+        (bot/leader.py); it hears the workers' engines through the event log and acts on a
+        number through the worker that owns it (engine/remote.py). The engine parts are
+        built in every role, so the commands and tests find them, but a bot starts none."""
         self.settings = settings
         self.role = role
         # What this process alone writes: beside the shared profiles and media for a worker.
@@ -113,6 +119,7 @@ class App(TwoPhase):
             autostart=role != "worker",
         )
         self.ownership: Ownership | None = None
+        self.command_taker: CommandTaker | None = None
         if role == "worker":
             self.ownership = Ownership(
                 self.db,
@@ -127,11 +134,24 @@ class App(TwoPhase):
                 self.clock,
                 adopt=self._adopt,
                 disown=self.sessions.disown,
+                on_taken_from=self._taken_from,
             )
         # What operators see of this worker's engine goes to the event log for `waops bot`.
         self.events: EventPublisher | None = None
         if role == "worker":
             self.events = EventPublisher(self.db, self.bus, settings.worker_name, clock=self.clock)
+        # In a bot: the engine's operations run by the workers, its events read from the log.
+        self.remote: RemoteEngine | None = None
+        self.leadership: Leadership | None = None
+        self.follower: EventFollower | None = None
+        if role == "bot":
+            self.remote = RemoteEngine(self.db, self.bus, clock=self.clock)
+            ttl = settings.bot_lease_ttl_s
+            self.leadership = Leadership(
+                self.db,
+                LeaderPolicy(settings.worker_name, ttl, ttl / 3, ttl * 2 / 3),
+                clock=self.clock,
+            )
         self.receipts = ReceiptTracker(self.db, self.bus)
         self.pacing = PacingPolicy.from_settings(settings)
         self.campaign_engine = CampaignEngine(
@@ -146,11 +166,11 @@ class App(TwoPhase):
             fence=None if self.ownership is None else self.ownership.lease_of,
         )
         self.campaigns = CampaignService(
-            self.db, self.campaign_engine, self.pacing, rng, media=self.media
+            self.db, self.remote or self.campaign_engine, self.pacing, rng, media=self.media
         )
         self.conversations = Conversations(
             self.db,
-            self.sessions,
+            self.remote or self.sessions,
             self.bus,
             media=self.media,
             media_timeout_s=settings.media_send_timeout_s,
@@ -195,7 +215,15 @@ class App(TwoPhase):
         self.engine_commands = EngineCommands(
             self.directory,
             EngineServices(
-                self.db, self.bus, self.sessions, self.campaigns, self.conversations, self.ai
+                self.db,
+                self.bus,
+                self.remote or self.sessions,
+                self.campaigns,
+                self.conversations,
+                self.ai,
+                Fleet(self.db, ttl_s=settings.lease_ttl_s, clock=self.clock)
+                if role == "bot"
+                else None,
             ),
         )
         registry.extend(self.engine_commands.commands())
@@ -258,6 +286,12 @@ class App(TwoPhase):
         private_sqlite(self.settings.database_url)
         await ensure_schema(self.db)
         self._stack.push_async_callback(self.db.shutdown)
+        if self.leadership is not None:
+            # A standby answers /healthz while it waits here until the active bot's lease is
+            # free; given up last.
+            await self._start_ops()
+            await self.leadership.start()
+            self._stack.push_async_callback(self.leadership.stop)
         # Repeat counts of strangers' open windows reach the audit log before the database goes.
         self._stack.push_async_callback(self.dispatcher.strangers.flush)
         if self.role != "worker":
@@ -269,15 +303,20 @@ class App(TwoPhase):
         if self.events is not None:
             await self.events.start()
             self._stack.push_async_callback(self.events.stop)
-        await self.alert_rules.start()
-        self._stack.push_async_callback(self.alert_rules.stop)
         if self.role != "worker":
+            # In a worker nobody would hear them: the bot raises alerts on the events it follows.
+            await self.alert_rules.start()
+            self._stack.push_async_callback(self.alert_rules.stop)
             await self.alert_repeats.start()
             self._stack.push_async_callback(self.alert_repeats.stop)
         await self.metrics.start()
         self._stack.push_async_callback(self.metrics.stop)
         await self.engine_commands.start()
         self._stack.push_async_callback(self.engine_commands.stop)
+        if self.role == "bot":
+            await self._start_operator_side()
+            logger.info("waops bot started")
+            return
         await self.receipts.start()
         self._stack.push_async_callback(self.receipts.stop)
         outbound = Outbound(self.db, self.sessions, self.bus)
@@ -329,6 +368,21 @@ class App(TwoPhase):
             self._stack.push_async_callback(self.ownership.stop)
         await self.campaign_engine.start()
         self._stack.push_async_callback(self.campaign_engine.stop)
+        if self.ownership is not None:
+            # What the bot asks of this worker's numbers; stopped first, its sends answered.
+            ownership = self.ownership
+            self.command_taker = CommandTaker(
+                self.db,
+                ownership.policy.worker_id,
+                lambda: [s for s in ownership.held if ownership.lease_of(s) is not None],
+                self.sessions,
+                self.campaign_engine,
+                self.bus,
+                self.media,
+                clock=self.clock,
+            )
+            await self.command_taker.start()
+            self._stack.push_async_callback(self.command_taker.stop)
         if self.role != "worker":
             await self.digests.start()
             self._stack.push_async_callback(self.digests.stop)
@@ -338,6 +392,38 @@ class App(TwoPhase):
             self.metrics.session_states.setdefault(session.id, session.state)
         await self._start_channels()
         logger.info("waops started")
+
+    async def _start_operator_side(self) -> None:
+        """A bot's rest: the commands' remote engine, the event log followed from where the
+        previous active bot left it, digests, and the channels."""
+        assert self.remote is not None and self.leadership is not None
+        leadership = self.leadership
+        lease = leadership.lease
+        await self.remote.start()
+        self._stack.push_async_callback(self.remote.stop)
+        # A drop the previous active bot heard but had not alerted yet is not in the log after
+        # its cursor: the alert rules start from the stored states, then hear the events.
+        await self.alert_rules.resume(await SessionRepo(self.db).list())
+        self.follower = EventFollower(
+            self.db,
+            self.bus,
+            clock=self.clock,
+            cursor=None if lease is None else lease.cursor,
+            on_advance=leadership.save_cursor,
+        )
+        await self.follower.start()
+        self._stack.push_async_callback(self.follower.stop)
+        await self.digests.start()
+        self._stack.push_async_callback(self.digests.stop)
+        await self._start_channels()
+
+    async def _taken_from(self, lost: str, session_ids: list[int]) -> None:
+        """Sessions taken from a worker that died or stalled: operators hear of it (through
+        the event log, from the bot's alert rules)."""
+        assert self.ownership is not None
+        repo = SessionRepo(self.db)
+        names = [(await repo.get_by_id(session_id)).key for session_id in session_ids]
+        await self.bus.publish(WorkerLost(lost, self.ownership.policy.worker_id, tuple(names)))
 
     async def _adopt(self, session_id: int) -> None:
         """A session this worker took over: its previous owner's cut-off sends become
@@ -398,18 +484,24 @@ class App(TwoPhase):
         for supervisor in self.channels[self._channels_started :]:
             await supervisor.adapter.shutdown()
 
-    async def _start_channels(self) -> None:
+    async def _start_ops(self) -> None:
         settings = self.settings
-        if settings.health_port:
-            self.ops = OpsServer(
-                self.db,
-                self.metrics,
-                host=settings.health_host,
-                port=settings.health_port,
-                channels=self.channel_status,
-            )
-            await self.ops.start()
-            self._stack.push_async_callback(self.ops.stop)
+        if not settings.health_port or self.ops is not None:
+            return
+        leadership = self.leadership
+        self.ops = OpsServer(
+            self.db,
+            self.metrics,
+            host=settings.health_host,
+            port=settings.health_port,
+            channels=self.channel_status,
+            leader=None if leadership is None else lambda: leadership.state,
+        )
+        await self.ops.start()
+        self._stack.push_async_callback(self.ops.stop)
+
+    async def _start_channels(self) -> None:
+        await self._start_ops()
         # Each brought up now or in the background; its alerts wait until it is up.
         for supervisor in self.channels:
             self._channels_started += 1
@@ -438,11 +530,12 @@ class App(TwoPhase):
         states = {supervisor.name: supervisor.status.state.value for supervisor in self.channels}
         telegram = f"on, {states.get('telegram')}" if self.telegram else None
         slack = f"{_slack_mode(s)}, {states.get('slack')}" if self.slack else None
-        lines = [
-            f"database: {url}",
-            f"WhatsApp: {s.whatsapp_url} (WA-JS {s.wa_js_path})",
-            f"AI model: {ai}",
-        ]
+        lines = [f"database: {url}"]
+        if self.role != "bot":  # a bot opens no WhatsApp and asks no model
+            lines += [f"WhatsApp: {s.whatsapp_url} (WA-JS {s.wa_js_path})", f"AI model: {ai}"]
+        if self.leadership is not None and self.leadership.lease is not None:
+            lease = self.leadership.lease
+            lines.append(f"bot: the active one ({lease.holder}, epoch {lease.epoch})")
         if self.ownership is None:
             lines.append("Telegram: " + (telegram or "off (set WAOPS_TELEGRAM_TOKEN)"))
             lines.append("Slack: " + (slack or "off (set WAOPS_SLACK_BOT_TOKEN)"))

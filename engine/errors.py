@@ -7,7 +7,15 @@ from engine.whatsapp.errors import MediaUnavailable, NotInConflict, WhatsAppErro
 
 # The WhatsApp errors the operator side may see come from here: the bot reaches the engine's
 # services, never the driver.
-__all__ = ["InvalidInput", "MediaUnavailable", "NotInConflict", "Text", "WhatsAppError"]
+__all__ = [
+    "InvalidInput",
+    "MediaUnavailable",
+    "NoWorker",
+    "NotInConflict",
+    "RemoteFailed",
+    "Text",
+    "WhatsAppError",
+]
 
 
 class InvalidInput(ValueError):
@@ -20,3 +28,13 @@ class InvalidInput(ValueError):
     def __init__(self, key: str, /, **params: object) -> None:
         self.text: Text = phrase(key, **params)
         super().__init__(str(self.text))
+
+
+class NoWorker(WhatsAppError):
+    """A split deployment (engine/remote.py): no `waops worker` took a command for the session
+    in time (none holds its lease: none runs, or all are full), or the one that took it gave no
+    answer. The message says which."""
+
+
+class RemoteFailed(WhatsAppError):
+    """A worker failed on a command with an error the bot does not know by name."""

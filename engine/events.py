@@ -230,6 +230,16 @@ class NumberWorkerFailed:
     retry_in_s: float
 
 
+@dataclass(frozen=True)
+class WorkerLost:
+    """A split deployment (issue 17): worker `taken_by` took over numbers whose lease `lost`
+    held and let expire without giving it up (it died, or stalled past its lease)."""
+
+    lost: str
+    taken_by: str
+    sessions: tuple[str, ...]  # client/name of each number taken over in this round
+
+
 Event = (
     SessionStateChanged
     | QrUpdated
@@ -252,6 +262,7 @@ Event = (
     | CampaignStatusChanged
     | CampaignRecovered
     | NumberWorkerFailed
+    | WorkerLost
 )
 E = TypeVar("E")
 Handler = Callable[[Any], Awaitable[None]]

@@ -34,6 +34,7 @@ from storage.repos.leases import LeaseRepo
 logger = logging.getLogger(__name__)
 
 SessionAction = Callable[[int], Awaitable[None]]
+TakenFrom = Callable[[str, list[int]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class WorkerLoad:
     worker: WorkerInfo
     sessions: int
     alive: bool
+    heartbeat_age_s: float = 0.0
 
 
 async def fleet(db: Database, *, ttl_s: float, now: datetime) -> list[WorkerLoad]:
@@ -51,9 +53,32 @@ async def fleet(db: Database, *, ttl_s: float, now: datetime) -> list[WorkerLoad
     repo = LeaseRepo(db)
     load = Counter(lease.owner for lease in (await repo.owners(now)).values())
     return [
-        WorkerLoad(w, load[w.id], now - w.heartbeat_at < timedelta(seconds=ttl_s))
+        WorkerLoad(
+            w,
+            load[w.id],
+            now - w.heartbeat_at < timedelta(seconds=ttl_s),
+            (now - w.heartbeat_at).total_seconds(),
+        )
         for w in await repo.workers()
     ]
+
+
+class Fleet:
+    """The workers of a split deployment as the operator side reads them (`/workers`, the
+    owner column of `/sessions`)."""
+
+    def __init__(self, db: Database, *, ttl_s: float, clock: Clock) -> None:
+        self._db = db
+        self._ttl_s = ttl_s
+        self._clock = clock
+
+    async def workers(self) -> list[WorkerLoad]:
+        return await fleet(self._db, ttl_s=self._ttl_s, now=self._clock.now())
+
+    async def owners(self) -> dict[int, str]:
+        """Who runs each number now, by session id (a number nobody runs is missing)."""
+        leases = await LeaseRepo(self._db).owners(self._clock.now())
+        return {session_id: lease.owner for session_id, lease in leases.items()}
 
 
 @dataclass(frozen=True)
@@ -92,7 +117,11 @@ class Ownership(TwoPhase):
         *,
         adopt: SessionAction,
         disown: SessionAction,
+        on_taken_from: TakenFrom | None = None,
     ) -> None:
+        """`on_taken_from(worker, session_ids)`: told once per round of the sessions taken from
+        a worker whose leases had expired (it died or stalled)."""
+        self._on_taken_from = on_taken_from
         self.policy = policy
         self._repo = LeaseRepo(db)
         self._clock = clock
@@ -175,7 +204,18 @@ class Ownership(TwoPhase):
         for session_id in sorted(set(now_held) - set(before)):
             logger.info("session %s: taken (epoch %d)", session_id, now_held[session_id].epoch)
             await self._adopt(session_id)
+        await self._tell_taken_from(gained)
         await self._shed(ttl, now)
+
+    async def _tell_taken_from(self, gained: list[Lease]) -> None:
+        if self._on_taken_from is None:
+            return
+        by_owner: dict[str, list[int]] = {}
+        for lease in gained:
+            if lease.taken_from is not None:
+                by_owner.setdefault(lease.taken_from, []).append(lease.session_id)
+        for lost, session_ids in sorted(by_owner.items()):
+            await self._on_taken_from(lost, session_ids)
 
     async def _shed(self, ttl: timedelta, now: datetime) -> None:
         """Give up what is over this worker's share (another worker started): each session's

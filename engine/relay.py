@@ -44,6 +44,7 @@ from engine.events import (
     QrExpired,
     QrUpdated,
     SessionStateChanged,
+    WorkerLost,
 )
 from engine.lifecycle import TwoPhase
 from engine.tasks import TaskOwner
@@ -70,6 +71,7 @@ RELAYED: tuple[type, ...] = (
     CampaignStatusChanged,
     CampaignRecovered,
     NumberWorkerFailed,
+    WorkerLost,
 )
 """The events the operator side subscribes to (bot/commands, bot/push, bot/ops)."""
 PRUNE_EVERY = timedelta(hours=1)

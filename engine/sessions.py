@@ -14,6 +14,7 @@ import logging
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from engine.errors import InvalidInput
 from engine.events import EventBus, SessionRef
@@ -64,6 +65,20 @@ def playwright_factory(settings: Settings) -> DriverFactory:
         )
 
     return make
+
+
+class SessionControl(Protocol):
+    """What operators' session commands call: the SessionManager in one process, the bot's
+    `RemoteEngine` (engine/remote.py) in a split deployment. `state` is the live state where
+    this process runs the session, None where only the stored one is known."""
+
+    async def list(self, client_slug: str | None = None) -> list[WaSession]: ...
+    async def get(self, client_slug: str, name: str = "main") -> WaSession: ...
+    def state(self, session_id: int) -> SessionState | None: ...
+    async def pair(self, client_slug: str, name: str = "main", phone: str | None = None) -> str: ...
+    async def take_over(self, client_slug: str, name: str = "main") -> SessionState: ...
+    async def restart(self, client_slug: str, name: str = "main") -> None: ...
+    async def logout(self, client_slug: str, name: str = "main") -> None: ...
 
 
 class SessionManager(TwoPhase):

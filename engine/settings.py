@@ -184,6 +184,10 @@ class Settings(BaseSettings):
     """How long a worker's lease on a session lasts without renewal; renewed every third of
     it, and a worker that could not renew for two thirds of it stops its browsers."""
 
+    bot_lease_ttl_s: Annotated[float, Field(ge=3.0)] = 15.0
+    """How long the active `waops bot`'s leader lease lasts without renewal: a standby takes
+    over within it plus a third (renewed every third; the holder stops after two thirds)."""
+
     @property
     def worker_name(self) -> str:
         return self.worker_id or f"{socket.gethostname()}-{os.getpid()}"
@@ -196,10 +200,10 @@ class Settings(BaseSettings):
         return self.data_dir / "workers" / self.worker_name
 
     def split_problem(self) -> str | None:
-        """Why `waops worker` cannot run on these settings, or None."""
+        """Why `waops worker` or `waops bot` cannot run on these settings, or None."""
         if self.database_url.startswith("sqlite"):
             return (
-                "waops worker shares one database server with the other workers: set"
+                "waops worker and waops bot share one database server: set"
                 " WAOPS_DATABASE_URL to a MySQL or MariaDB URL (mysql+aiomysql://...);"
                 " SQLite is for `waops run` alone"
             )

@@ -145,6 +145,39 @@ class WorkerRow(Base):
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class LeaderLeaseRow(Base):
+    """Which `waops bot` is the active one (issue 17): one row per role (`name`), held by one
+    process until `expires_at`; `epoch` grows with every change of holder. `cursor` is the last
+    engine event the holder published, so a standby that takes over goes on from there."""
+
+    __tablename__ = "leader_leases"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(100))
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cursor: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class WorkerCommandRow(Base):
+    """Something `waops bot` asks the worker that owns a session to do (issue 17): `kind` and
+    its JSON `args`; the owner takes it (`taken_by`, `taken_at`) and answers (`done_at` with
+    `result` JSON, or `error` naming the engine error and `detail` its message)."""
+
+    __tablename__ = "worker_commands"
+    __table_args__ = (Index(None, "session_id", "taken_at"), Index(None, "created_at"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("wa_sessions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    args: Mapped[str] = mapped_column(LongText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    taken_by: Mapped[str | None] = mapped_column(String(100))
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[str | None] = mapped_column(LongText)
+    error: Mapped[str | None] = mapped_column(String(60))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
 class ContactRow(Base):
     __tablename__ = "contacts"
     __table_args__ = (

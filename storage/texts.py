@@ -69,6 +69,7 @@ EN: dict[str, str] = {
     "record.no_contact_id": "no contact with id {id}",
     "record.contact_unreadable": "could not create or read contact {who}",
     "record.no_campaign": "no campaign {id}",
+    "record.no_worker_command": "no worker command {id} (answered ones are kept a day)",
     "record.campaign_not_in": "campaign {id} is {status}, not {expected}",
     "record.no_operator": "no operator {id!r}",
     "record.operator_exists": "operator {id!r} exists already",

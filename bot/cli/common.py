@@ -17,8 +17,10 @@ from storage.migrate import SchemaNotReady, ensure_schema
 
 T = TypeVar("T")
 
-console = Console()
-err_console = Console(stderr=True)
+# Lines are not broken at the width rich guesses (80 columns when piped): a path, a URL or a
+# command in a message is copied or parsed whole; the terminal wraps what is too long for it.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def settings_or_exit() -> Settings:

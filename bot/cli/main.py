@@ -294,6 +294,31 @@ def worker() -> None:
         raise typer.Exit(1) from exc
 
 
+@app.command("bot")
+def bot() -> None:
+    """Run the operator side alone (Telegram, Slack, alerts, digests) for a split deployment on
+    MySQL/MariaDB: one bot is active, another waits as a hot standby (README, "Several
+    machines")."""
+    settings = settings_or_exit()
+    problem = settings.split_problem()
+    if problem is not None:
+        err_console.print(f"[red]error:[/red] {problem}", highlight=False)
+        raise typer.Exit(2)
+    try:
+        lost = asyncio.run(_serve(settings, role="bot"))
+    except (SchemaNotReady, StorageError) as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    if lost:
+        err_console.print(
+            "[red]error:[/red] this bot lost the leader lease (stalled, or the database was"
+            " away): it stopped so that the standby runs alone; start it again to be the"
+            " standby",
+            highlight=False,
+        )
+        raise typer.Exit(3)
+
+
 @app.command("workers")
 def workers() -> None:
     """List the `waops worker` processes of a split deployment: load, last heartbeat, version."""
@@ -317,7 +342,8 @@ def workers() -> None:
     console.print(table)
 
 
-async def _serve(settings: Settings, role: Role = "all") -> None:
+async def _serve(settings: Settings, role: Role = "all") -> bool:
+    """Run until SIGINT or SIGTERM; True when a bot stopped because it lost its lease."""
     from bot.app import App
 
     own_dir = settings.worker_dir if role == "worker" else settings.data_dir
@@ -326,12 +352,29 @@ async def _serve(settings: Settings, role: Role = "all") -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with App(settings, role=role) as application:
+    application = App(settings, role=role)
+    if application.leadership is not None:
+        application.leadership.on_lost = stop.set
+        console.print("waops bot: waiting to be the active bot (a standby waits here)")
+    # A standby bot waits inside start() for the lease: a signal meanwhile ends the wait.
+    entering = asyncio.create_task(application.__aenter__())
+    signalled = asyncio.create_task(stop.wait())
+    await asyncio.wait({entering, signalled}, return_when=asyncio.FIRST_COMPLETED)
+    if not entering.done():
+        entering.cancel()
+        await asyncio.gather(entering, return_exceptions=True)
+        return False
+    signalled.cancel()
+    await entering  # a start that failed raises here, after its own shutdown
+    try:
         console.print("[bold]waops is running[/bold]")
         for line in application.summary():
             console.print(f"  {line}", highlight=False)
         await stop.wait()
         logger.info("stopping: finishing in-flight work and closing browsers")
+    finally:
+        await application.__aexit__(None, None, None)
+    return application.leadership is not None and application.leadership.lost.is_set()
 
 
 @app.command("simulator")

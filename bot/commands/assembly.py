@@ -24,7 +24,8 @@ from engine.campaign.service import CampaignService
 from engine.directory import Directory
 from engine.events import EventBus
 from engine.inbound.conversations import AIControl, Conversations
-from engine.sessions import SessionManager
+from engine.ownership import Fleet
+from engine.sessions import SessionControl
 from storage.db import Database
 from storage.repos import AuditRepo
 
@@ -35,10 +36,11 @@ class EngineServices:
 
     db: Database
     bus: EventBus
-    sessions: SessionManager
+    sessions: SessionControl
     campaigns: CampaignService
     conversations: Conversations
     ai: AIControl
+    fleet: Fleet | None = None  # the workers of a split deployment (`waops bot`)
 
 
 class EngineCommands:
@@ -46,7 +48,7 @@ class EngineCommands:
     that rotates, campaign progress): `start()` subscribes them, `stop()` lets go."""
 
     def __init__(self, directory: Directory, engine: EngineServices) -> None:
-        self._sessions = SessionCommands(engine.sessions, engine.bus)
+        self._sessions = SessionCommands(engine.sessions, engine.bus, engine.fleet)
         self._campaigns = CampaignCommands(engine.campaigns, directory.clients, engine.bus)
         self._prospects = ProspectCommands(engine.db)
         self._conversations = ConversationCommands(engine.conversations, engine.ai)

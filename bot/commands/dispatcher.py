@@ -29,7 +29,7 @@ from bot.commands.registry import CommandRegistry
 from bot.commands.strangers import StrangerGate
 from bot.texts import Language, pick_language, t
 from engine.clock import Clock, SystemClock
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, NoWorker
 from storage.db import AlreadyExists, NotFound, StorageUnavailable
 from storage.records import AuditResult, Operator
 from storage.repos import AuditRepo, OperatorRepo
@@ -290,6 +290,10 @@ class Dispatcher:
             # language (an error raised with plain English stays English).
             said = exc.text or detail
             text = ctx.t("error.invalid", detail=said)
+        elif isinstance(exc, NoWorker):
+            # A split deployment: no worker took the command for the number (engine/remote.py).
+            result, detail = AuditResult.ERROR, str(exc)
+            text = ctx.t("error.no_worker", detail=detail)
         elif isinstance(exc, StorageUnavailable):
             result, detail = AuditResult.ERROR, str(exc)
             text = ctx.t("error.storage_unavailable")

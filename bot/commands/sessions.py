@@ -35,8 +35,9 @@ from engine.events import (
     SessionStateChanged,
     Subscriber,
 )
+from engine.ownership import Fleet
 from engine.session.qr import qr_png
-from engine.sessions import SessionManager
+from engine.sessions import SessionControl
 from storage.records import Role, SessionState
 
 logger = logging.getLogger(__name__)
@@ -62,9 +63,12 @@ class _Watcher:
 class SessionCommands(Subscriber):
     """Session commands; `start()` subscribes the pairing watchers to the engine's events."""
 
-    def __init__(self, manager: SessionManager, bus: EventBus) -> None:
+    def __init__(self, manager: SessionControl, bus: EventBus, fleet: Fleet | None = None) -> None:
+        """`fleet`: in a split deployment, the workers and who owns which number, for
+        `/sessions` and `/workers`."""
         super().__init__(bus)
         self._manager = manager
+        self._fleet = fleet
         self._watchers: dict[int, _Watcher] = {}
 
     def handlers(self) -> list[tuple[type, Handler]]:
@@ -99,6 +103,7 @@ class SessionCommands(Subscriber):
                 max_args=2,
                 destructive=True,
             ),
+            Command("workers", self.workers, role=Role.VIEWER, max_args=0),
             Command("restart", self.restart, role=op, client_arg=0, min_args=1, max_args=2),
             Command(
                 "logout",
@@ -118,6 +123,7 @@ class SessionCommands(Subscriber):
             await ctx.say("sessions.none")
             return None
         lines = [ctx.t("sessions.header", count=len(found))]
+        owners = None if self._fleet is None else await self._fleet.owners()
         for s in found:
             state = self._manager.state(s.id) or s.state
             line = ctx.t(
@@ -128,11 +134,41 @@ class SessionCommands(Subscriber):
                 phone=f"+{s.phone}" if s.phone else "-",
                 since=f"{s.state_changed_at:%Y-%m-%d %H:%M} UTC",
             )
+            if owners is not None:
+                owner = owners.get(s.id)
+                line += (
+                    ctx.t("sessions.owner", worker=owner) if owner else ctx.t("sessions.no_owner")
+                )
             if state is SessionState.CONFLICT:
                 command = f"{ctx.command_text('usehere')} {s.client_slug} {s.name}"
                 line += "\n  " + ctx.t("sessions.conflict_hint", command=command)
             lines.append(line)
         await ctx.send("\n".join(lines), filename="sessions.txt")
+        return None
+
+    async def workers(self, ctx: CommandContext) -> Proposal | None:
+        """The workers of a split deployment, with their load and last heartbeat."""
+        loads = [] if self._fleet is None else await self._fleet.workers()
+        if not loads:
+            await ctx.say("workers.none")
+            return None
+        lines = [ctx.t("workers.header", count=len(loads))]
+        for load in loads:
+            ago = f"{load.heartbeat_age_s:.0f}"
+            if not load.alive:
+                lines.append(ctx.t("workers.gone", worker=load.worker.id, ago=ago))
+                continue
+            lines.append(
+                ctx.t(
+                    "workers.line",
+                    worker=load.worker.id,
+                    sessions=load.sessions,
+                    capacity=load.worker.capacity,
+                    ago=ago,
+                    version=load.worker.version,
+                )
+            )
+        await ctx.send("\n".join(lines), filename="workers.txt")
         return None
 
     async def pair(self, ctx: CommandContext) -> Proposal | None:

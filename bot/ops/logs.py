@@ -3,6 +3,7 @@ WAOPS_LOG_FORMAT), one JSON object per line for log collectors when asked."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import UTC, datetime
@@ -38,6 +39,24 @@ class _UnparsableBody(logging.Filter):
         return not str(record.msg).startswith("Can not load invalid JSON data")
 
 
+class _CancelledReset(logging.Filter):
+    """SQLAlchemy's pool logs a traceback at ERROR ("Exception during reset or similar") when a
+    statement is cancelled mid-way (a lease renewal's timeout after the process was stopped, a
+    task cancelled at shutdown) and the connection's rollback is cancelled with it; the pool
+    drops that connection and the caller hears the cancellation. One line says it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if record.name.startswith("sqlalchemy.pool") and isinstance(exc, asyncio.CancelledError):
+            record.msg, record.args = (
+                "a database connection was dropped: its statement was cancelled",
+                (),
+            )
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 class _WaopsHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Ours, so that configuring again replaces it and leaves other handlers alone."""
 
@@ -48,6 +67,7 @@ def configure_logging(level: str = "INFO", fmt: Literal["text", "json"] = "text"
     for old in [h for h in root.handlers if isinstance(h, _WaopsHandler)]:
         root.removeHandler(old)
     handler = _WaopsHandler()
+    handler.addFilter(_CancelledReset())
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     root.addHandler(handler)
     root.setLevel(level)

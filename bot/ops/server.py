@@ -113,7 +113,9 @@ class OpsServer:
 
     `/healthz` is 503 only when the database does not answer: an operator channel that is down
     makes it `degraded` (with each channel's state) but the engine runs, so a supervisor must not
-    restart waops for it.
+    restart waops for it. A `waops bot` adds `bot` (`leader()`): a standby is healthy and ready
+    while it waits, or a rolling update would wait forever for a pod that cannot be active yet;
+    one that lost the lease is 503, it is on its way out.
     """
 
     def __init__(
@@ -124,12 +126,14 @@ class OpsServer:
         host: str = "127.0.0.1",
         port: int = 9108,
         channels: ChannelReport | None = None,
+        leader: Callable[[], str] | None = None,
     ) -> None:
         self._db = db
         self._metrics = metrics
         self._host = host
         self.port = port
         self._channels = channels
+        self._leader = leader
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -161,6 +165,11 @@ class OpsServer:
         body: dict[str, object] = {"status": "degraded" if down else "ok"}
         if channels:
             body["channels"] = channels
+        if self._leader is not None:
+            body["bot"] = bot = self._leader()
+            if bot == "lost":
+                body["status"] = "unhealthy"
+                return web.json_response(body, status=503)
         return web.json_response(body)
 
     async def _render(self, _request: web.Request) -> web.Response:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict, deque
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -34,11 +35,12 @@ from engine.events import (
     SessionRef,
     SessionStateChanged,
     Subscriber,
+    WorkerLost,
 )
 from engine.tasks import TaskOwner
 from engine.timers import Timers
 from storage.db import Database, StorageError, StorageUnavailable
-from storage.records import CampaignStatus, NewAlert, SessionState, contact_label
+from storage.records import CampaignStatus, NewAlert, SessionState, WaSession, contact_label
 from storage.repos import CampaignRepo
 
 logger = logging.getLogger(__name__)
@@ -92,6 +94,7 @@ class AlertRules(Subscriber):
             (CampaignRecovered, self.on_campaign_recovered),
             (NumberWorkerFailed, self.on_worker_failed),
             (InboundSpoolFailed, self.on_spool_failed),
+            (WorkerLost, self.on_worker_lost),
         ]
 
     async def stop(self) -> None:
@@ -134,6 +137,39 @@ class AlertRules(Subscriber):
                 # Stopped on purpose (or at shutdown): no grace timer; a firing alert stays
                 # until the session connects again.
                 self._calm(ref.session_id)
+
+    async def resume(self, sessions: Iterable[WaSession]) -> None:
+        """Carry on from the stored states, for a `waops bot` that became the active one while
+        the workers ran (issue 17): the events of a drop it never heard (before its event log
+        cursor) still count. A session down still alerts when its grace, counted from when it
+        went down, is over; one in trouble is alerted unless that alert fires already (a drop's
+        alert escalates, as it would have); one connected settles a firing alert. Events
+        replayed after this are the same drop."""
+        try:
+            firing = {alert.dedupe_key: alert.kind for alert in await self._alerts.repo.firing()}
+        except StorageUnavailable as exc:
+            logger.warning("alerts not resumed from the stored states: %s", exc)
+            return
+        now = self._clock.now()
+        for stored in sessions:
+            ref = SessionRef(stored.id, stored.client_id, stored.client_slug, stored.name)
+            key, state = session_key(stored.id), stored.state
+            async with self._locks[stored.id]:
+                if state is SessionState.CONNECTED:
+                    await self._connected(ref)
+                elif state in _TROUBLE and firing.get(key) != _TROUBLE[state].value:
+                    detail = _clip(stored.state_reason or state.value)
+                    await self._alerts.fire(self._session_alert(ref, _TROUBLE[state], detail))
+                elif state in _DOWN:
+                    self._down_since.setdefault(stored.id, stored.state_changed_at)
+                    if key not in firing:  # else told already: its restore settles it
+                        detail = _clip(stored.state_reason or state.value)
+                        since = (now - stored.state_changed_at).total_seconds()
+                        self._timers.start(
+                            f"down:{stored.id}",
+                            max(0.0, self._policy.grace_s - since),
+                            partial(self._grace_over, ref, detail),
+                        )
 
     def _calm(self, session_id: int) -> None:
         self._timers.cancel(f"down:{session_id}")
@@ -289,6 +325,14 @@ class AlertRules(Subscriber):
     async def on_spool_failed(self, event: InboundSpoolFailed) -> None:
         detail = _clip(event.detail, 200)
         new = NewAlert(None, None, AlertKind.SPOOL_FAILED.value, "spool", detail, one_shot=True)
+        await self._alerts.fire(new)
+
+    async def on_worker_lost(self, event: WorkerLost) -> None:
+        """A worker's numbers were taken over without a hand-over: told once per lost worker
+        (one-shot alerts are deduplicated), however many rounds or workers took them."""
+        detail = _clip(f"{event.lost} → {event.taken_by}: {', '.join(event.sessions)}", 300)
+        key = f"worker_lost:{event.lost}"
+        new = NewAlert(None, None, AlertKind.WORKER_LOST.value, key, detail, one_shot=True)
         await self._alerts.fire(new)
 
 

@@ -46,6 +46,7 @@ class AlertKind(StrEnum):
     HOT_LEAD = "hot_lead"
     CAMPAIGNS_STALLED = "campaigns_stalled"
     SPOOL_FAILED = "spool_failed"
+    WORKER_LOST = "worker_lost"
     DIGEST = "digest"
 
 

@@ -45,6 +45,10 @@ EN: dict[str, str] = {
         "{where}: incoming messages cannot be written to disk ({detail}). They are still "
         "processed, but a crash now would lose them: free disk space."
     ),
+    "alerts.worker_lost": (
+        "{where}: a worker stopped without handing its numbers over, and another took them "
+        "({detail}). Nothing is sent twice: a message cut off mid-send is marked unknown."
+    ),
     "alerts.still": "Still the case since {since} ({count} times).",
     "alerts.lasted": "It lasted {duration}.",
     "alerts.minutes": "{n} min",
@@ -152,6 +156,10 @@ ES: dict[str, str] = {
     "alerts.spool_failed": (
         "{where}: los mensajes entrantes no se pueden escribir en disco ({detail}). Se siguen "
         "procesando, pero si waops se cae ahora se pierden: liberá espacio en disco."
+    ),
+    "alerts.worker_lost": (
+        "{where}: un worker se detuvo sin entregar sus números y otro los tomó ({detail}). "
+        "Nada se envía dos veces: un mensaje cortado a mitad de envío queda como desconocido."
     ),
     "alerts.still": "Sigue así desde las {since} ({count} veces).",
     "alerts.lasted": "Duró {duration}.",

@@ -13,6 +13,7 @@ EN: dict[str, str] = {
     "error.unknown_command": "Unknown command {command}. Send {help} to see what you can run.",
     "error.invalid": "Could not do it: {detail}",
     "error.storage_unavailable": "The database is not answering right now. Try again in a minute.",
+    "error.no_worker": "Nothing was done: {detail}",
     "error.unexpected": (
         "Something went wrong on our side (reference {ref}). The admins have the details; "
         "try again later or give them the reference."
@@ -51,6 +52,7 @@ ES: dict[str, str] = {
     "error.unknown_command": "No existe el comando {command}. Con {help} ves lo que podés usar.",
     "error.invalid": "No se pudo: {detail}",
     "error.storage_unavailable": "La base de datos no responde ahora. Probá de nuevo en un minuto.",
+    "error.no_worker": "No se hizo nada: {detail}",
     "error.unexpected": (
         "Algo falló de nuestro lado (referencia {ref}). Los administradores tienen el detalle; "
         "probá más tarde o pasales la referencia."

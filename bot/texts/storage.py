@@ -18,6 +18,7 @@ ES: dict[str, str] = {
     "record.no_contact_id": "no existe el contacto con id {id}",
     "record.contact_unreadable": "no se pudo crear ni leer el contacto {who}",
     "record.no_campaign": "no existe la campaña {id}",
+    "record.no_worker_command": "no existe el comando para workers {id} (los respondidos se guardan un día)",
     "record.campaign_not_in": "la campaña {id} está en {status}, no en {expected}",
     "record.no_operator": "no existe el operador {id!r}",
     "record.operator_exists": "el operador {id!r} ya existe",

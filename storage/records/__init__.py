@@ -27,7 +27,14 @@ from storage.records.campaigns import (
     RecipientState,
     SkipReason,
 )
-from storage.records.leases import Lease, LeaseLost, LoggedEvent, WorkerInfo
+from storage.records.leases import (
+    LeaderLease,
+    Lease,
+    LeaseLost,
+    LoggedEvent,
+    WorkerCommand,
+    WorkerInfo,
+)
 from storage.records.messages import (
     MEDIA_KINDS,
     Contact,
@@ -76,6 +83,7 @@ __all__ = [
     "DeliveryStatus",
     "Direction",
     "FireResult",
+    "LeaderLease",
     "Lease",
     "LeaseLost",
     "LoggedEvent",
@@ -97,6 +105,7 @@ __all__ = [
     "UpsertCounts",
     "WaIdentity",
     "WaSession",
+    "WorkerCommand",
     "WorkerInfo",
     "contact_label",
     "key_id_of",

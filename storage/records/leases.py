@@ -15,6 +15,9 @@ class Lease:
     owner: str
     epoch: int
     expires_at: datetime
+    taken_from: str | None = None
+    """Set by a claim that took the session from an owner whose lease had expired (it died or
+    stalled without giving it up)."""
 
 
 @dataclass(frozen=True)
@@ -51,3 +54,33 @@ class LoggedEvent:
     source: str
     payload: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class LeaderLease:
+    """The active `waops bot`: `holder` until `expires_at` unless renewed; `epoch` names this
+    tenure; `cursor` is the last engine event it published (None: none yet)."""
+
+    name: str
+    holder: str
+    epoch: int
+    expires_at: datetime
+    cursor: int | None
+
+
+@dataclass(frozen=True)
+class WorkerCommand:
+    """A command for the worker that owns `session_id`, and its answer once `done_at` is set:
+    `result` (JSON) when it worked, else `error` (the engine error's name) and `detail`."""
+
+    id: int
+    session_id: int
+    kind: str
+    args: str
+    created_at: datetime
+    taken_by: str | None = None
+    taken_at: datetime | None = None
+    done_at: datetime | None = None
+    result: str | None = None
+    error: str | None = None
+    detail: str | None = None

@@ -105,7 +105,7 @@ class LeaseRepo:
             if room <= 0:
                 return []
             free = await session.execute(
-                select(SessionLeaseRow.session_id, SessionLeaseRow.epoch)
+                select(SessionLeaseRow.session_id, SessionLeaseRow.epoch, SessionLeaseRow.owner)
                 .where(
                     or_(
                         SessionLeaseRow.owner.is_(None),
@@ -118,7 +118,7 @@ class LeaseRepo:
                 .with_for_update(skip_locked=True)
             )
             taken = []
-            for session_id, epoch in free.all():
+            for session_id, epoch, previous in free.all():
                 moved = await session.execute(
                     update(SessionLeaseRow)
                     .where(
@@ -134,7 +134,7 @@ class LeaseRepo:
                     .execution_options(synchronize_session=False)
                 )
                 if moved.rowcount:  # type: ignore[attr-defined]
-                    taken.append(Lease(session_id, owner, epoch + 1, now + ttl))
+                    taken.append(Lease(session_id, owner, epoch + 1, now + ttl, previous))
             return taken
 
     async def excess(

@@ -22,6 +22,7 @@ class Node:
 
     def __init__(self, db: Database, name: str, clock: ManualClock, capacity: int = 10) -> None:
         self.events: list[tuple[str, int]] = []
+        self.taken_from: list[tuple[str, list[int]]] = []
         self.closing: asyncio.Event | None = None  # set: a browser takes until it is set
         self.ownership = Ownership(
             db,
@@ -29,7 +30,11 @@ class Node:
             clock,
             adopt=self._adopt,
             disown=self._disown,
+            on_taken_from=self._taken_from,
         )
+
+    async def _taken_from(self, lost: str, session_ids: list[int]) -> None:
+        self.taken_from.append((lost, session_ids))
 
     async def tick(self) -> None:
         """One round, and the browsers it stops are stopped."""
@@ -75,6 +80,7 @@ async def test_a_second_worker_gets_half_and_stopping_hands_everything_over(
     ]
     await b.tick()
     assert b.running == set(sessions[2:])
+    assert b.taken_from == [], "a hand-over is no loss: a released them"
     assert all(a.ownership.lease_of(s) is not None for s in sessions[:2])
     assert a.ownership.lease_of(sessions[2]) is None
 
@@ -123,6 +129,7 @@ async def test_a_stalled_worker_finds_its_sessions_taken_and_stops_them(
     assert b.running == set(sessions)
     taken = await LeaseRepo(db).held("b", clock.now())
     assert all(lease.epoch == epochs[lease.session_id] + 1 for lease in taken)
+    assert b.taken_from == [("a", sessions)], "told once, for all it took from a"
     await a.tick()  # a resumes: it holds nothing and stops everything
     assert a.running == set() and all(a.ownership.lease_of(s) is None for s in sessions)
 

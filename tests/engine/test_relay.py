@@ -29,6 +29,7 @@ from engine.events import (
     QrUpdated,
     SessionRef,
     SessionStateChanged,
+    WorkerLost,
 )
 from engine.relay import RELAYED, EventCodec, EventFollower, EventPublisher
 from storage.db import Database
@@ -95,6 +96,7 @@ async def _samples(db: Database) -> list[object]:
         CampaignStatusChanged(campaign, CampaignStatus.DRAFT, "launched"),
         CampaignRecovered(campaign, 2),
         NumberWorkerFailed(session.id, None, "database away", 3, 10.0),
+        WorkerLost("worker-a", "worker-b", ("haby/main", "haby/ventas")),
     ]
 
 

@@ -74,6 +74,8 @@ ALLOWED = {
     ): "the console's /yes and /no commands as typed; the labels come from the catalog",
     ("engine/errors.py", "key"): "InvalidInput passes its own key on; each raise is checked",
     ("engine/phones.py", "key"): "a value of _PARSE_REASONS: key-like constants are checked",
+    ("engine/remote.py", "fields['key']"): "a worker's InvalidInput passed on to the bot: its"
+    " key was checked where the worker raised it",
     ("engine/phones.py", "_POSSIBLE_REASONS[possible]"): "as above, _POSSIBLE_REASONS",
 }
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")

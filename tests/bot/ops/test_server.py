@@ -76,3 +76,24 @@ async def test_health_is_degraded_while_an_operator_channel_is_down(db: Database
                 assert (await response.json())["status"] == "ok"
     finally:
         await server.stop()
+
+
+async def test_a_standby_bot_is_healthy_and_one_that_lost_its_lease_is_not(db: Database) -> None:
+    state = "standby"
+    server = OpsServer(db, Metrics(EventBus()), port=0, leader=lambda: state)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            url = f"http://127.0.0.1:{server.port}/healthz"
+            async with http.get(url) as response:
+                assert response.status == 200, "a rolling update waits for a ready standby"
+                assert await response.json() == {"status": "ok", "bot": "standby"}
+            state = "active"
+            async with http.get(url) as response:
+                assert await response.json() == {"status": "ok", "bot": "active"}
+            state = "lost"
+            async with http.get(url) as response:
+                assert response.status == 503
+                assert await response.json() == {"status": "unhealthy", "bot": "lost"}
+    finally:
+        await server.stop()

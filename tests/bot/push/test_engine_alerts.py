@@ -1,9 +1,10 @@
-"""Alerts about the engine itself: a number's campaign sender that keeps failing, and an
-inbound spool that cannot be written (messages then live only in memory)."""
+"""Alerts about the engine itself: a number's campaign sender that keeps failing, an inbound
+spool that cannot be written (messages then live only in memory), and a worker of a split
+deployment lost with its numbers."""
 
 from __future__ import annotations
 
-from engine.events import CampaignRecovered, InboundSpoolFailed, NumberWorkerFailed
+from engine.events import CampaignRecovered, InboundSpoolFailed, NumberWorkerFailed, WorkerLost
 from storage.repos import CampaignRepo
 from tests.bot.push.conftest import ADMIN_HABY, OWNER, AlertWorld
 
@@ -42,3 +43,13 @@ async def test_each_recovery_of_interrupted_sends_is_told_with_its_own_count(
     await world.router.run_until_idle()
     told = [t for t in world.texts(ADMIN_HABY) if "interrupted by a restart" in t]
     assert len(told) == 2 and "): 1" in told[0] and "): 2" in told[1]
+
+
+async def test_a_lost_worker_is_told_to_the_owner_once(world: AlertWorld) -> None:
+    """Its numbers are taken over in two rounds (and by two workers): one notice."""
+    await world.bus.publish(WorkerLost("worker-a", "worker-b", ("haby/main",)))
+    await world.bus.publish(WorkerLost("worker-a", "worker-c", ("haby/ventas",)))
+    await world.router.run_until_idle()
+    told = [t for t in world.texts(OWNER) if "worker-a" in t]
+    assert len(told) == 1, told
+    assert "worker-a → worker-b: haby/main" in told[0] and "otro los tomó" in told[0]

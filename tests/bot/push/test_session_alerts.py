@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from bot.push.alert_rules import AlertRules
 from bot.push.channel import Button
 from engine.events import QrExpired
 from storage.records import SessionState
+from storage.repos import SessionRepo
 from tests.bot.push.conftest import ADMIN_HABY, OPERATOR_HABY, OWNER, OWNER_NO_START, AlertWorld
 
 
@@ -159,4 +161,66 @@ async def test_a_conflict_alerts_at_once_offers_a_take_over_and_resolves_once(
     assert world.texts(ADMIN_HABY)[-1] == (
         "✅ haby/main: WhatsApp is in use here again and connected.\nIt lasted 61 min."
     )
+    assert await world.alerts.repo.firing() == []
+
+
+async def _new_bot(world: AlertWorld) -> AlertRules:
+    """The alert rules of a `waops bot` that just became the active one (issue 17): they heard
+    none of the events before, and start from the stored states."""
+    await world.rules.stop()
+    rules = AlertRules(world.db, world.bus, world.alerts, world.clock)
+    await rules.start()
+    world.rules = rules
+    await rules.resume(await SessionRepo(world.db).list())
+    return rules
+
+
+async def test_a_bot_taking_over_mid_grace_alerts_when_the_grace_is_over(
+    world: AlertWorld,
+) -> None:
+    went_down = world.clock.now()
+    await SessionRepo(world.db).set_state(
+        world.main.id, SessionState.DISCONNECTED, "connection lost", at=went_down
+    )
+    await world.drop()  # heard by the bot that dies now, 40 s into the grace
+    await world.wait(40)
+    await _new_bot(world)
+    await world.wait(19)
+    assert world.texts(ADMIN_HABY) == [], "the grace counts from the drop, not the take-over"
+    await world.wait(2)
+    assert world.texts(ADMIN_HABY) == ["⚠️ haby/main: WhatsApp is disconnected (connection lost)."]
+    await world.drop()  # the same drop, replayed from the event log: nothing new
+    await world.wait(600)
+    assert len(world.texts(ADMIN_HABY)) == 1
+    await world.restore()
+    await world.wait(3600)
+    assert world.texts(ADMIN_HABY)[1].startswith("✅ haby/main: WhatsApp is connected again.")
+    assert await world.alerts.repo.firing() == []
+
+
+async def test_a_bot_taking_over_tells_nothing_twice_and_what_was_missed_once(
+    world: AlertWorld,
+) -> None:
+    sessions = SessionRepo(world.db)
+    await sessions.set_state(world.main.id, SessionState.DISCONNECTED, "connection lost")
+    await world.drop()
+    await world.wait(61)  # told by the first bot
+    await _new_bot(world)
+    await world.wait(600)
+    assert len(world.texts(ADMIN_HABY)) == 1, "told once, by the first bot"
+
+    # Logged out while no bot was active: the new one tells it at once, with its reason.
+    await sessions.set_state(world.main.id, SessionState.LOGGED_OUT, "logged out (by the phone)")
+    await _new_bot(world)
+    await world.wait(1)
+    assert len(world.texts(ADMIN_HABY)) == 2 and "haby/main" in world.texts(ADMIN_HABY)[1]
+    await _new_bot(world)  # and again: still the same alert
+    await world.wait(1)
+    assert len(world.texts(ADMIN_HABY)) == 2
+
+    # Connected again by the time the next bot starts: the alert settles and resolves once.
+    await sessions.set_state(world.main.id, SessionState.CONNECTED)
+    await _new_bot(world)
+    await world.wait(3600)
+    assert world.texts(ADMIN_HABY)[2].startswith("✅ haby/main")
     assert await world.alerts.repo.firing() == []

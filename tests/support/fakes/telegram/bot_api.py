@@ -40,6 +40,7 @@ class BotApi:
         """Notified after every call and every update."""
         self.closing = asyncio.Event()
         self._updates: list[dict[str, Any]] = []
+        self._polls = 0  # getUpdates calls so far: a newer one ends the one waiting
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(100)
         self._file_ids = itertools.count(1)
@@ -94,12 +95,26 @@ class BotApi:
         offset = int(params.get("offset") or 0)
         timeout_s = float(params.get("timeout") or 0)
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        # Two pollers of one token: the long poll already waiting is ended by the newer one
+        # with 409 "Conflict: terminated by other getUpdates request; make sure that only one
+        # bot instance is running" (what PTB raises as telegram.error.Conflict; reported in
+        # python-telegram-bot/python-telegram-bot#4237, pengrad/java-telegram-bot-api#261).
+        self._polls += 1
+        mine = self._polls
+        async with self.changed:
+            self.changed.notify_all()
         if not self._updates and timeout_s > 0 and not self.closing.is_set():
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout_s), self.changed:
                     await self.changed.wait_for(
-                        lambda: bool(self._updates) or self.closing.is_set()
+                        lambda: bool(self._updates) or self.closing.is_set() or self._polls != mine
                     )
+        if self._polls != mine and not self._updates:
+            raise ApiError(
+                409,
+                "Conflict: terminated by other getUpdates request;"
+                " make sure that only one bot instance is running",
+            )
         return self._updates[: int(params.get("limit") or 100)]
 
     async def _m_deleteWebhook(self, params: dict[str, Any], files: Files) -> bool:
