@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.events import EventBus, ReceiptUpdated, SessionRef
 from engine.inbound.receipts import ReceiptTracker
@@ -33,15 +33,24 @@ class Campaigns:
         self.advanced.append((message_id, state))
 
 
-async def test_a_receipt_during_an_outage_is_applied_when_the_database_answers(
-    db: Database,
-) -> None:
+M = TypeVar("M", bound=Messages)
+
+
+async def _tracked(db: Database, messages: M) -> tuple[EventBus, M, Campaigns]:
+    """A started tracker on a bus of its own, writing to `messages` and a fake of campaigns."""
     bus = EventBus()
     tracker = ReceiptTracker(db, bus)
     await tracker.start()
-    messages, campaigns = Messages(), Campaigns()
+    campaigns = Campaigns()
     fake: Any = tracker
     fake._messages, fake._campaigns = messages, campaigns
+    return bus, messages, campaigns
+
+
+async def test_a_receipt_during_an_outage_is_applied_when_the_database_answers(
+    db: Database,
+) -> None:
+    bus, messages, campaigns = await _tracked(db, Messages())
 
     messages.down = True
     await bus.publish(ReceiptUpdated(REF, ("true_a_1", "true_a_2"), 2))
@@ -72,12 +81,7 @@ class SlowMessages(Messages):
 async def test_two_sessions_receipts_at_once_are_each_applied_once(db: Database) -> None:
     # Each session's pump publishes its own receipts: two drains of the held ones once ran at
     # once, applied the same receipt twice, skipped another and popped an empty deque.
-    bus = EventBus()
-    tracker = ReceiptTracker(db, bus)
-    await tracker.start()
-    messages, campaigns = SlowMessages(), Campaigns()
-    fake: Any = tracker
-    fake._messages, fake._campaigns = messages, campaigns
+    bus, messages, campaigns = await _tracked(db, SlowMessages())
     other = SessionRef(2, 1, "haby", "other")
 
     async with asyncio.timeout(5):

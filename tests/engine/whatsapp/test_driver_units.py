@@ -88,6 +88,19 @@ def test_own_keys_are_bounded() -> None:
     assert "a" not in keys and all(k in keys for k in "bcd")
 
 
+def _config(tmp_path: Path, **limits: float) -> DriverConfig:
+    """A driver's configuration that no test here opens a page with."""
+    return DriverConfig(
+        session_name="unit",
+        chromium_path=Path("/usr/bin/chromium"),
+        whatsapp_url="http://127.0.0.1:9/",
+        wa_js_path=tmp_path / "wa.js",
+        profile_dir=tmp_path / "profile",
+        device_name="unit",
+        **limits,
+    )
+
+
 def _echo(key_id: str) -> dict[str, Any]:
     data = {"id": f"true_{TO}_{key_id}", "key_id": key_id, "chat_id": TO, "sender_id": "me"}
     return {"event": "chat.new_message", "data": {**data, "from_me": True, "body": "hola"}}
@@ -96,15 +109,7 @@ def _echo(key_id: str) -> dict[str, Any]:
 def test_the_driver_drops_the_echo_of_its_own_send_even_without_the_pages_set(
     tmp_path: Path,
 ) -> None:
-    config = DriverConfig(
-        session_name="unit",
-        chromium_path=Path("/usr/bin/chromium"),
-        whatsapp_url="http://127.0.0.1:9/",
-        wa_js_path=tmp_path / "wa.js",
-        profile_dir=tmp_path / "profile",
-        device_name="unit",
-    )
-    driver = PlaywrightDriver(config)
+    driver = PlaywrightDriver(_config(tmp_path))
     driver._own.add("3EB0OURS")  # what send_text records before the page is asked to send
     driver._on_binding(None, _echo("3EB0OURS"))
     driver._on_binding(None, _echo("3EB0PHONE"))  # typed on the phone: a real message
@@ -166,16 +171,7 @@ async def test_starting_chromium_is_bounded_by_its_own_limit_not_a_page_calls(
         raise SessionLost("not launched in this test")
 
     monkeypatch.setattr(playwright_driver, "launch_session_browser", launch)
-    config = DriverConfig(
-        session_name="unit",
-        chromium_path=Path("/usr/bin/chromium"),
-        whatsapp_url="http://127.0.0.1:9/",
-        wa_js_path=tmp_path / "wa.js",
-        profile_dir=tmp_path / "profile",
-        device_name="unit",
-        launch_timeout_s=45.0,
-        call_timeout_s=2.0,
-    )
+    config = _config(tmp_path, launch_timeout_s=45.0, call_timeout_s=2.0)
     with pytest.raises(SessionLost):
         await PlaywrightDriver(config, host=_NoNodeHost())._launch()
     assert limits == [45.0]
