@@ -136,6 +136,11 @@ class Leadership(TwoPhase):
             except StorageUnavailable as exc:
                 logger.warning("leader lease not renewed: %s", exc)
                 continue
+            except Exception:
+                # A bug here must not end the loop: the lease would lapse while this bot goes
+                # on acting as the active one. It counts as a renewal that did not happen.
+                logger.exception("leader lease not renewed")
+                continue
             if lease is None or (self.lease is not None and lease.epoch != self.lease.epoch):
                 self._lose("another bot took the lease")
                 return

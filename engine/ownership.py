@@ -167,7 +167,17 @@ class Ownership(TwoPhase):
         never = asyncio.Event()  # rounds only follow the clock; `stop` cancels the loop
         while True:
             await self._clock.sleep_until(self._clock.now() + every, never)
+            await self._round()
+
+    async def _round(self) -> None:
+        """`tick`, where a bug must not end the rounds: the leases would lapse while this
+        worker's browsers run on. It counts as a round without a renewal."""
+        try:
             await self.tick()
+        except Exception:
+            logger.exception("the lease round failed")
+            if not self._in_time():
+                self._give_up(f"no renewal for {self.policy.stop_after_s:.0f} s")
 
     async def tick(self) -> None:
         """One round: heartbeat, renew, claim; then start what was gained, stop what was lost."""

@@ -166,9 +166,12 @@ class EventPublisher(TwoPhase):
             await self._clock.sleep_until(
                 self._clock.now() + timedelta(seconds=self._flush_every_s), self._stopping
             )
-            if self._pending:
-                await self.flush()
-            await self._prune()
+            try:
+                if self._pending:
+                    await self.flush()
+                await self._prune()
+            except Exception:  # a bug must not stop the log: later events still go out
+                logger.exception("event log: a flush failed; its events are not in the log")
 
     async def _prune(self) -> None:
         now = self._clock.now()
@@ -247,6 +250,9 @@ class EventFollower(TwoPhase):
                 published = await self.poll()
             except StorageUnavailable as exc:
                 logger.warning("event log: %s; following again shortly", exc)
+                published = 0
+            except Exception:  # a bug must not stop the bot hearing the workers
+                logger.exception("event log: following failed; trying again shortly")
                 published = 0
             if published:
                 continue

@@ -254,6 +254,8 @@ class CommandTaker(TwoPhase):
                 await self.poll()
             except StorageUnavailable as exc:
                 logger.warning("worker commands: %s; looking again shortly", exc)
+            except Exception:  # a bug must not leave this worker deaf to the bot's commands
+                logger.exception("worker commands: taking them failed; looking again shortly")
             await self._clock.sleep_until(
                 self._clock.now() + timedelta(seconds=self._poll_every_s), self._stopping
             )

@@ -5,6 +5,7 @@ and a bot that finds another holding its lease says it lost it."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -79,3 +80,20 @@ def _ttl() -> timedelta:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+async def test_a_renewal_that_fails_on_a_bug_still_ends_in_lost_before_the_lease_lapses(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    since_renewal: list[float] = []  # when it gave up, seconds after its last renewal
+    active = Leadership(db, _policy("bot-a"))
+    active.on_lost = lambda: since_renewal.append(time.monotonic() - active._renewed_at)
+    await active.start()
+
+    async def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("a bug in the renewal")
+
+    monkeypatch.setattr(active._repo, "acquire", broken)
+    await poll_until(lambda: len(since_renewal) == 1, "bot-a to give the lease up", 3)
+    assert since_renewal[0] < _ttl().total_seconds(), "before its lease can lapse"
+    await active.stop()

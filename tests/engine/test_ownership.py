@@ -117,6 +117,25 @@ async def test_a_worker_that_cannot_renew_stops_its_sessions_before_the_lease_ex
     assert a.running == set(sessions)
 
 
+async def test_a_round_that_fails_on_a_bug_still_stops_the_sessions_before_the_lease_expires(
+    db: Database, sessions: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = ManualClock()
+    a = Node(db, "a", clock)
+    await a.tick()
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("a bug in the heartbeat")
+
+    monkeypatch.setattr(LeaseRepo, "heartbeat", broken)
+    for _ in range(2):  # the rounds of the worker's loop, 10 s apart
+        clock.advance(10)
+        await a.ownership._round()
+        await a.ownership.handed_over()
+    assert a.running == set(), "20 s without a renewal: stopped, 10 s before the lease expires"
+    assert a.ownership.lease_of(sessions[0]) is None
+
+
 async def test_a_stalled_worker_finds_its_sessions_taken_and_stops_them(
     db: Database, sessions: list[int]
 ) -> None:

@@ -201,3 +201,35 @@ async def test_old_events_are_pruned(db: Database) -> None:
     await log.append("w1", [("B", "2")], T0 + timedelta(days=2))
     assert await log.prune(T0 + timedelta(days=1)) == 1
     assert [e.kind for e in await log.after(0, T0 + timedelta(days=3))] == ["B"]
+
+
+async def test_a_bug_in_reading_the_log_leaves_the_follower_following(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = EventLogRepo(db)
+    bot_bus = EventBus()
+    heard: list[object] = []
+
+    async def hear(event: object) -> None:
+        heard.append(event)
+
+    bot_bus.subscribe(QrExpired, hear)
+    after = EventLogRepo.after
+    failures: list[str] = []
+
+    async def fails_once(self: EventLogRepo, *args: object, **kwargs: object) -> object:
+        if not failures:
+            failures.append("a bug")
+            raise RuntimeError("a bug in after")
+        return await after(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    follower = EventFollower(db, bot_bus, poll_every_s=0.02, settle=timedelta(0))
+    await follower.start()
+    monkeypatch.setattr(EventLogRepo, "after", fails_once)
+    try:
+        event = EventCodec().encode(QrExpired(SessionRef(1, 1, "haby", "main")))
+        await log.append("w1", [event], datetime.now(UTC))
+        await poll_until(lambda: len(heard) == 1, "the event heard after the failed read", 5)
+        assert failures == ["a bug"]
+    finally:
+        await follower.stop()

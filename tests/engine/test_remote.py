@@ -194,3 +194,20 @@ async def _commands(db: Database) -> list[WorkerCommandRow]:
     """Every command row, in id order (the order they were submitted)."""
     async with db.session() as session:
         return list(await session.scalars(select(WorkerCommandRow).order_by(WorkerCommandRow.id)))
+
+
+async def test_a_bug_in_taking_the_commands_leaves_the_worker_listening(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    take = WorkerCommandRepo.take
+    failures: list[str] = []
+
+    async def fails_once(self: WorkerCommandRepo, *args: object, **kwargs: object) -> object:
+        if not failures:
+            failures.append("a bug")
+            raise RuntimeError("a bug in take")
+        return await take(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(WorkerCommandRepo, "take", fails_once)
+    await rig.remote.restart("haby")  # taken by a later look
+    assert failures == ["a bug"] and rig.engine.calls == [("restart", "haby", "main")]
