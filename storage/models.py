@@ -158,6 +158,18 @@ class LeaderLeaseRow(Base):
     cursor: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class DigestRunRow(Base):
+    """The end of each client's last scheduled digest: the next one covers the time from
+    there, and one that fell due while no bot ran (a restart, a hand-over to the standby) is
+    sent when a bot starts (bot/push/digests.py)."""
+
+    __tablename__ = "digest_runs"
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    last_end: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class WorkerCommandRow(Base):
     """Something `waops bot` asks the worker that owns a session to do (issue 17): `kind` and
     its JSON `args`; the owner takes it (`taken_by`, `taken_at`) and answers (`done_at` with

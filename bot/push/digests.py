@@ -3,6 +3,9 @@
 Figures come from engine.digests; this module writes them in each recipient's language,
 adds a PNG of messages per day, and sends the result through the outbox to the chats that
 receive the client's alerts (kind `digest`), on a cron schedule in the client's own zone.
+A scheduled digest covers the time since the previous one, whose end is kept in `digest_runs`,
+so a digest that fell due while no bot ran (a restart, a hand-over to the standby) within
+`MISFIRE_GRACE_S` is sent when the next one starts, from where the last one ended.
 """
 
 from __future__ import annotations
@@ -29,11 +32,13 @@ from storage.db import Database
 from storage.records import Client, Contact, Direction, Message
 from storage.repos import ClientRepo
 from storage.repos.alert_subscriptions import AlertSubscriptionRepo
+from storage.repos.digest_runs import DigestRunRepo
 
 logger = logging.getLogger(__name__)
 
 _BODY_CHARS = 200
 MISFIRE_GRACE_S = 3600.0  # a digest due longer ago than this (the host slept) is skipped
+_AFTER = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -198,15 +203,16 @@ class Digests:
         self.builder = builder
         self._clients = ClientRepo(db)
         self._subscriptions = AlertSubscriptionRepo(db)
+        self._runs = DigestRunRepo(db)
         self._router = router
         self._clock = clock
         self._language = language
         self._schedules = dict(schedules or {})
         self._default = default_schedule
         self._default_period = default_period
-        self._last_sent: dict[str, datetime] = {}
         self._timers = Timers(clock)
         self._triggers: dict[str, CronTrigger] = {}
+        self._client_ids: dict[str, int] = {}
         self._next_run: dict[str, datetime] = {}
 
     def message(self, data: DigestData, lang: Language) -> Outgoing:
@@ -227,25 +233,40 @@ class Digests:
                 file_caption=t(lang, "output.as_file"),
                 file_name=f"digest-{client_slug}.txt",
             )
-        self._last_sent[client_slug] = end
         return count
 
     async def send_scheduled(self, client_slug: str) -> int:
-        """The scheduled digest: everything since the previous one (or the default period)."""
+        """The scheduled digest: everything since the previous one (or the default period).
+        Its end is kept once it is queued; a failure in between sends the period again next
+        time rather than skipping it."""
+        client_id = self._client_ids[client_slug]
         end = self._clock.now()
-        start = self._last_sent.get(client_slug, end - self._default_period)
-        return await self.send(client_slug, start, end)
+        last_end = await self._runs.last_end(client_id)
+        start = end - self._default_period if last_end is None else last_end
+        count = await self.send(client_slug, start, end)
+        await self._runs.record(client_id, end)
+        return count
 
     def schedule_of(self, client_slug: str) -> DigestSchedule | None:
         return self._schedules.get(client_slug, self._default)
 
     async def start(self) -> None:
+        """Arm each client's next digest; one that fell due since its last one ended, while no
+        bot ran, and not longer than `MISFIRE_GRACE_S` ago, goes out at once."""
+        last_ends = await self._runs.last_ends()
+        now = self._clock.now()
         for client in await self._clients.list():
             schedule = self.schedule_of(client.slug)
             if schedule is None:
                 continue
             self._triggers[client.slug] = schedule.trigger(client.timezone)
-            self._arm(client.slug, self._clock.now())
+            self._client_ids[client.slug] = client.id
+            last_end = last_ends.get(client.id)
+            if last_end is None:
+                self._arm(client.slug, now)
+            else:
+                missed_after = now - timedelta(seconds=MISFIRE_GRACE_S)
+                self._arm(client.slug, min(now, max(last_end + _AFTER, missed_after)))
 
     def next_run(self, client_slug: str) -> datetime | None:
         """When the client's next digest goes out, in the client's zone (None: not scheduled)."""
@@ -254,6 +275,7 @@ class Digests:
     async def stop(self) -> None:
         await self._timers.shutdown()
         self._triggers.clear()
+        self._client_ids.clear()
         self._next_run.clear()
 
     def _arm(self, client_slug: str, after: datetime) -> None:
@@ -263,6 +285,10 @@ class Digests:
             self._next_run.pop(client_slug, None)
             return
         self._next_run[client_slug] = due
+        if due < self._clock.now():
+            logger.info(
+                "digest for %s was due at %s while no bot ran: sending it now", client_slug, due
+            )
         self._timers.at(f"digest:{client_slug}", due, partial(self._job, client_slug, due))
 
     async def _job(self, client_slug: str, due: datetime) -> None:
@@ -275,4 +301,4 @@ class Digests:
         except Exception:
             logger.exception("digest for %s failed", client_slug)
         # Strictly after this run, however quickly it went: a cron time never fires twice.
-        self._arm(client_slug, max(self._clock.now(), due + timedelta(microseconds=1)))
+        self._arm(client_slug, max(self._clock.now(), due + _AFTER))

@@ -3,6 +3,7 @@ platform's limits, a valid PNG chart, summaries when a model is there, schedules
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from PIL import Image
 
-from bot.push.digests import Digests, DigestSchedule, digest_text
+from bot.push.digests import MISFIRE_GRACE_S, Digests, DigestSchedule, digest_text
 from engine.clock import VirtualClock
 from engine.digests import DigestBuilder, DigestData
 from engine.ia.openai_client import OpenAIClient
@@ -18,8 +19,11 @@ from storage.db import Database
 from storage.models import CampaignRecipientRow
 from storage.records import Direction, NewMessage, Origin
 from storage.repos import CampaignRepo, ContactRepo, MessageRepo
+from storage.repos.digest_runs import DigestRunRepo
 from tests.bot.push.conftest import ADMIN_HABY, OWNER, AlertWorld, make_world
+from tests.support.clocks import ManualClock
 from tests.support.fakes.openai_server import FakeOpenAI, Reply
+from tests.support.poll import poll_until
 
 # 2 November in Buenos Aires (UTC-3): from 03:00 UTC that day to 03:00 UTC the next.
 DAY_START = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
@@ -216,3 +220,61 @@ async def test_an_empty_period_still_makes_a_digest(traffic: AlertWorld) -> None
     data: DigestData = await DigestBuilder(traffic.db).build("marketing", start, DAY_START)
     assert data.conversations == () and len(data.days) == 30
     assert "No conversations in this period." in digest_text(data, "en")
+
+
+class RecordingDigests(Digests):
+    """The schedule as it is, with each digest's period recorded instead of built and sent."""
+
+    def __init__(self, world: AlertWorld, clock: ManualClock) -> None:
+        super().__init__(world.db, world.router, DigestBuilder(world.db), clock)
+        self.periods: list[tuple[str, datetime, datetime]] = []
+
+    async def send(self, client_slug: str, start: datetime, end: datetime) -> int:
+        self.periods.append((client_slug, start, end))
+        return 1
+
+
+NINE_AM = at(9, day=3)  # haby's daily digest (09:00 in Buenos Aires)
+
+
+async def test_a_digest_due_while_no_bot_ran_goes_out_when_one_starts(
+    traffic: AlertWorld,
+) -> None:
+    clock = ManualClock(NINE_AM - timedelta(minutes=1))
+    first = RecordingDigests(traffic, clock)
+    await first.start()
+    clock.advance_to(NINE_AM)
+    await poll_until(lambda: len(first.periods) == 2, "09:00's digests", 5)
+    await first.stop()  # the bot dies; the next 09:00 passes with none running
+
+    clock.advance_to(NINE_AM + timedelta(days=1, minutes=20))
+    second = RecordingDigests(traffic, clock)  # the standby, or the restarted bot
+    await second.start()
+    try:
+        await poll_until(lambda: len(second.periods) == 2, "the missed digests", 5)
+        haby = [p for p in second.periods if p[0] == "haby"]
+        assert haby == [("haby", NINE_AM, clock.now())], "from where the last one ended"
+        next_run = second.next_run("haby")
+        assert next_run is not None and next_run == NINE_AM + timedelta(days=2)
+    finally:
+        await second.stop()
+
+
+async def test_a_digest_missed_longer_ago_than_the_grace_waits_for_the_next_time(
+    traffic: AlertWorld,
+) -> None:
+    clock = ManualClock(NINE_AM)
+    await DigestRunRepo(traffic.db).record(traffic.haby_id, NINE_AM - timedelta(days=1))
+    clock.advance(MISFIRE_GRACE_S + 60)  # 09:00 today passed over an hour ago
+    digests = RecordingDigests(traffic, clock)
+    await digests.start()
+    try:
+        await asyncio.sleep(0.05)
+        assert [p for p in digests.periods if p[0] == "haby"] == []
+        assert digests.next_run("haby") == NINE_AM + timedelta(days=1)
+        clock.advance_to(NINE_AM + timedelta(days=1))
+        await poll_until(lambda: any(p[0] == "haby" for p in digests.periods), "the next one", 5)
+        # It covers everything since the last digest that went out: nothing is left out.
+        assert [p[1] for p in digests.periods if p[0] == "haby"] == [NINE_AM - timedelta(days=1)]
+    finally:
+        await digests.stop()
