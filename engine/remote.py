@@ -34,7 +34,7 @@ from pydantic import TypeAdapter
 
 from engine.campaign.ports import CampaignStatuses
 from engine.clock import Clock, SystemClock
-from engine.errors import InvalidInput, NoWorker, RemoteFailed
+from engine.errors import InvalidInput, NoWorker, RemoteFailed, Text
 from engine.events import ContactForgotten, EventBus
 from engine.lifecycle import TwoPhase
 from engine.media_store import MediaStore
@@ -80,11 +80,28 @@ _BY_NAME: dict[str, type[WhatsAppError]] = {
 }
 
 
+def _encode_param(value: object) -> object:
+    """A text's parameter as JSON: a text inside it (a phone's reason inside "not a phone")
+    keeps its key and parameters, so the bot says it in the operator's language too."""
+    if isinstance(value, Text):
+        params = {k: _encode_param(v) for k, v in value.params.items()}
+        return {"text": value.key, "english": str(value), "params": params}
+    return str(value)
+
+
+def _decode_param(value: object) -> object:
+    if isinstance(value, dict) and "text" in value:
+        params = {k: _decode_param(v) for k, v in value["params"].items()}
+        return Text(value["text"], value["english"], params)
+    return value
+
+
 def _encode_error(exc: BaseException) -> tuple[str, str]:
     """An engine error as (class name, JSON of what it carries)."""
     detail: dict[str, Any] = {"message": str(exc)}
     if isinstance(exc, InvalidInput):
-        detail.update(key=exc.text.key, params={k: str(v) for k, v in exc.text.params.items()})
+        params = {k: _encode_param(v) for k, v in exc.text.params.items()}
+        detail.update(key=exc.text.key, params=params)
     elif isinstance(exc, SessionLost):
         detail.update(maybe_sent=exc.maybe_sent, message_id=exc.message_id)
     elif isinstance(exc, SendUnknown):
@@ -99,7 +116,8 @@ def _decode_error(name: str, detail: str | None) -> Exception:
     fields: dict[str, Any] = json.loads(detail) if detail else {}
     message = str(fields.get("message", name))
     if name == "InvalidInput" and "key" in fields:
-        return InvalidInput(fields["key"], **fields.get("params", {}))
+        params = {k: _decode_param(v) for k, v in fields.get("params", {}).items()}
+        return InvalidInput(fields["key"], **params)
     if name == "SessionLost":
         return SessionLost(
             message, maybe_sent=bool(fields.get("maybe_sent")), message_id=fields.get("message_id")

@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine.errors import InvalidInput
+from bot.texts import render
+from engine.errors import InvalidInput, Text
 from engine.events import ContactForgotten, EventBus
 from engine.inbound.conversations import Conversations
 from engine.media_store import MediaStore
 from engine.remote import CommandTaker, NoWorker, RemoteEngine, RemotePolicy
+from engine.texts import phrase
 from engine.whatsapp.errors import NotInConflict, SendUnknown, SessionLost
 from storage.db import Database
 from storage.models import WorkerCommandRow
@@ -110,6 +112,16 @@ async def test_engine_errors_come_back_as_the_same_exceptions(rig: Rig) -> None:
             campaign.id, CampaignStatus.PAUSED, None, expect=[CampaignStatus.SCHEDULED]
         )
     assert refused.value.text.key == "transition.refused", "said in the operator's language"
+    # A text inside a text (the reason a phone is refused) crosses whole too.
+    rig.engine.fail_with = InvalidInput(
+        "phone.not_a_phone", raw="+54 9", reason=phrase("phone.too_short")
+    )
+    with pytest.raises(InvalidInput) as bad_phone:
+        await rig.remote.pair("haby", "main", "+54 9")
+    reason = bad_phone.value.text.params["reason"]
+    assert isinstance(reason, Text) and reason.key == "phone.too_short"
+    assert render("es", bad_phone.value.text) == render("es", rig.engine.fail_with.text)
+    rig.engine.fail_with = None
     moved = await rig.remote.change(campaign.id, CampaignStatus.RUNNING, None)
     assert moved.id == campaign.id and moved.status is CampaignStatus.RUNNING
 
