@@ -104,8 +104,9 @@ export interface BridgeShared {
 declare global {
   interface Window {
     WPP: typeof WAJS;
-    /** Exposed by the driver once per browser context (`BrowserContext.expose_binding`). */
-    __waopsEmit: (payload: BridgePayload) => Promise<void>;
+    /** Exposed by the driver once per browser context (`BrowserContext.expose_binding`):
+     * the events in the order they happened, one or more per call (bridge/core.js `emit`). */
+    __waopsEmit: (payloads: BridgePayload[]) => Promise<void>;
     __waopsConfig?: BridgeConfig;
     __waops?: Record<string, (arg?: any) => unknown>;
     /** The bridge's shared state while its parts load (bridge/core.js). */

@@ -218,16 +218,19 @@ class PlaywrightDriver(MediaCalls):
         if frame.parent_frame is None:
             self._navigations += 1
 
-    def _on_binding(self, _source: Any, payload: Any) -> None:
-        event = decode(payload)
-        if event is None:
-            return
-        if isinstance(event, MessageReceived):
-            message = event.message
-            if message.from_me and message.key_id in self._own:
-                logger.debug("session %s: echo of our %s", self.config.session_name, message.id)
-                return
-        self._queue.put_nowait(event)
+    def _on_binding(self, _source: Any, payloads: Any) -> None:
+        """The page's events, in order: a list of them per call (bridge/core.js batches those
+        that happen while a call is under way)."""
+        for payload in payloads:
+            event = decode(payload)
+            if event is None:
+                continue
+            if isinstance(event, MessageReceived):
+                message = event.message
+                if message.from_me and message.key_id in self._own:
+                    logger.debug("session %s: echo of our %s", self.config.session_name, message.id)
+                    continue
+            self._queue.put_nowait(event)
 
     def _closed_unexpectedly(self) -> None:
         """The context closed, or Playwright's driver died and took the browser with it."""

@@ -41,13 +41,38 @@
   const ours = boundedSet(); // key ids made by prepareSend: their echoes are not phone messages
   const queued = boundedSet(); // key ids of ours whose message reached MsgStore (echo seen)
 
-  /** @param {string} event @param {unknown} [data] */
-  const emit = (event, data) => {
+  // Events go out in order through one binding call at a time: an event while none is under
+  // way goes at once, those that come while one is go together in the next. Each binding call
+  // is a round trip through Playwright's driver to Python and back, so under a burst of
+  // messages this is one round trip per batch instead of one per event.
+  /** @type {import('../bridge.globals').BridgePayload[]} */
+  let unsent = [];
+  let calling = false;
+  const flush = () => {
+    if (calling || unsent.length === 0) return;
+    const batch = unsent;
+    unsent = [];
+    calling = true;
+    /** @type {Promise<void>} */
+    let call;
     try {
-      window.__waopsEmit({ event, data: data === undefined ? null : data }).catch(() => {});
+      call = window.__waopsEmit(batch);
     } catch (e) {
       // The binding is gone only while the context closes; nothing to forward to.
+      calling = false;
+      return;
     }
+    call
+      .catch(() => {})
+      .then(() => {
+        calling = false;
+        flush();
+      });
+  };
+  /** @param {string} event @param {unknown} [data] */
+  const emit = (event, data) => {
+    unsent.push({ event, data: data === undefined ? null : data });
+    flush();
   };
   /** A Wid, MsgKey or WA-JS plain wid object as its serialised string. @param {unknown} v */
   const idString = (v) => {

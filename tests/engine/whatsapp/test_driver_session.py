@@ -14,6 +14,7 @@ from engine.whatsapp import (
     LinkCodeChanged,
     LinkCodeExpired,
     LoggedOut,
+    MessageReceived,
     NotInConflict,
     NumberCheckUnavailable,
     NumberInfo,
@@ -161,3 +162,42 @@ async def test_a_slow_reload_is_alive_within_the_grace_only(
     assert await driver.is_alive(2.0)
     await asyncio.sleep(2.5)  # past the 3 s grace and WA-JS still not ready: not alive
     assert not await driver.is_alive(2.0)
+
+
+# Twenty messages as the bridge's inbound part hands them to `emit`, in one turn of the page's
+# event loop; the binding calls are counted by wrapping the binding the bridge calls.
+_BURST = """async () => {
+  const real = window.__waopsEmit;
+  const sizes = [];
+  window.__waopsEmit = (batch) => { sizes.push(batch.length); return real(batch); };
+  try {
+    for (let i = 0; i < 20; i++) {
+      const key = 'K' + String(i).padStart(2, '0');
+      window.__waopsBridge.emit('chat.new_message', {
+        id: 'false_5491100000000@c.us_' + key, key_id: key, chat_id: '5491100000000@c.us',
+        sender_id: '5491100000000@c.us', from_me: false, body: 'burst ' + key,
+      });
+    }
+    const until = Date.now() + 5000;
+    while (sizes.reduce((a, b) => a + b, 0) < 20 && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return sizes;
+  } finally {
+    window.__waopsEmit = real;
+  }
+}"""
+
+
+async def test_a_burst_of_page_events_crosses_in_two_binding_calls_in_order(
+    paired: Paired,
+) -> None:
+    driver, events = paired
+    assert driver._page is not None
+    # The first goes at once; the 19 that came while it was under way go together after it.
+    assert await driver._page.evaluate(_BURST) == [1, 19]
+    for i in range(20):
+        received = await events.expect(
+            MessageReceived, lambda e: e.message.body.startswith("burst")
+        )
+        assert received.message.key_id == f"K{i:02d}"

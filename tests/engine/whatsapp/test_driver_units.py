@@ -111,11 +111,25 @@ def test_the_driver_drops_the_echo_of_its_own_send_even_without_the_pages_set(
 ) -> None:
     driver = PlaywrightDriver(_config(tmp_path))
     driver._own.add("3EB0OURS")  # what send_text records before the page is asked to send
-    driver._on_binding(None, _echo("3EB0OURS"))
-    driver._on_binding(None, _echo("3EB0PHONE"))  # typed on the phone: a real message
+    driver._on_binding(None, [_echo("3EB0OURS")])
+    driver._on_binding(None, [_echo("3EB0PHONE")])  # typed on the phone: a real message
     queued = driver._queue.get_nowait()
     assert isinstance(queued, MessageReceived) and queued.message.key_id == "3EB0PHONE"
     assert driver._queue.empty()
+
+
+def test_events_the_page_sent_together_are_queued_in_their_order(tmp_path: Path) -> None:
+    driver = PlaywrightDriver(_config(tmp_path))
+    driver._own.add("3EB0OURS")
+    batch = [_echo("3EB0A"), _echo("3EB0OURS"), {"event": "conn.qrcode_idle", "data": None}]
+    driver._on_binding(None, [*batch, _echo("3EB0B")])
+    queued = [driver._queue.get_nowait() for _ in range(3)]
+    assert driver._queue.empty(), "the echo of our own send is dropped from inside a batch"
+    assert [type(e) for e in queued] == [MessageReceived, QrIdle, MessageReceived]
+    assert [e.message.key_id for e in queued if isinstance(e, MessageReceived)] == [
+        "3EB0A",
+        "3EB0B",
+    ]
 
 
 def test_decode_new_payloads() -> None:
