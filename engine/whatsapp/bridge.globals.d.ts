@@ -11,6 +11,9 @@ export interface BridgeConfig {
   mediaTypes: string[];
   /** Bound of the LID/phone look-up per inbound message; it never holds a message back longer. */
   peerLookupMs: number;
+  /** How long a binding call may stay unsettled before the next batch goes anyway (10 s;
+   * tests shorten it in the page). */
+  emitStallMs?: number;
 }
 
 /** One event for the driver (`engine/whatsapp/page_events.py` decodes it). */

@@ -45,28 +45,38 @@
   // way goes at once, those that come while one is go together in the next. Each binding call
   // is a round trip through Playwright's driver to Python and back, so under a burst of
   // messages this is one round trip per batch instead of one per event.
+  // A call that never settled would hold every later event, so after `emitStallMs` the next
+  // batch goes anyway: the calls reach the driver in the order they were made (one CDP pipe).
   /** @type {import('../bridge.globals').BridgePayload[]} */
   let unsent = [];
   let calling = false;
+  let calls = 0;
   const flush = () => {
     if (calling || unsent.length === 0) return;
     const batch = unsent;
     unsent = [];
     calling = true;
+    const call = ++calls;
+    const settled = () => {
+      if (call !== calls || !calling) return; // a later call is under way already
+      calling = false;
+      flush();
+    };
     /** @type {Promise<void>} */
-    let call;
+    let answer;
     try {
-      call = window.__waopsEmit(batch);
+      answer = window.__waopsEmit(batch);
     } catch (e) {
       // The binding is gone only while the context closes; nothing to forward to.
       calling = false;
       return;
     }
-    call
+    const stall = setTimeout(settled, config.emitStallMs ?? 10000);
+    answer
       .catch(() => {})
       .then(() => {
-        calling = false;
-        flush();
+        clearTimeout(stall);
+        settled();
       });
   };
   /** @param {string} event @param {unknown} [data] */

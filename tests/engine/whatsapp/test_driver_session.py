@@ -201,3 +201,35 @@ async def test_a_burst_of_page_events_crosses_in_two_binding_calls_in_order(
             MessageReceived, lambda e: e.message.body.startswith("burst")
         )
         assert received.message.key_id == f"K{i:02d}"
+
+
+# The first binding call never settles (it should not happen); the next event must still go.
+_STALLED = """async () => {
+  const real = window.__waopsEmit;
+  const limit = window.__waopsConfig.emitStallMs;
+  window.__waopsConfig.emitStallMs = 200;
+  let calls = 0;
+  window.__waopsEmit = (batch) => (++calls === 1 ? new Promise(() => {}) : real(batch));
+  const message = (key) => ({
+    id: 'false_5491100000000@c.us_' + key, key_id: key, chat_id: '5491100000000@c.us',
+    sender_id: '5491100000000@c.us', from_me: false, body: 'stall ' + key,
+  });
+  try {
+    window.__waopsBridge.emit('chat.new_message', message('LOST'));
+    window.__waopsBridge.emit('chat.new_message', message('AFTER'));
+    const until = Date.now() + 5000;
+    while (calls < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    return calls;
+  } finally {
+    window.__waopsEmit = real;
+    window.__waopsConfig.emitStallMs = limit;
+  }
+}"""
+
+
+async def test_a_binding_call_that_never_settles_holds_no_later_event(paired: Paired) -> None:
+    driver, events = paired
+    assert driver._page is not None
+    assert await driver._page.evaluate(_STALLED) == 2
+    after = await events.expect(MessageReceived, lambda e: e.message.body.startswith("stall"))
+    assert after.message.key_id == "AFTER"
