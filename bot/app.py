@@ -71,6 +71,17 @@ logger = logging.getLogger(__name__)
 Role = Literal["all", "worker", "bot"]
 
 
+def _idle_transaction_limit(settings: Settings, role: Role) -> int | None:
+    """In a split deployment, how long the server lets a transaction of this process sit idle:
+    a third of its lease, so a process stopped inside one has let its row locks go before its
+    lease can expire (docs/ownership.md). `waops run` has nobody to hold locks against."""
+    if role == "worker":
+        return max(1, int(settings.lease_ttl_s / 3))
+    if role == "bot":
+        return max(1, int(settings.bot_lease_ttl_s / 3))
+    return None
+
+
 class App(TwoPhase):
     """Everything `waops run` and `waops demo` run in one process: `start()` brings the parts
     up in dependency order, `shutdown()` takes them down in reverse (after a start that failed
@@ -98,7 +109,10 @@ class App(TwoPhase):
         self.role = role
         # What this process alone writes: beside the shared profiles and media for a worker.
         self._own_dir = settings.worker_dir if role == "worker" else settings.data_dir
-        self.db = Database(settings.database_url)
+        self.db = Database(
+            settings.database_url,
+            idle_transaction_timeout_s=_idle_transaction_limit(settings, role),
+        )
         self.bus = EventBus()
         self.clock: Clock = clock or SystemClock()
         self._stack = AsyncExitStack()

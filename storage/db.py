@@ -80,8 +80,30 @@ def sqlite_database(url: str) -> str | None:
     return database
 
 
-def create_engine_for(url: str) -> AsyncEngine:
-    """An engine with the per-dialect settings waops relies on."""
+def _idle_transaction_limit(seconds: int) -> Callable[[Any, Any], None]:
+    """A connect hook: the server ends a transaction of this connection that sits idle for
+    `seconds` (rolled back, the connection closed), so a process stopped inside one (SIGSTOP, a
+    frozen VM) does not keep its row locks until it wakes. MariaDB has the setting itself
+    (`idle_transaction_timeout`, 10.3+); MySQL has none, so there the connection's
+    `wait_timeout` is shortened, which also closes it when idle outside a transaction (the pool
+    pings before use and opens another: `pool_pre_ping`). Not tried on MySQL."""
+
+    def limit(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT VERSION()")
+        (version,) = cursor.fetchone()
+        variable = (
+            "idle_transaction_timeout" if "mariadb" in str(version).lower() else "wait_timeout"
+        )
+        cursor.execute(f"SET SESSION {variable} = {int(seconds)}")
+        cursor.close()
+
+    return limit
+
+
+def create_engine_for(url: str, *, idle_transaction_timeout_s: int | None = None) -> AsyncEngine:
+    """An engine with the per-dialect settings waops relies on; `idle_transaction_timeout_s`
+    (MariaDB and MySQL only) bounds how long a transaction may sit idle on the server."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -90,17 +112,23 @@ def create_engine_for(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url, pool_pre_ping=True, pool_recycle=3600, connect_args={"charset": "utf8mb4"}
     )
+    if idle_transaction_timeout_s is not None:
+        hook = _idle_transaction_limit(idle_transaction_timeout_s)
+        event.listen(engine.sync_engine, "connect", hook)
+    return engine
 
 
 class Database(TwoPhase):
     """Owns the engine; `session()` yields a unit of work that commits on success."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, idle_transaction_timeout_s: int | None = None) -> None:
+        """`idle_transaction_timeout_s`: for the processes of a split deployment, which share
+        the database's row locks with each other (`create_engine_for`)."""
         self.url = url
-        self.engine = create_engine_for(url)
+        self.engine = create_engine_for(url, idle_transaction_timeout_s=idle_transaction_timeout_s)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Clients and AI settings as this process last read them (storage/config.py).
         self.config = ConfigCache()

@@ -12,6 +12,12 @@ delivery depends on checks, in its own transaction, that the lease is still held
 
 Times are the workers' clocks (UTC): the machines must agree within a few seconds (NTP), well
 under the renewal margin.
+
+A worker writes only its own rows, found first by a plain read and then updated by primary key
+(`_owned_ids_in`): an UPDATE whose WHERE names the owner would scan the table and wait on every
+row another transaction locked, and a worker stopped (SIGSTOP) inside a campaign claim keeps its
+lease row share-locked (`hold_in`) until the server ends its idle transaction (storage/db.py,
+`idle_transaction_timeout_s`). The others must renew their own leases meanwhile.
 """
 
 from __future__ import annotations
@@ -153,9 +159,16 @@ class LeaseRepo:
         expired is not renewed (another worker may have taken it, or will): the worker must
         have stopped that session already, and may claim it again with a new epoch."""
         async with self._db.session() as session:
+            held = [lease.session_id for lease in await self._held_in(session, owner, now)]
+            if not held:
+                return []
             await session.execute(
                 update(SessionLeaseRow)
-                .where(SessionLeaseRow.owner == owner, SessionLeaseRow.expires_at > now)
+                .where(
+                    SessionLeaseRow.session_id.in_(held),
+                    SessionLeaseRow.owner == owner,
+                    SessionLeaseRow.expires_at > now,
+                )
                 .values(expires_at=now + ttl)
                 .execution_options(synchronize_session=False)
             )
@@ -185,27 +198,39 @@ class LeaseRepo:
     async def release(self, owner: str, session_ids: Collection[int] | None = None) -> None:
         """Give up the worker's leases (all, or those of `session_ids`): another worker may
         claim them at once."""
-        query = update(SessionLeaseRow).where(SessionLeaseRow.owner == owner)
-        if session_ids is not None:
-            query = query.where(SessionLeaseRow.session_id.in_(session_ids))
         async with self._db.session() as session:
-            await session.execute(
-                query.values(owner=None, expires_at=None).execution_options(
-                    synchronize_session=False
-                )
-            )
+            owned = await self._owned_ids_in(session, owner)
+            if session_ids is not None:
+                owned = [session_id for session_id in owned if session_id in session_ids]
+            await self._let_go_in(session, owner, owned)
 
     async def leave(self, owner: str) -> None:
         """A worker stopping for good: its leases go and it no longer counts as a live worker
         in anyone's share, in one transaction."""
         async with self._db.session() as session:
-            await session.execute(
-                update(SessionLeaseRow)
-                .where(SessionLeaseRow.owner == owner)
-                .values(owner=None, expires_at=None)
-                .execution_options(synchronize_session=False)
-            )
+            await self._let_go_in(session, owner, await self._owned_ids_in(session, owner))
             await session.execute(delete(WorkerRow).where(WorkerRow.id == owner))
+
+    @staticmethod
+    async def _owned_ids_in(session: AsyncSession, owner: str) -> list[int]:
+        """The sessions whose row names `owner`, expired or not, by a read that takes no lock
+        (so it waits on none)."""
+        rows = await session.scalars(
+            select(SessionLeaseRow.session_id).where(SessionLeaseRow.owner == owner)
+        )
+        return list(rows)
+
+    @staticmethod
+    async def _let_go_in(session: AsyncSession, owner: str, session_ids: list[int]) -> None:
+        """Clear `owner` from those rows, by primary key (see the module's note on locks)."""
+        if not session_ids:
+            return
+        await session.execute(
+            update(SessionLeaseRow)
+            .where(SessionLeaseRow.session_id.in_(session_ids), SessionLeaseRow.owner == owner)
+            .values(owner=None, expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
 
     @staticmethod
     async def _held_in(session: AsyncSession, owner: str, now: datetime) -> list[Lease]:

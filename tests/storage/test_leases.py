@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from storage.db import Database
 from storage.records import (
@@ -19,7 +21,7 @@ from storage.records import (
     WorkerInfo,
 )
 from storage.repos import CampaignRepo, ClientRepo, ContactRepo, SessionRepo
-from storage.repos.leases import LeaseRepo
+from storage.repos.leases import LeaseRepo, hold_in
 
 T0 = datetime(2026, 12, 2, 18, 0, tzinfo=UTC)
 TTL = timedelta(seconds=30)
@@ -131,3 +133,61 @@ async def test_a_campaign_claim_under_a_lost_lease_marks_nobody_sending(db: Data
         campaign.id, head.id, lambda r: "Hola", wa_id="5491100000001@c.us", fence=held
     )
     assert claimed.recipient is not None and claimed.recipient.state is RecipientState.SENDING
+
+
+async def _stopped_inside_a_claim(db: Database, lease_owner: str, session_id: int) -> Any:
+    """A transaction of `db` left open with the lease row share-locked, as a worker stopped
+    (SIGSTOP) inside a campaign claim leaves it: `hold_in` ran, the commit never came."""
+    [lease] = [
+        held for held in await LeaseRepo(db).held(lease_owner, T0) if held.session_id == session_id
+    ]
+    session = db._sessions()
+    await session.begin()
+    await hold_in(session, lease, T0)
+    return session
+
+
+async def test_a_worker_stopped_inside_a_claim_holds_up_no_other_workers_renewal(
+    db: Database, other: Database
+) -> None:
+    if db.dialect == "sqlite":
+        pytest.skip("row locks are MariaDB's: SQLite's open read takes none")
+    ids = await _sessions(db, 2)
+    repo_a, repo_b = LeaseRepo(db), LeaseRepo(other)
+    await _beat(repo_a, "a", T0)
+    await _beat(repo_b, "b", T0)
+    await repo_a.claim("a", capacity=1, ttl=TTL, now=T0)
+    await repo_b.claim("b", capacity=1, ttl=TTL, now=T0)
+    stopped = await _stopped_inside_a_claim(db, "a", ids[0])
+    try:
+        async with asyncio.timeout(5):  # InnoDB would wait 50 s on a's row (lock wait)
+            renewed = await repo_b.renew("b", ttl=TTL, now=T0 + timedelta(seconds=10))
+            await repo_b.release("b")
+        assert [lease.session_id for lease in renewed] == [ids[1]]
+    finally:
+        await stopped.close()
+
+
+async def test_the_server_ends_the_idle_transaction_of_a_stopped_worker(
+    db: Database, other: Database
+) -> None:
+    if db.dialect == "sqlite":
+        pytest.skip("idle_transaction_timeout is MariaDB's")
+    ids = await _sessions(db, 1)
+    limited = Database(db.url, idle_transaction_timeout_s=1)
+    try:
+        await _beat(LeaseRepo(limited), "a", T0)
+        await LeaseRepo(limited).claim("a", capacity=1, ttl=TTL, now=T0)
+        stopped = await _stopped_inside_a_claim(limited, "a", ids[0])
+        repo_b = LeaseRepo(other)
+        await _beat(repo_b, "b", T0 + TTL)
+        later = T0 + TTL + timedelta(seconds=1)  # a's lease expired
+        assert await repo_b.claim("b", capacity=1, ttl=TTL, now=later) == [], "still locked"
+        await asyncio.sleep(2.5)  # a stays stopped past the limit: the server rolls it back
+        [taken] = await repo_b.claim("b", capacity=1, ttl=TTL, now=later)
+        assert (taken.session_id, taken.epoch, taken.taken_from) == (ids[0], 2, "a")
+        with pytest.raises(OperationalError, match="Lost connection"):  # a wakes: rolled back
+            await stopped.commit()
+        await stopped.close()
+    finally:
+        await limited.shutdown()
