@@ -71,7 +71,7 @@ logger = logging.getLogger(__name__)
 Role = Literal["all", "worker", "bot"]
 
 
-def _idle_transaction_limit(settings: Settings, role: Role) -> int | None:
+def _idle_transaction_timeout_s(settings: Settings, role: Role) -> int | None:
     """In a split deployment, how long the server lets a transaction of this process sit idle:
     a third of its lease, so a process stopped inside one has let its row locks go before its
     lease can expire (docs/ownership.md). `waops run` has nobody to hold locks against."""
@@ -111,7 +111,7 @@ class App(TwoPhase):
         self._own_dir = settings.worker_dir if role == "worker" else settings.data_dir
         self.db = Database(
             settings.database_url,
-            idle_transaction_timeout_s=_idle_transaction_limit(settings, role),
+            idle_transaction_timeout_s=_idle_transaction_timeout_s(settings, role),
         )
         self.bus = EventBus()
         self.clock: Clock = clock or SystemClock()
