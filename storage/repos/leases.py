@@ -158,10 +158,14 @@ class LeaseRepo:
         """Extend every lease the worker still holds; what it holds afterwards. A lease that
         expired is not renewed (another worker may have taken it, or will): the worker must
         have stopped that session already, and may claim it again with a new epoch."""
+        # The rows are found in a transaction of their own: in the next, the UPDATE comes
+        # first, so what it reads back is the rows as they are after it (InnoDB takes the
+        # snapshot of a repeatable read at its first plain read).
         async with self._db.session() as session:
             held = [lease.session_id for lease in await self._held_in(session, owner, now)]
-            if not held:
-                return []
+        if not held:
+            return []
+        async with self._db.session() as session:
             await session.execute(
                 update(SessionLeaseRow)
                 .where(
