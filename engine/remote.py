@@ -38,6 +38,7 @@ from engine.errors import InvalidInput, NoWorker, RemoteFailed, Text
 from engine.events import ContactForgotten, EventBus
 from engine.lifecycle import TwoPhase
 from engine.media_store import MediaStore
+from engine.senders import MediaSender, MessageSender
 from engine.session.policy import InConflict
 from engine.tasks import TaskOwner
 from engine.whatsapp.errors import (
@@ -139,26 +140,14 @@ def _decode_error(name: str, detail: str | None) -> Exception:
 # -- the worker side -------------------------------------------------------------------------
 
 
-class WorkerEngine(Protocol):
-    """What a worker's commands run on: its SessionManager."""
+class WorkerEngine(MessageSender, MediaSender, Protocol):
+    """What a worker's commands run on: its SessionManager (it sends, and pairs, takes over,
+    restarts and logs out a session)."""
 
     async def pair(self, client_slug: str, name: str = "main", phone: str | None = None) -> str: ...
     async def take_over(self, client_slug: str, name: str = "main") -> SessionState: ...
     async def restart(self, client_slug: str, name: str = "main") -> None: ...
     async def logout(self, client_slug: str, name: str = "main") -> None: ...
-    async def send_text(
-        self, session_id: int, chat_id: str, text: str, *, typing_ms: int = 0
-    ) -> SentMessage: ...
-    async def send_media(
-        self,
-        session_id: int,
-        chat_id: str,
-        media: OutgoingMedia,
-        *,
-        caption: str,
-        typing_ms: int = 0,
-        timeout_s: float = 120.0,
-    ) -> SentMessage: ...
 
 
 class CampaignMoves(CampaignStatuses, Protocol):
