@@ -263,19 +263,24 @@ def demo(
     asyncio.run(run_demo(settings, seconds=seconds, port=port))
 
 
-@app.command("run")
-def run() -> None:
-    """Run the engine: every session, the listener, campaigns (and the operator channels)."""
-    settings = settings_or_exit()
-    problem = settings.wa_js_problem()
+def _serve_or_exit(settings: Settings, problem: str | None, role: Role = "all") -> bool:
+    """Run `role` until it is stopped; True when a bot stopped because it lost its lease.
+    A `problem` with the settings exits 2 before anything starts, a storage error exits 1."""
     if problem is not None:
         err_console.print(f"[red]error:[/red] {problem}", highlight=False)
         raise typer.Exit(2)
     try:
-        asyncio.run(_serve(settings))
+        return asyncio.run(_serve(settings, role=role))
     except (SchemaNotReady, StorageError) as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from exc
+
+
+@app.command("run")
+def run() -> None:
+    """Run the engine: every session, the listener, campaigns (and the operator channels)."""
+    settings = settings_or_exit()
+    _serve_or_exit(settings, settings.wa_js_problem())
 
 
 @app.command("worker")
@@ -283,15 +288,7 @@ def worker() -> None:
     """Run the engine for the sessions this worker owns (a split deployment on MySQL/MariaDB:
     several workers share the numbers, one owner each; see README, "Several machines")."""
     settings = settings_or_exit()
-    problem = settings.split_problem() or settings.wa_js_problem()
-    if problem is not None:
-        err_console.print(f"[red]error:[/red] {problem}", highlight=False)
-        raise typer.Exit(2)
-    try:
-        asyncio.run(_serve(settings, role="worker"))
-    except (SchemaNotReady, StorageError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from exc
+    _serve_or_exit(settings, settings.split_problem() or settings.wa_js_problem(), "worker")
 
 
 @app.command("bot")
@@ -300,16 +297,7 @@ def bot() -> None:
     MySQL/MariaDB: one bot is active, another waits as a hot standby (README, "Several
     machines")."""
     settings = settings_or_exit()
-    problem = settings.split_problem()
-    if problem is not None:
-        err_console.print(f"[red]error:[/red] {problem}", highlight=False)
-        raise typer.Exit(2)
-    try:
-        lost = asyncio.run(_serve(settings, role="bot"))
-    except (SchemaNotReady, StorageError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from exc
-    if lost:
+    if _serve_or_exit(settings, settings.split_problem(), "bot"):
         err_console.print(
             "[red]error:[/red] this bot lost the leader lease (stalled, or the database was"
             " away): it stopped so that the standby runs alone; start it again to be the"

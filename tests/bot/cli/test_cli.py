@@ -156,3 +156,13 @@ def test_workers_and_the_worker_running_each_session(env: Path) -> None:
     [ventas] = [line for line in output.splitlines() if "ventas" in line]
     [soporte] = [line for line in output.splitlines() if "soporte" in line]
     assert "w-0" in ventas and "w-0" not in soporte
+
+
+@pytest.mark.parametrize("command", ["worker", "bot"])
+def test_the_split_processes_refuse_sqlite_before_starting_anything(
+    env: Path, command: str
+) -> None:
+    code, output = waops(command)
+    assert code == 2
+    assert "waops worker and waops bot share one database server" in output
+    assert "SQLite is for `waops run` alone" in output
